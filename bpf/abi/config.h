@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Runtime configuration and the atomic policy swap.
+ *
+ * Every map that holds policy classes exists twice, as inner maps in slot 0
+ * and slot 1 of an ARRAY_OF_MAPS (bm_*_o). bm_config.generation selects the
+ * slot: slot = generation & 1. A program reads the generation once per packet
+ * and uses that slot for every lookup, so each packet sees one complete
+ * generation. Userland fills the inactive slot with new inner maps, then
+ * stores generation + 1 with a single aligned 32-bit write through the
+ * mmap()ed config map. generation 0 means "nothing loaded": everything passes.
+ */
+#ifndef BM_ABI_CONFIG_H
+#define BM_ABI_CONFIG_H
+
+#include <linux/types.h>
+
+/* bm_config.flags */
+#define BM_CFG_F_FLOW_CACHE (1U << 0) /* use and fill bm_flows */
+#define BM_CFG_F_EVENTS (1U << 1) /* emit events to bm_events */
+
+struct bm_config {
+	__u32 generation; /* written only with an atomic 32-bit store */
+	__u32 abi_version; /* BM_ABI_VERSION of the writer */
+	__u32 flags; /* BM_CFG_F_* */
+	__u32 allow_sample; /* emit 1 in N allow events; 0: none */
+};
+_Static_assert(sizeof(struct bm_config) == 16, "bm_config layout");
+
+/* Pinned map names (under the pin directory), each < 16 bytes. */
+#define BM_MAP_CONFIG "bm_config"
+#define BM_MAP_HOST4 "bm_host4_o"
+#define BM_MAP_HOST6 "bm_host6_o"
+#define BM_MAP_CIDR4 "bm_cidr4_o"
+#define BM_MAP_CIDR6 "bm_cidr6_o"
+#define BM_MAP_POLICY "bm_policy_o"
+#define BM_MAP_PORTS "bm_ports_o"
+#define BM_MAP_AUTH "bm_auth"
+#define BM_MAP_FLOWS "bm_flows"
+#define BM_MAP_FRAGS "bm_frags"
+#define BM_MAP_PAIR_SLOTS "bm_pair_slots"
+#define BM_MAP_PAIR_STATS "bm_pair_stats"
+#define BM_MAP_REASONS "bm_reasons"
+#define BM_MAP_ALLOC "bm_alloc"
+#define BM_MAP_EVENTS "bm_events"
+
+/* Capacities of the maps that are not generational. */
+#define BM_AUTH_MAX 262144
+#define BM_FLOWS_MAX 524288
+#define BM_FRAGS_MAX 16384
+#define BM_EVENTS_BYTES (1U << 22)
+
+/* Limits the parser walks; beyond them a packet is dropped with a reason. */
+#define BM_MAX_VLAN_TAGS 2
+#define BM_MAX_IPV6_EXTHDRS 8
+
+#endif /* BM_ABI_CONFIG_H */

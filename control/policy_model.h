@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The in-memory policy model: what `bpfmesh policy load` reads from manifests
+ * (manifest.c), what the reference evaluator judges packets by
+ * (policy_eval.c) and what the compiler turns into map tables
+ * (policy_compile.c). Plain data; every string and array is owned by the
+ * model and freed by pm_model_free().
+ *
+ * Semantics follow Kubernetes NetworkPolicy exactly (see docs/policy.md):
+ *  - a selector that is absent differs from an empty one ({} selects all);
+ *  - a rule with no peers allows every peer, a rule with no ports every port
+ *    and protocol; rules and policies are unions;
+ *  - an endpoint selected by a policy whose policyTypes include a direction is
+ *    isolated for that direction (default deny);
+ *  - a connection needs the source's egress and the destination's ingress.
+ */
+#ifndef BM_POLICY_MODEL_H
+#define BM_POLICY_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where an object or field came from, for error messages. */
+struct pm_src_pos {
+	const char *file; /* interned in the model (pm_model.files); "-" for stdin */
+	unsigned int line; /* 1-based; 0 when unknown */
+	unsigned int column; /* 1-based; 0 when unknown */
+};
+
+struct pm_label {
+	char *key;
+	char *value;
+};
+
+/* Sorted by key, keys unique. */
+struct pm_labels {
+	struct pm_label *items;
+	size_t n;
+};
+
+enum pm_sel_op {
+	PM_OP_IN,
+	PM_OP_NOT_IN,
+	PM_OP_EXISTS,
+	PM_OP_DOES_NOT_EXIST,
+};
+
+struct pm_sel_expr {
+	char *key;
+	enum pm_sel_op op;
+	char **values;
+	size_t n_values;
+};
+
+/* A Kubernetes LabelSelector. */
+struct pm_selector {
+	bool is_present; /* false: the field was absent (null) */
+	struct pm_labels match_labels;
+	struct pm_sel_expr *exprs;
+	size_t n_exprs;
+};
+
+/* An address or prefix. IPv4 uses addr[0..3], the rest is zero. */
+struct pm_addr {
+	uint8_t family; /* BM_FAMILY_IPV4 or BM_FAMILY_IPV6 */
+	uint8_t prefixlen; /* 32 or 128 for a host; host bits are zero */
+	uint8_t addr[16];
+};
+
+struct pm_ip_block {
+	struct pm_addr cidr;
+	struct pm_addr *except;
+	size_t n_except;
+};
+
+enum pm_peer_kind {
+	PM_PEER_SELECTORS, /* podSelector and/or namespaceSelector */
+	PM_PEER_IP_BLOCK,
+};
+
+struct pm_peer {
+	enum pm_peer_kind kind;
+	/*
+	 * PM_PEER_SELECTORS: pods matching pod_selector in namespaces matching
+	 * ns_selector. Absent ns_selector means the policy's own namespace;
+	 * absent pod_selector (with ns_selector present) means all pods there.
+	 */
+	struct pm_selector pod_selector;
+	struct pm_selector ns_selector;
+	struct pm_ip_block ip_block; /* PM_PEER_IP_BLOCK */
+};
+
+struct pm_port {
+	uint8_t proto; /* BM_PROTO_TCP (default), BM_PROTO_UDP or BM_PROTO_SCTP */
+	bool has_port; /* false: every port of proto */
+	uint16_t port; /* numeric port when port_name == NULL */
+	char *port_name; /* named port, resolved against the endpoint's ports */
+	uint16_t end_port; /* 0: none; else inclusive upper bound, >= port */
+};
+
+struct pm_rule {
+	uint32_t rule_id; /* global, 1-based, index into pm_model.rules */
+	struct pm_peer *peers; /* n_peers == 0: every peer */
+	size_t n_peers;
+	struct pm_port *ports; /* n_ports == 0: every port and protocol */
+	size_t n_ports;
+	struct pm_src_pos pos;
+};
+
+enum pm_policy_kind {
+	PM_KIND_NETWORK_POLICY, /* networking.k8s.io/v1 NetworkPolicy */
+	PM_KIND_MESH_POLICY, /* bpfmesh.io/v1 MeshPolicy */
+};
+
+struct pm_policy {
+	enum pm_policy_kind kind;
+	char *name;
+	char *ns;
+	struct pm_selector pod_selector; /* is_present always true after parsing */
+	bool has_ingress; /* policyTypes, after Kubernetes defaulting */
+	bool has_egress;
+	bool auth_required; /* MeshPolicy authentication: required */
+	struct pm_rule *ingress;
+	size_t n_ingress;
+	struct pm_rule *egress;
+	size_t n_egress;
+	struct pm_src_pos pos;
+};
+
+struct pm_named_port {
+	char *name;
+	uint8_t proto;
+	uint16_t port;
+};
+
+struct pm_endpoint {
+	char *name;
+	char *ns;
+	struct pm_labels labels;
+	char *identity_uri; /* spiffe://DOMAIN/ns/NS/sa/SA */
+	uint32_t sec_id; /* from identity_uri, see ident_numeric_id() */
+	struct pm_addr *addrs; /* hosts or CIDRs; no two endpoints overlap */
+	size_t n_addrs;
+	struct pm_named_port *ports;
+	size_t n_ports;
+	char *node_name; /* NULL: this node */
+	bool is_local; /* on this node (node_name NULL or equal to ours) */
+	struct pm_src_pos pos;
+};
+
+struct pm_namespace {
+	char *name;
+	struct pm_labels labels; /* includes kubernetes.io/metadata.name */
+	bool is_declared; /* false: only referenced by an endpoint or policy */
+};
+
+/* Where a rule lives, indexed by rule_id. */
+struct pm_rule_ref {
+	uint32_t policy_index;
+	uint8_t direction; /* BM_DIR_* */
+	uint32_t rule_index;
+};
+
+struct pm_model {
+	struct pm_namespace *namespaces;
+	size_t n_namespaces;
+	struct pm_endpoint *endpoints;
+	size_t n_endpoints;
+	struct pm_policy *policies; /* sorted by (namespace, name) */
+	size_t n_policies;
+	struct pm_rule_ref *rules; /* rules[0] unused; rule_id 1.. */
+	size_t n_rules; /* including the unused slot 0 */
+	char **files; /* interned file names */
+	size_t n_files;
+};
+
+/* Allocate an empty model. Returns NULL with errno = ENOMEM. */
+struct pm_model *pm_model_new(void);
+
+/* Free a model and everything it owns. NULL-safe. */
+void pm_model_free(struct pm_model *m);
+
+/* Does sel match labels? An absent selector matches nothing; an empty one everything. */
+bool pm_selector_matches(const struct pm_selector *sel, const struct pm_labels *labels);
+
+/* Look up a label value; NULL if absent. */
+const char *pm_labels_get(const struct pm_labels *labels, const char *key);
+
+/* Find a namespace by name; NULL if unknown. */
+const struct pm_namespace *pm_model_namespace(const struct pm_model *m, const char *name);
+
+/* Is addr (a host address) inside prefix p? Families must match. */
+bool pm_addr_in_prefix(const struct pm_addr *addr, const struct pm_addr *p);
+
+/* Parse "198.18.0.1", "198.18.0.0/15", "fd00::1" or "fd00::/8"; host bits are
+ * masked (as Kubernetes does for ipBlock). Returns 0 or -EINVAL. */
+int pm_addr_parse(const char *text, struct pm_addr *out);
+
+/* Format an address (with "/len" unless a full host prefix) into buf. */
+const char *pm_addr_format(const struct pm_addr *a, char *buf, size_t len);
+
+#endif /* BM_POLICY_MODEL_H */

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The test command of the README and CI: install packages, build twice
+# (plain, then AddressSanitizer + UndefinedBehaviorSanitizer) and run the
+# whole CTest suite on each build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ] && [ "${BM_SKIP_DEPS:-0}" != 1 ]; then
+  tools/deps.sh
+fi
+jobs=$(nproc)
+run_suite() {
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" ${BM_CTEST_ARGS:-})
+}
+echo "== plain build"
+run_suite build
+echo "== sanitized build (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite build-asan -DBM_SANITIZE=ON
