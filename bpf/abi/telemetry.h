@@ -65,4 +65,24 @@ struct bm_flow_event {
 };
 _Static_assert(sizeof(struct bm_flow_event) == 80, "bm_flow_event layout");
 
+/*
+ * The last verdict, written only by a dry-run instance of the program
+ * (rodata bm_dry_run = 1) into its private, unpinned map bm_last; used by
+ * `bpfmesh policy check --bpf` and the tests. A dry run writes no flow,
+ * fragment, counter or event state.
+ */
+#define BM_MAP_LAST "bm_last"
+
+struct bm_verdict_record {
+	__u32 xdp_action; /* XDP_PASS / XDP_DROP */
+	__u32 rule_id;
+	__u32 src_id;
+	__u32 dst_id;
+	__u32 generation;
+	__u8 verdict; /* BM_VERDICT_* */
+	__u8 reason; /* BM_REASON_* */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct bm_verdict_record) == 24, "bm_verdict_record layout");
+
 #endif /* BM_ABI_TELEMETRY_H */

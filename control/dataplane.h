@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The data plane as userland sees it: the XDP program and its pinned maps.
+ * Implemented by xdp_loader.c (the only file that includes the skeleton) and
+ * tables_install.c (the atomic generational swap).
+ */
+#ifndef BM_DATAPLANE_H
+#define BM_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <abi/abi.h>
+
+#include "tables.h"
+
+struct dataplane;
+
+enum dp_mode {
+	DP_MODE_NATIVE,
+	DP_MODE_GENERIC,
+};
+
+/*
+ * Open the data plane pinned under pin_dir: mount bpffs there if it is not
+ * one, load bm_xdp_ingress with every LIBBPF_PIN_BY_NAME map reused from its
+ * pin or created and pinned. With is_dry_run, load a private instance that
+ * shares the pinned maps but changes no state and records its verdict in
+ * bm_last (see bm_verdict_record). Returns 0 and *out, or a negative errno.
+ */
+int dp_open(const char *pin_dir, bool is_dry_run, struct dataplane **out);
+
+/* Unload our references (pins and attachments stay). NULL-safe. */
+void dp_close(struct dataplane *dp);
+
+/* The program fd, for BPF_PROG_TEST_RUN. */
+int dp_prog_fd(const struct dataplane *dp);
+
+/* The fd of a map by ABI name (BM_MAP_*), or -ENOENT. */
+int dp_map_fd(const struct dataplane *dp, const char *name);
+
+/*
+ * Install one compiled generation atomically: create fresh inner maps, fill
+ * them with batch updates, place them in the inactive slot, wait for the
+ * programs using that slot to finish, then publish generation + 1 with one
+ * 32-bit store. Traffic sees the old tables or the new ones, never a mix; on
+ * error nothing visible changes. Returns 0 and the new generation, or -errno.
+ */
+int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *generation);
+
+/* Current generation (0: nothing installed). */
+uint32_t dp_generation(const struct dataplane *dp);
+
+/* Set config flags (BM_CFG_F_*) and allow sampling (1 in N, 0 none). */
+int dp_configure(struct dataplane *dp, uint32_t flags, uint32_t allow_sample);
+
+/*
+ * Attach the program to ifindex through libxdp (multi-program dispatcher),
+ * native mode first unless mode is DP_MODE_GENERIC; *got tells the mode in
+ * effect. The link is pinned under pin_dir so it outlives the process.
+ */
+int dp_attach(struct dataplane *dp, int ifindex, enum dp_mode mode, enum dp_mode *got);
+
+/* Detach our program from ifindex (other programs in the dispatcher stay). */
+int dp_detach(const char *pin_dir, int ifindex);
+
+/*
+ * Run one frame through the program with BPF_PROG_TEST_RUN. For a dry-run
+ * instance, *rec receives the verdict record; otherwise only xdp_action is
+ * filled. Returns 0 or -errno.
+ */
+int dp_test_run(struct dataplane *dp, const void *frame, size_t len,
+		struct bm_verdict_record *rec);
+
+#endif /* BM_DATAPLANE_H */
