@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Making sure a directory is on a BPF filesystem before we pin there. */
+#ifndef BM_BPFFS_H
+#define BM_BPFFS_H
+
+#include <stdbool.h>
+
+/* Is path (which must exist) on a bpffs? */
+bool bpffs_is_mounted_at(const char *path);
+
+/*
+ * Ensure pin_dir exists on a bpffs: mount bpffs at /sys/fs/bpf when it is
+ * not one (libxdp keeps its dispatcher pins there), create pin_dir (0700),
+ * and mount a private bpffs on pin_dir itself when it is still not on one.
+ * Returns 0 or a negative errno (logged with the path).
+ */
+int bpffs_prepare(const char *pin_dir);
+
+/* mkdir -p with mode for every created component. Returns 0 or -errno. */
+int bpffs_mkdir_p(const char *path, unsigned int mode);
+
+#endif /* BM_BPFFS_H */
