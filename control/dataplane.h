@@ -62,6 +62,9 @@ int dp_configure(struct dataplane *dp, uint32_t flags, uint32_t allow_sample);
  */
 int dp_attach(struct dataplane *dp, int ifindex, enum dp_mode mode, enum dp_mode *got);
 
+/* Is our program attached to ifindex? If so and mode is not NULL, in which mode. */
+bool dp_is_attached(int ifindex, enum dp_mode *mode);
+
 /* Detach our program from ifindex (other programs in the dispatcher stay). */
 int dp_detach(const char *pin_dir, int ifindex);
 

@@ -1,9 +1,99 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* bpfmesh: placeholder entry point, replaced by the command table in cli.c. */
+/* bpfmesh: the command users type. Dispatches subcommands from a table. */
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include "cli.h"
+#include "log.h"
+
+#include <abi/types.h>
+
+static int cmd_help(const struct cli_globals *g, int argc, char **argv);
+static int cmd_version(const struct cli_globals *g, int argc, char **argv);
+
+static const struct cli_command commands[] = {
+	{ "attach", cmd_attach, "  bpfmesh attach IFACE [--mode native|generic]",
+	  "Attach the XDP data plane to IFACE (native mode first, generic as fallback).\n"
+	  "example: bpfmesh attach eth0" },
+	{ "detach", cmd_detach, "  bpfmesh detach IFACE",
+	  "Detach the XDP data plane from IFACE; maps and policy stay pinned.\n"
+	  "example: bpfmesh detach eth0" },
+	{ "status", cmd_status, "  bpfmesh status [--json]",
+	  "Show the policy generation, attached interfaces, map fill and counters.\n"
+	  "example: bpfmesh status" },
+	{ "policy", cmd_policy,
+	  "  bpfmesh policy load FILE...|-\n"
+	  "  bpfmesh policy show [--json]\n"
+	  "  bpfmesh policy check --from ADDR --to ADDR --proto tcp|udp|sctp|icmp [--port N] [--bpf]",
+	  "Load Endpoint, Namespace, NetworkPolicy and MeshPolicy manifests (YAML or JSON,\n"
+	  "multi-document) as the complete policy, atomically; show it; or ask for a verdict.\n"
+	  "check prints 'allow' or 'deny' first and exits 0 on allow, 1 on deny, 2 on error.\n"
+	  "example: bpfmesh policy load policy.yaml\n"
+	  "example: bpfmesh policy check --from 198.18.0.1 --to 198.18.0.2 --proto tcp --port 80" },
+	{ "observe", cmd_observe, "  bpfmesh observe [--json] [--count N] [--timeout SECONDS]",
+	  "Stream flow verdict events (every deny, sampled allows) with identity names.\n"
+	  "example: bpfmesh observe --json --count 10" },
+	{ "auth", cmd_auth,
+	  "  bpfmesh auth set SRC_ID DST_ID --ttl SECONDS\n  bpfmesh auth del SRC_ID DST_ID\n"
+	  "  bpfmesh auth list",
+	  "Inspect or set mutual-authentication entries by numeric identity (for operators and\n"
+	  "tests; the agent maintains them from handshakes).\n"
+	  "example: bpfmesh auth set 1234 5678 --ttl 60" },
+	{ "help", cmd_help, "  bpfmesh help [COMMAND]", "Show help for a command." },
+	{ "version", cmd_version, "  bpfmesh version", "Print the version." },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static int cmd_help(const struct cli_globals *g, int argc, char **argv)
 {
-	fprintf(stderr, "bpfmesh: not built yet\n");
-	return 2;
+	const struct cli_command *cmd = argc > 1 ? cli_find(commands, argv[1]) : NULL;
+
+	(void)g;
+	if (argc > 1 && !cmd) {
+		fprintf(stderr, "bpfmesh: unknown command '%s'\n", argv[1]);
+		return CLI_EXIT_ERROR;
+	}
+	cli_print_usage(commands, cmd, 0);
+	return CLI_EXIT_OK;
+}
+
+static int cmd_version(const struct cli_globals *g, int argc, char **argv)
+{
+	(void)g;
+	(void)argc;
+	(void)argv;
+	printf("bpfmesh 0.1.0 (abi %d)\n", BM_ABI_VERSION);
+	return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_globals g = {
+		.state_dir = CLI_DEFAULT_STATE_DIR,
+		.pin_dir = CLI_DEFAULT_PIN_DIR,
+	};
+	const struct cli_command *cmd;
+
+	argc = cli_extract_globals(argc, argv, &g);
+	if (argc < 0)
+		return CLI_EXIT_ERROR;
+	log_set_level(g.verbosity);
+	log_set_json(g.is_log_json);
+	log_hook_libbpf();
+	if (argc < 2) {
+		cli_print_usage(commands, NULL, 1);
+		return CLI_EXIT_ERROR;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(&g, 1, argv + 1);
+	cmd = cli_find(commands, argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "bpfmesh: unknown command '%s'; run 'bpfmesh help'\n", argv[1]);
+		return CLI_EXIT_ERROR;
+	}
+	if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+		cli_print_usage(commands, cmd, 0);
+		return CLI_EXIT_OK;
+	}
+	return cmd->run(&g, argc - 1, argv + 1);
 }

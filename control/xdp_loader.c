@@ -209,14 +209,18 @@ out:
 	return err;
 }
 
-static bool is_attached(int ifindex)
+/* See dataplane.h. */
+bool dp_is_attached(int ifindex, enum dp_mode *mode)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *p = NULL;
 	bool found = false;
 
-	if (libxdp_get_error(mp))
+	if (!mp || libxdp_get_error(mp))
 		return false;
+	if (mode)
+		*mode = xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ? DP_MODE_GENERIC :
+									  DP_MODE_NATIVE;
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
 		found = p && !strcmp(xdp_program__name(p), BM_PROG_NAME);
@@ -235,7 +239,7 @@ int dp_attach(struct dataplane *dp, int ifindex, enum dp_mode mode, enum dp_mode
 	int err;
 
 	if_indextoname((unsigned int)ifindex, ifname);
-	if (is_attached(ifindex)) {
+	if (dp_is_attached(ifindex, NULL)) {
 		pr_info("%s already has %s attached", ifname, BM_PROG_NAME);
 		*got = mode;
 		return -EEXIST;
@@ -268,7 +272,7 @@ int dp_detach(const char *pin_dir, int ifindex)
 
 	(void)pin_dir;
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
-	if (libxdp_get_error(mp))
+	if (!mp || libxdp_get_error(mp))
 		return -ENOENT;
 	mode = xdp_multiprog__attach_mode(mp);
 	if (xdp_multiprog__is_legacy(mp)) {

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* bpfmesh status: generation, attachments, map fill and verdict counters. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <jansson.h>
+
+#include <abi/abi.h>
+
+#include "cli.h"
+#include "dataplane.h"
+#include "names.h"
+#include "pinned.h"
+#include "tables.h"
+
+static json_t *attachments(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	json_t *arr = json_array();
+	enum dp_mode mode;
+
+	for (i = ifs; i && i->if_index; i++) {
+		if (!dp_is_attached((int)i->if_index, &mode))
+			continue;
+		json_array_append_new(arr, json_pack("{s:s, s:s}", "interface", i->if_name, "mode",
+						     mode == DP_MODE_NATIVE ? "native" : "generic"));
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return arr;
+}
+
+static json_t *map_fill(const char *pin_dir, uint32_t slot)
+{
+	json_t *obj = json_object();
+	int k, fd;
+	long n;
+
+	for (k = 0; k < TABLES_NR; k++) {
+		fd = pinned_map_fd(pin_dir, tables_map_name((enum tables_kind)k));
+		if (fd < 0)
+			continue;
+		n = pinned_inner_entries(fd, slot);
+		close(fd);
+		json_object_set_new(obj, tables_map_name((enum tables_kind)k), json_integer(n));
+	}
+	return obj;
+}
+
+static json_t *reason_counters(const char *pin_dir)
+{
+	json_t *obj = json_object();
+	uint64_t sum[2];
+	uint32_t r;
+	int fd;
+
+	fd = pinned_map_fd(pin_dir, BM_MAP_REASONS);
+	if (fd < 0)
+		return obj;
+	for (r = 0; r < BM_REASON_MAX; r++) {
+		if (pinned_percpu_sum(fd, r, sum, 2) || !sum[0])
+			continue;
+		json_object_set_new(obj, names_reason(r),
+				    json_pack("{s:I, s:I}", "packets", (json_int_t)sum[0], "bytes",
+					      (json_int_t)sum[1]));
+	}
+	close(fd);
+	return obj;
+}
+
+static int read_config(const char *pin_dir, struct bm_config *cfg)
+{
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	fd = pinned_map_fd(pin_dir, BM_MAP_CONFIG);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, cfg))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static void print_text(json_t *st)
+{
+	const char *key;
+	json_t *v, *a;
+	size_t i;
+
+	printf("pin directory:  %s\n", json_string_value(json_object_get(st, "pin_dir")));
+	printf("generation:     %lld%s\n",
+	       (long long)json_integer_value(json_object_get(st, "generation")),
+	       json_integer_value(json_object_get(st, "generation")) ? "" :
+								       " (no policy loaded)");
+	printf("attached:      ");
+	json_array_foreach(json_object_get(st, "attached"), i, a)
+		printf(" %s(%s)", json_string_value(json_object_get(a, "interface")),
+		       json_string_value(json_object_get(a, "mode")));
+	printf("%s\nmap fill:\n", json_array_size(json_object_get(st, "attached")) ? "" : " none");
+	json_object_foreach(json_object_get(st, "maps"), key, v)
+		printf("  %-14s %lld\n", key, (long long)json_integer_value(v));
+	printf("verdicts by reason:\n");
+	json_object_foreach(json_object_get(st, "reasons"), key, v)
+		printf("  %-22s %llu packets\n", key,
+		       (unsigned long long)json_integer_value(json_object_get(v, "packets")));
+}
+
+/* See cli.h. */
+int cmd_status(const struct cli_globals *g, int argc, char **argv)
+{
+	bool is_json = argc > 1 && !strcmp(argv[1], "--json");
+	struct bm_config cfg;
+	json_t *st;
+
+	(void)argv;
+	if (read_config(g->pin_dir, &cfg))
+		return CLI_EXIT_ERROR;
+	st = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "pin_dir", g->pin_dir, "generation",
+		       (json_int_t)cfg.generation, "abi_version", (json_int_t)cfg.abi_version,
+		       "attached", attachments(), "maps", map_fill(g->pin_dir, cfg.generation & 1),
+		       "reasons", reason_counters(g->pin_dir));
+	if (!st)
+		return CLI_EXIT_ERROR;
+	if (is_json) {
+		json_dumpf(st, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		print_text(st);
+	}
+	json_decref(st);
+	return CLI_EXIT_OK;
+}

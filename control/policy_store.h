@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The loaded policy's sources, kept in STATE_DIR/policy/ so that `policy
+ * show`, `policy check` and `observe` judge and name by what the kernel
+ * enforces. Replaced as a whole with a directory rename after each load.
+ */
+#ifndef BM_POLICY_STORE_H
+#define BM_POLICY_STORE_H
+
+#include <stddef.h>
+
+#include "policy_model.h"
+
+/* One input document set: its display name ("-" for stdin) and its bytes. */
+struct policy_source {
+	char *name;
+	char *data;
+	size_t len;
+};
+
+struct policy_sources {
+	struct policy_source *items;
+	size_t n;
+};
+
+/* Read FILE or "-" (stdin) into srcs. Returns 0 or -errno (logged). */
+int policy_sources_read(struct policy_sources *srcs, const char *path);
+
+/* Free all sources. NULL-safe. */
+void policy_sources_free(struct policy_sources *srcs);
+
+/*
+ * Make srcs (and the identity names of m) the stored current policy,
+ * replacing the previous one with a rename. Returns 0 or -errno.
+ */
+int policy_store_save(const char *state_dir, const struct policy_sources *srcs,
+		      const struct pm_model *m);
+
+/* Read the stored current policy into srcs; -ENOENT when none was loaded. */
+int policy_store_load(const char *state_dir, struct policy_sources *srcs);
+
+/* Create dir (and parents) 0700 and refuse it if group/others can write. */
+int policy_store_prepare_dir(const char *dir);
+
+#endif /* BM_POLICY_STORE_H */
