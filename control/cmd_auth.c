@@ -11,6 +11,7 @@
 #include <abi/abi.h>
 
 #include "cli.h"
+#include "ident_id.h"
 #include "pinned.h"
 
 static uint64_t boot_ns(void)
@@ -21,12 +22,20 @@ static uint64_t boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* An identity is its number or its SPIFFE ID. */
+static int parse_identity(const char *text, __u32 *id)
+{
+	if (!strncmp(text, "spiffe://", 9))
+		return ident_numeric_id(text, id);
+	return cli_parse_u32(text, 1, UINT32_MAX, id);
+}
+
 static int parse_pair(char **argv, struct bm_auth_key *key)
 {
 	memset(key, 0, sizeof(*key));
-	if (cli_parse_u32(argv[0], 1, UINT32_MAX, &key->src_id) ||
-	    cli_parse_u32(argv[1], 1, UINT32_MAX, &key->dst_id)) {
-		fprintf(stderr, "bpfmesh: auth: identities are numbers from 1 to 4294967295\n");
+	if (parse_identity(argv[0], &key->src_id) || parse_identity(argv[1], &key->dst_id)) {
+		fprintf(stderr, "bpfmesh: auth: an identity is a number from 1 to 4294967295 "
+				"or a SPIFFE ID (spiffe://DOMAIN/PATH)\n");
 		return -EINVAL;
 	}
 	return 0;

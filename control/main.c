@@ -2,6 +2,7 @@
 /* bpfmesh: the command users type. Dispatches subcommands from a table. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "log.h"
@@ -34,10 +35,10 @@ static const struct cli_command commands[] = {
 	  "Stream flow verdict events (every deny, sampled allows) with identity names.\n"
 	  "example: bpfmesh observe --json --count 10" },
 	{ "auth", cmd_auth,
-	  "  bpfmesh auth set SRC_ID DST_ID --ttl SECONDS\n  bpfmesh auth del SRC_ID DST_ID\n"
+	  "  bpfmesh auth set SRC DST --ttl SECONDS\n  bpfmesh auth del SRC DST\n"
 	  "  bpfmesh auth list",
-	  "Inspect or set mutual-authentication entries by numeric identity (for operators and\n"
-	  "tests; the agent maintains them from handshakes).\n"
+	  "Inspect or set mutual-authentication entries; SRC and DST are SPIFFE IDs or numeric\n"
+	  "identities (for operators and tests; the agent maintains them from handshakes).\n"
 	  "example: bpfmesh auth set 1234 5678 --ttl 60" },
 	{ "help", cmd_help, "  bpfmesh help [COMMAND]", "Show help for a command." },
 	{ "version", cmd_version, "  bpfmesh version", "Print the version." },
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
 	log_set_level(g.verbosity);
 	log_set_json(g.is_log_json);
 	log_hook_libbpf();
+	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones ignore it. */
+	setrlimit(RLIMIT_MEMLOCK, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY });
 	if (argc < 2) {
 		cli_print_usage(commands, NULL, 1);
 		return CLI_EXIT_ERROR;
