@@ -13,6 +13,14 @@
  */
 int ident_numeric_id(const char *spiffe_id, uint32_t *out);
 
+/*
+ * Probe k of spiffe_id's numeric identity: probe 0 is ident_numeric_id();
+ * probe k > 0 hashes the ID followed by a NUL byte and k as 4 little-endian
+ * bytes, same key and fold. ident_registry walks probes to resolve
+ * collisions (docs/identity.md). Returns 0, -EINVAL or -EIO.
+ */
+int ident_numeric_id_probe(const char *spiffe_id, uint32_t k, uint32_t *out);
+
 /* Is text a syntactically valid SPIFFE ID (spiffe://trust-domain/path)? */
 int ident_spiffe_id_valid(const char *text);
 
