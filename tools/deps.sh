@@ -10,4 +10,5 @@ apt-get install -y -qq --no-install-recommends \
   libsodium-dev libnl-3-dev libnl-route-3-dev libjansson-dev libfyaml-dev \
   nats-server libnats-dev libcunit1-dev \
   slirp4netns uidmap iproute2 nftables procps psmisc util-linux kmod \
-  openssl valgrind python3 >/dev/null
+  openssl valgrind python3 \
+  qemu-system-x86 busybox-static cpio zstd xz-utils >/dev/null
