@@ -153,6 +153,7 @@ struct pm_namespace {
 	char *name;
 	struct pm_labels labels; /* includes kubernetes.io/metadata.name */
 	bool is_declared; /* false: only referenced by an endpoint or policy */
+	struct pm_src_pos pos; /* of the Namespace manifest; zero when not declared */
 };
 
 /* Where a rule lives, indexed by rule_id. */

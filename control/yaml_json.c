@@ -185,6 +185,17 @@ static struct yj_pos token_pos(struct fy_token *t)
 	return p;
 }
 
+/* libfyaml marks a quoted scalar after its opening quote; point at the quote. */
+static struct yj_pos scalar_pos(struct fy_event *e)
+{
+	enum fy_scalar_style style = fy_token_scalar_style(e->scalar.value);
+	struct yj_pos p = token_pos(e->scalar.value);
+
+	if ((style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED) && p.column > 1)
+		p.column--;
+	return p;
+}
+
 static int fail(struct builder *b, struct yj_pos pos, const char *msg, const char *arg)
 {
 	if (b->err && !b->err->text[0]) {
@@ -438,7 +449,7 @@ static int attach(struct builder *b, json_t *v, struct yj_pos pos, size_t n_node
 /* A document that is a single scalar (an empty document is a null). */
 static int doc_add_scalar(struct builder *b, struct fy_event *e)
 {
-	struct yj_pos pos = token_pos(e->scalar.value);
+	struct yj_pos pos = scalar_pos(e);
 	json_t *v = scalar_value(e);
 
 	if (!v)
@@ -455,7 +466,7 @@ static bool wants_key(const struct builder *b)
 
 static int on_scalar(struct builder *b, struct fy_event *e)
 {
-	struct yj_pos pos = token_pos(e->scalar.value);
+	struct yj_pos pos = scalar_pos(e);
 	struct frame *f = &b->stack[b->depth - 1];
 	const char *text;
 	json_t *v;
