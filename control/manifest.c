@@ -49,13 +49,13 @@ static const struct kind_entry {
 	const char *kind;
 	int (*load)(struct mf_ctx *c, const struct mf_node *doc);
 } kinds[] = {
-	{ "bpfmesh.io/v1", "Endpoint", mf_load_endpoint },
-	{ "bpfmesh.io/v1", "MeshPolicy", load_mesh_policy },
-	{ "networking.k8s.io/v1", "NetworkPolicy", load_network_policy },
-	{ "networking.k8s.io/v1", "NetworkPolicyList", load_list },
-	{ "v1", "Namespace", mf_load_namespace },
-	{ "v1", "NamespaceList", load_list },
-	{ "v1", "List", load_list },
+	{"bpfmesh.io/v1", "Endpoint", mf_load_endpoint},
+	{"bpfmesh.io/v1", "MeshPolicy", load_mesh_policy},
+	{"networking.k8s.io/v1", "NetworkPolicy", load_network_policy},
+	{"networking.k8s.io/v1", "NetworkPolicyList", load_list},
+	{"v1", "Namespace", mf_load_namespace},
+	{"v1", "NamespaceList", load_list},
+	{"v1", "List", load_list},
 };
 
 static const struct kind_entry *find_kind(const char *kind)
@@ -69,12 +69,11 @@ static const struct kind_entry *find_kind(const char *kind)
 	return NULL;
 }
 
-static int check_header(struct mf_ctx *c, const struct mf_node *doc,
-			const struct kind_entry **out)
+static int check_header(struct mf_ctx *c, const struct mf_node *doc, const struct kind_entry **out)
 {
-	static const char *const known[] = { "apiVersion", "kind", "metadata", "spec", NULL };
-	static const char *const list_known[] = { "apiVersion", "kind", "metadata", "items", NULL };
-	static const char *const ignored[] = { "status", NULL };
+	static const char *const known[] = {"apiVersion", "kind", "metadata", "spec", NULL};
+	static const char *const list_known[] = {"apiVersion", "kind", "metadata", "items", NULL};
+	static const char *const ignored[] = {"status", NULL};
 	const char *kind, *api;
 	int err = 0;
 
@@ -91,8 +90,10 @@ static int check_header(struct mf_ctx *c, const struct mf_node *doc,
 		return 0;
 	}
 	if (strcmp((*out)->api_version, api)) {
-		err = mf_error_at(c, doc, "apiVersion", "unsupported apiVersion %s for kind %s "
-				  "(want %s)", api, kind, (*out)->api_version);
+		err = mf_error_at(c, doc, "apiVersion",
+				  "unsupported apiVersion %s for kind %s "
+				  "(want %s)",
+				  api, kind, (*out)->api_version);
 		*out = NULL;
 		return err;
 	}
@@ -107,8 +108,10 @@ static int load_document(struct mf_ctx *c, const struct mf_node *doc)
 	if (!doc->v || json_is_null(doc->v)) /* an empty document, as after a trailing --- */
 		return 0;
 	if (!json_is_object(doc->v))
-		return mf_error(c, doc->pos, "a manifest must be a mapping with apiVersion and "
-				"kind, not %s", json_is_array(doc->v) ? "a list" : "a scalar");
+		return mf_error(c, doc->pos,
+				"a manifest must be a mapping with apiVersion and "
+				"kind, not %s",
+				json_is_array(doc->v) ? "a list" : "a scalar");
 	if (check_header(c, doc, &k))
 		return -EINVAL;
 	return k ? k->load(c, doc) : 0;
@@ -116,7 +119,7 @@ static int load_document(struct mf_ctx *c, const struct mf_node *doc)
 
 static void load_stream(struct mf_ctx *c, const struct yj_stream *ys)
 {
-	struct mf_node doc = { 0 };
+	struct mf_node doc = {0};
 	size_t i;
 
 	c->ys = ys;
@@ -180,11 +183,11 @@ struct input {
 };
 
 /* Everything behind both public entry points. */
-static int load_inputs(struct pm_model *m, const struct input *in, size_t n,
-		       const char *local_node, struct manifest_diag *diag)
+static int load_inputs(struct pm_model *m, const struct input *in, size_t n, const char *local_node,
+		       struct manifest_diag *diag)
 {
 	struct manifest_diag own;
-	struct mf_ctx c = { .diag = diag ? diag : &own, .local_node = local_node };
+	struct mf_ctx c = {.diag = diag ? diag : &own, .local_node = local_node};
 	int err = 0, ret;
 	size_t i;
 
@@ -231,7 +234,7 @@ int manifest_load_files(struct pm_model *m, const char *const *paths, size_t n,
 int manifest_load_buffer(struct pm_model *m, const char *name, const char *buf, size_t len,
 			 const char *local_node, struct manifest_diag *diag)
 {
-	struct input in = { .name = name ? name : "<buffer>", .buf = buf ? buf : "", .len = len };
+	struct input in = {.name = name ? name : "<buffer>", .buf = buf ? buf : "", .len = len};
 
 	if (!buf)
 		in.len = 0;

@@ -101,7 +101,7 @@ static bool port_name_taken(const struct pm_endpoint *e, const char *name)
 /* One {name, port, protocol}, as a container port. name is "" when absent. */
 static int parse_named_port(struct mf_ctx *c, const struct mf_node *n, struct pm_endpoint *e)
 {
-	static const char *const known[] = { "name", "port", "protocol", NULL };
+	static const char *const known[] = {"name", "port", "protocol", NULL};
 	struct pm_named_port *p = mf_append(c, &e->ports, &e->n_ports, sizeof(*p));
 	struct mf_node port = mf_member(c, n, "port");
 	const char *name, *proto, *why;
@@ -128,8 +128,8 @@ static int parse_named_port(struct mf_ctx *c, const struct mf_node *n, struct pm
 	else if (proto && !strcmp(proto, "SCTP"))
 		p->proto = BM_PROTO_SCTP;
 	else if (proto && strcmp(proto, "TCP"))
-		err = mf_error_at(c, n, "protocol", "unsupported protocol \"%s\" (TCP, UDP or SCTP)",
-				  proto);
+		err = mf_error_at(c, n, "protocol",
+				  "unsupported protocol \"%s\" (TCP, UDP or SCTP)", proto);
 	if (mf_get_string(c, n, "name", false, &name))
 		return -EINVAL;
 	p->name = mf_strdup(c, name ? name : "");
@@ -176,10 +176,9 @@ static int parse_node_name(struct mf_ctx *c, const struct mf_node *spec, struct 
 	return 0;
 }
 
-static int parse_endpoint_spec(struct mf_ctx *c, const struct mf_node *spec,
-			       struct pm_endpoint *e)
+static int parse_endpoint_spec(struct mf_ctx *c, const struct mf_node *spec, struct pm_endpoint *e)
 {
-	static const char *const known[] = { "identity", "addresses", "ports", "nodeName", NULL };
+	static const char *const known[] = {"identity", "addresses", "ports", "nodeName", NULL};
 	int err = 0;
 
 	if (mf_want_object(c, spec))
@@ -226,8 +225,8 @@ int mf_load_endpoint(struct mf_ctx *c, const struct mf_node *doc)
 /* See manifest_priv.h. */
 int mf_load_namespace(struct mf_ctx *c, const struct mf_node *doc)
 {
-	struct pm_namespace *ns = mf_append(c, &c->st->namespaces, &c->st->n_namespaces,
-					     sizeof(*ns));
+	struct pm_namespace *ns =
+		mf_append(c, &c->st->namespaces, &c->st->n_namespaces, sizeof(*ns));
 	struct mf_meta meta;
 	const char *given;
 	size_t mark;

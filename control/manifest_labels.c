@@ -80,7 +80,7 @@ int mf_parse_labels(struct mf_ctx *c, const struct mf_node *n, struct pm_labels 
 		return 0;
 	if (mf_want_object(c, n))
 		return -EINVAL;
-	json_object_foreach(n->v, key, v) {
+	json_object_foreach (n->v, key, v) {
 		value = NULL;
 		if (check_label(c, n, key, &value))
 			err = -EINVAL;
@@ -95,10 +95,10 @@ static const struct {
 	enum pm_sel_op op;
 	bool has_values;
 } operators[] = {
-	{ "In", PM_OP_IN, true },
-	{ "NotIn", PM_OP_NOT_IN, true },
-	{ "Exists", PM_OP_EXISTS, false },
-	{ "DoesNotExist", PM_OP_DOES_NOT_EXIST, false },
+	{"In", PM_OP_IN, true},
+	{"NotIn", PM_OP_NOT_IN, true},
+	{"Exists", PM_OP_EXISTS, false},
+	{"DoesNotExist", PM_OP_DOES_NOT_EXIST, false},
 };
 
 static int parse_operator(struct mf_ctx *c, const struct mf_node *expr, struct pm_sel_expr *out,
@@ -148,7 +148,7 @@ static int parse_values(struct mf_ctx *c, const struct mf_node *n, struct pm_sel
 
 static int parse_expr(struct mf_ctx *c, const struct mf_node *n, struct pm_sel_expr *out)
 {
-	static const char *const known[] = { "key", "operator", "values", NULL };
+	static const char *const known[] = {"key", "operator", "values", NULL};
 	struct mf_node values = mf_member(c, n, "values");
 	bool has_values = false;
 	const char *key, *why;
@@ -202,7 +202,7 @@ static int parse_exprs(struct mf_ctx *c, const struct mf_node *n, struct pm_sele
 /* See manifest_priv.h. An absent (or null) selector stays !is_present. */
 int mf_parse_selector(struct mf_ctx *c, const struct mf_node *n, struct pm_selector *out)
 {
-	static const char *const known[] = { "matchLabels", "matchExpressions", NULL };
+	static const char *const known[] = {"matchLabels", "matchExpressions", NULL};
 	struct mf_node labels = mf_member(c, n, "matchLabels");
 	struct mf_node exprs = mf_member(c, n, "matchExpressions");
 	size_t mark;
@@ -256,7 +256,7 @@ static int parse_namespace(struct mf_ctx *c, const struct mf_node *meta, bool ha
 		out->ns = "default";
 	else if ((why = mf_dns_label_error(out->ns)))
 		return mf_error_at(c, meta, "namespace", "invalid namespace \"%s\": %s", out->ns,
-				     why);
+				   why);
 	return 0;
 }
 
@@ -264,11 +264,20 @@ static int parse_namespace(struct mf_ctx *c, const struct mf_node *meta, bool ha
 int mf_parse_meta(struct mf_ctx *c, const struct mf_node *doc, bool has_ns, struct mf_meta *out,
 		  struct pm_labels *labels)
 {
-	static const char *const known[] = { "name", "namespace", "labels", "annotations", NULL };
+	static const char *const known[] = {"name", "namespace", "labels", "annotations", NULL};
 	static const char *const ignored[] = {
-		"uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
-		"ownerReferences", "finalizers", "generateName", "deletionTimestamp",
-		"deletionGracePeriodSeconds", "selfLink", NULL,
+		"uid",
+		"resourceVersion",
+		"generation",
+		"creationTimestamp",
+		"managedFields",
+		"ownerReferences",
+		"finalizers",
+		"generateName",
+		"deletionTimestamp",
+		"deletionGracePeriodSeconds",
+		"selfLink",
+		NULL,
 	};
 	struct mf_node meta = mf_member(c, doc, "metadata");
 	size_t lab_mark, mark = mf_enter_key(c, "metadata");

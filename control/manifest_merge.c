@@ -23,8 +23,8 @@ enum obj_kind {
 	OBJ_MESH_POLICY,
 };
 
-static const char *const obj_kind_names[] = { "Namespace", "Endpoint", "NetworkPolicy",
-					      "MeshPolicy" };
+static const char *const obj_kind_names[] = {"Namespace", "Endpoint", "NetworkPolicy",
+					     "MeshPolicy"};
 
 struct obj_ref {
 	enum obj_kind kind;
@@ -70,7 +70,7 @@ static void report_at(struct mf_ctx *c, const struct pm_src_pos *pos, const char
 	__attribute__((format(printf, 3, 4)));
 static void report_at(struct mf_ctx *c, const struct pm_src_pos *pos, const char *fmt, ...)
 {
-	struct yj_pos p = { pos->line, pos->column };
+	struct yj_pos p = {pos->line, pos->column};
 	const char *file = c->file;
 	char msg[768];
 	va_list ap;
@@ -89,24 +89,24 @@ static void add_objs(struct obj_ref *refs, size_t *n, const struct pm_model *m, 
 
 	for (i = 0; i < m->n_namespaces; i++) {
 		if (m->namespaces[i].is_declared)
-			refs[(*n)++] = (struct obj_ref){ OBJ_NAMESPACE, "", m->namespaces[i].name,
-							 &m->namespaces[i].pos, is_new };
+			refs[(*n)++] = (struct obj_ref){OBJ_NAMESPACE, "", m->namespaces[i].name,
+							&m->namespaces[i].pos, is_new};
 	}
 	for (i = 0; i < m->n_endpoints; i++)
-		refs[(*n)++] = (struct obj_ref){ OBJ_ENDPOINT, m->endpoints[i].ns,
-						 m->endpoints[i].name, &m->endpoints[i].pos,
-						 is_new };
+		refs[(*n)++] = (struct obj_ref){OBJ_ENDPOINT, m->endpoints[i].ns,
+						m->endpoints[i].name, &m->endpoints[i].pos, is_new};
 	for (i = 0; i < m->n_policies; i++)
-		refs[(*n)++] = (struct obj_ref){ m->policies[i].kind == PM_KIND_MESH_POLICY ?
-							 OBJ_MESH_POLICY : OBJ_NETWORK_POLICY,
-						 m->policies[i].ns, m->policies[i].name,
-						 &m->policies[i].pos, is_new };
+		refs[(*n)++] = (struct obj_ref){
+			m->policies[i].kind == PM_KIND_MESH_POLICY ? OBJ_MESH_POLICY
+								   : OBJ_NETWORK_POLICY,
+			m->policies[i].ns, m->policies[i].name, &m->policies[i].pos, is_new};
 }
 
 static void check_duplicates(struct mf_ctx *c, const struct pm_model *m)
 {
-	size_t n = 0, i, total = m->n_namespaces + m->n_endpoints + m->n_policies +
-				 c->st->n_namespaces + c->st->n_endpoints + c->st->n_policies;
+	size_t n = 0, i,
+	       total = m->n_namespaces + m->n_endpoints + m->n_policies + c->st->n_namespaces +
+		       c->st->n_endpoints + c->st->n_policies;
 	struct obj_ref *refs = calloc(total + 1, sizeof(*refs));
 	char where[300];
 
@@ -147,8 +147,8 @@ static void add_addrs(struct addr_ref *refs, size_t *n, const struct pm_model *m
 
 	for (i = 0; i < m->n_endpoints; i++) {
 		for (j = 0; j < m->endpoints[i].n_addrs; j++)
-			refs[(*n)++] = (struct addr_ref){ &m->endpoints[i].addrs[j],
-							  &m->endpoints[i], is_new };
+			refs[(*n)++] = (struct addr_ref){&m->endpoints[i].addrs[j],
+							 &m->endpoints[i], is_new};
 	}
 }
 
@@ -325,11 +325,11 @@ static void number_rules(struct pm_model *m)
 		p = &m->policies[pi];
 		for (r = 0; r < p->n_ingress; r++, id++) {
 			p->ingress[r].rule_id = id;
-			m->rules[id] = (struct pm_rule_ref){ pi, BM_DIR_INGRESS, (uint32_t)r };
+			m->rules[id] = (struct pm_rule_ref){pi, BM_DIR_INGRESS, (uint32_t)r};
 		}
 		for (r = 0; r < p->n_egress; r++, id++) {
 			p->egress[r].rule_id = id;
-			m->rules[id] = (struct pm_rule_ref){ pi, BM_DIR_EGRESS, (uint32_t)r };
+			m->rules[id] = (struct pm_rule_ref){pi, BM_DIR_EGRESS, (uint32_t)r};
 		}
 	}
 	m->n_rules = id;

@@ -55,7 +55,8 @@ const char *mf_dns_subdomain_error(const char *s)
 		dot = strchr(s, '.');
 		if (!dns_label_ok(s, dot ? (size_t)(dot - s) : strlen(s)))
 			return "a lowercase RFC 1123 subdomain must consist of lower case "
-			       "alphanumeric characters, '-' or '.', and must start and end with an "
+			       "alphanumeric characters, '-' or '.', and must start and end with "
+			       "an "
 			       "alphanumeric character";
 		if (!dot)
 			return NULL;

@@ -15,7 +15,7 @@ static int parse_protocol(struct mf_ctx *c, const struct mf_node *port, uint8_t 
 	static const struct {
 		const char *name;
 		uint8_t proto;
-	} protos[] = { { "TCP", BM_PROTO_TCP }, { "UDP", BM_PROTO_UDP }, { "SCTP", BM_PROTO_SCTP } };
+	} protos[] = {{"TCP", BM_PROTO_TCP}, {"UDP", BM_PROTO_UDP}, {"SCTP", BM_PROTO_SCTP}};
 	const char *s;
 	size_t i;
 
@@ -90,7 +90,7 @@ static int parse_end_port(struct mf_ctx *c, const struct mf_node *n, struct pm_p
 
 static int parse_port(struct mf_ctx *c, const struct mf_node *n, struct pm_port *out)
 {
-	static const char *const known[] = { "protocol", "port", "endPort", NULL };
+	static const char *const known[] = {"protocol", "port", "endPort", NULL};
 	struct mf_node port = mf_member(c, n, "port");
 	struct mf_node end = mf_member(c, n, "endPort");
 	int err = 0, port_err = 0;
@@ -141,8 +141,8 @@ static int parse_except(struct mf_ctx *c, const struct mf_node *n, struct pm_ip_
 		e = mf_append(c, &b->except, &b->n_except, sizeof(*e));
 		if (!e || parse_cidr(c, &item, e))
 			err = -EINVAL;
-		else if (b->cidr.family && (e->prefixlen <= b->cidr.prefixlen ||
-					    !pm_addr_in_prefix(e, &b->cidr)))
+		else if (b->cidr.family &&
+			 (e->prefixlen <= b->cidr.prefixlen || !pm_addr_in_prefix(e, &b->cidr)))
 			err = mf_error(c, item.pos, "must be a strict subset of cidr %s", cidr);
 		mf_leave(c, mark);
 	}
@@ -151,7 +151,7 @@ static int parse_except(struct mf_ctx *c, const struct mf_node *n, struct pm_ip_
 
 static int parse_ip_block(struct mf_ctx *c, const struct mf_node *n, struct pm_ip_block *out)
 {
-	static const char *const known[] = { "cidr", "except", NULL };
+	static const char *const known[] = {"cidr", "except", NULL};
 	struct mf_node cidr = mf_member(c, n, "cidr");
 	struct mf_node except = mf_member(c, n, "except");
 	size_t mark;
@@ -186,7 +186,7 @@ static int parse_peer_selector(struct mf_ctx *c, const struct mf_node *peer, con
 
 static int parse_peer(struct mf_ctx *c, const struct mf_node *n, struct pm_peer *out)
 {
-	static const char *const known[] = { "podSelector", "namespaceSelector", "ipBlock", NULL };
+	static const char *const known[] = {"podSelector", "namespaceSelector", "ipBlock", NULL};
 	struct mf_node ip = mf_member(c, n, "ipBlock");
 	size_t mark;
 	int err = 0;
@@ -251,7 +251,7 @@ static int parse_port_cb(struct mf_ctx *c, const struct mf_node *n, void *out)
 static int parse_rule(struct mf_ctx *c, const struct mf_node *n, struct pm_rule *out,
 		      const char *peers_key)
 {
-	const char *const known[] = { peers_key, "ports", NULL };
+	const char *const known[] = {peers_key, "ports", NULL};
 	struct mf_node peers = mf_member(c, n, peers_key);
 	struct mf_node ports = mf_member(c, n, "ports");
 	size_t mark;
@@ -307,8 +307,8 @@ static int parse_policy_types(struct mf_ctx *c, const struct mf_node *n, struct 
 		else if (!strcmp(s, "Egress"))
 			p->has_egress = true;
 		else
-			err = mf_error(c, item.pos, "unsupported policy type \"%s\" (Ingress, Egress)",
-				       s);
+			err = mf_error(c, item.pos,
+				       "unsupported policy type \"%s\" (Ingress, Egress)", s);
 		mf_leave(c, mark);
 	}
 	*is_set = json_array_size(n->v) > 0;
@@ -357,10 +357,10 @@ static int parse_spec_field(struct mf_ctx *c, const struct mf_node *spec, const 
 
 static int parse_spec(struct mf_ctx *c, const struct mf_node *spec, struct pm_policy *p)
 {
-	static const char *const fields[] = { "podSelector", "policyTypes", "ingress", "egress",
-					      NULL };
-	static const char *const mesh_known[] = { "podSelector", "policyTypes", "ingress",
-						  "egress", "authentication", NULL };
+	static const char *const fields[] = {"podSelector", "policyTypes", "ingress", "egress",
+					     NULL};
+	static const char *const mesh_known[] = {"podSelector", "policyTypes",	  "ingress",
+						 "egress",	"authentication", NULL};
 	bool is_mesh = p->kind == PM_KIND_MESH_POLICY;
 	bool types_set = false;
 	size_t i;

@@ -54,10 +54,10 @@ void mf_report(struct mf_ctx *c, enum manifest_severity sev, struct yj_pos pos, 
 	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Report at obj.key (its value, or obj when absent) under the path + key. */
-int mf_error_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, const char *fmt,
-		...) __attribute__((format(printf, 4, 5)));
-void mf_warn_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, const char *fmt,
-		...) __attribute__((format(printf, 4, 5)));
+int mf_error_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void mf_warn_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Member key of obj (absent or null: v == NULL, pos = obj's). */
 struct mf_node mf_member(const struct mf_ctx *c, const struct mf_node *obj, const char *key);

@@ -16,8 +16,8 @@ size_t mf_enter_key(struct mf_ctx *c, const char *key)
 
 	len = snprintf(c->path + mark, sizeof(c->path) - mark, "%s%s", mark ? "." : "", key);
 	if (len > 0)
-		c->path_len = mark + (size_t)len < sizeof(c->path) ? mark + (size_t)len :
-								     sizeof(c->path) - 1;
+		c->path_len = mark + (size_t)len < sizeof(c->path) ? mark + (size_t)len
+								   : sizeof(c->path) - 1;
 	return mark;
 }
 
@@ -29,8 +29,8 @@ size_t mf_enter_index(struct mf_ctx *c, size_t index)
 
 	len = snprintf(c->path + mark, sizeof(c->path) - mark, "[%zu]", index);
 	if (len > 0)
-		c->path_len = mark + (size_t)len < sizeof(c->path) ? mark + (size_t)len :
-								     sizeof(c->path) - 1;
+		c->path_len = mark + (size_t)len < sizeof(c->path) ? mark + (size_t)len
+								   : sizeof(c->path) - 1;
 	return mark;
 }
 
@@ -42,8 +42,8 @@ size_t mf_enter_subscript(struct mf_ctx *c, const char *key)
 
 	len = snprintf(c->path + mark, sizeof(c->path) - mark, "[%s]", key);
 	if (len > 0)
-		c->path_len = mark + (size_t)len < sizeof(c->path) ? mark + (size_t)len :
-								     sizeof(c->path) - 1;
+		c->path_len = mark + (size_t)len < sizeof(c->path) ? mark + (size_t)len
+								   : sizeof(c->path) - 1;
 	return mark;
 }
 
@@ -143,8 +143,7 @@ static void vreport_at(struct mf_ctx *c, enum manifest_severity sev, const struc
 }
 
 /* See manifest_priv.h. */
-int mf_error_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, const char *fmt,
-		...)
+int mf_error_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -155,8 +154,7 @@ int mf_error_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, co
 }
 
 /* See manifest_priv.h. */
-void mf_warn_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, const char *fmt,
-		...)
+void mf_warn_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -168,7 +166,7 @@ void mf_warn_at(struct mf_ctx *c, const struct mf_node *obj, const char *key, co
 /* See manifest_priv.h. */
 struct mf_node mf_member(const struct mf_ctx *c, const struct mf_node *obj, const char *key)
 {
-	struct mf_node n = { .pos = obj->pos };
+	struct mf_node n = {.pos = obj->pos};
 
 	n.v = json_object_get(obj->v, key);
 	if (n.v && json_is_null(n.v))
@@ -181,7 +179,7 @@ struct mf_node mf_member(const struct mf_ctx *c, const struct mf_node *obj, cons
 /* See manifest_priv.h. */
 struct mf_node mf_element(const struct mf_ctx *c, const struct mf_node *arr, size_t i)
 {
-	struct mf_node n = { .pos = arr->pos };
+	struct mf_node n = {.pos = arr->pos};
 
 	n.v = json_array_get(arr->v, i);
 	yj_index_pos(c->ys, arr->v, i, &n.pos);
@@ -243,7 +241,7 @@ void mf_check_fields(struct mf_ctx *c, const struct mf_node *obj, const char *co
 	json_t *v;
 	size_t mark;
 
-	json_object_foreach(obj->v, key, v) {
+	json_object_foreach (obj->v, key, v) {
 		if (listed(known, key) || listed(ignored, key))
 			continue;
 		if (!yj_key_pos(c->ys, obj->v, key, &pos))
@@ -260,8 +258,7 @@ int mf_node_string(struct mf_ctx *c, const struct mf_node *n, const char **out)
 	const char *s;
 
 	if (json_is_integer(n->v) || json_is_real(n->v) || json_is_boolean(n->v))
-		return mf_error(c, n->pos, "must be a string, not %s (quote it)",
-				type_name(n->v));
+		return mf_error(c, n->pos, "must be a string, not %s (quote it)", type_name(n->v));
 	if (!json_is_string(n->v))
 		return mf_error(c, n->pos, "must be a string, not %s", type_name(n->v));
 	s = json_string_value(n->v);
@@ -338,7 +335,7 @@ void *mf_append(struct mf_ctx *c, void *arr_p, size_t *n, size_t size)
 /* See manifest_priv.h. */
 struct pm_src_pos mf_src_pos(const struct mf_ctx *c, struct yj_pos pos)
 {
-	struct pm_src_pos p = { .file = c->file_interned, .line = pos.line, .column = pos.column };
+	struct pm_src_pos p = {.file = c->file_interned, .line = pos.line, .column = pos.column};
 
 	return p;
 }

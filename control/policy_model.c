@@ -244,7 +244,7 @@ static int parse_prefixlen(const char *text, unsigned int max, uint8_t *out)
 int pm_addr_parse(const char *text, struct pm_addr *out)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
-	struct pm_addr a = { 0 };
+	struct pm_addr a = {0};
 	char *slash;
 
 	if (!text || strlen(text) >= sizeof(buf))

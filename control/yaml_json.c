@@ -105,7 +105,7 @@ static size_t slot_of(const struct pos_table *t, const void *node, const char *k
 
 static int table_grow(struct pos_table *t)
 {
-	struct pos_table bigger = { .cap = t->cap ? t->cap * 2 : 256 };
+	struct pos_table bigger = {.cap = t->cap ? t->cap * 2 : 256};
 	size_t i, j;
 
 	bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
@@ -176,7 +176,7 @@ static void table_release(struct pos_table *t)
 static struct yj_pos token_pos(struct fy_token *t)
 {
 	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-	struct yj_pos p = { 0 };
+	struct yj_pos p = {0};
 
 	if (m) {
 		p.line = (unsigned int)m->line + 1;
@@ -227,8 +227,9 @@ static bool parse_int(const char *s, json_int_t *out)
 		digits = s + 1;
 	}
 	/* strtoll skips blanks and takes a sign or "0x" itself: check the form first */
-	if (!*digits || strspn(digits, base == 16 ? "0123456789abcdefABCDEF" :
-				       base == 8 ? "01234567" : "0123456789") != strlen(digits))
+	if (!*digits || strspn(digits, base == 16  ? "0123456789abcdefABCDEF"
+				       : base == 8 ? "01234567"
+						   : "0123456789") != strlen(digits))
 		return false;
 	errno = 0;
 	v = strtoll(base == 10 ? s : digits, &end, base);
@@ -353,7 +354,8 @@ static int queue_merge(struct builder *b, struct frame *f, json_t *v, struct yj_
 
 	for (i = 0; i < n; i++) {
 		if (!json_is_object(json_is_array(v) ? json_array_get(v, i) : v))
-			return fail(b, pos, "merge key value must be a mapping or a list of mappings",
+			return fail(b, pos,
+				    "merge key value must be a mapping or a list of mappings",
 				    NULL);
 	}
 	m = realloc(f->merges, (f->n_merges + n) * sizeof(*m));
@@ -375,7 +377,7 @@ static int apply_merges(struct builder *b, struct frame *f)
 	int err;
 
 	for (i = 0; i < f->n_merges; i++) {
-		json_object_foreach(f->merges[i], key, v) {
+		json_object_foreach (f->merges[i], key, v) {
 			if (json_object_get(f->node, key))
 				continue;
 			if (json_object_set(f->node, key, v))
@@ -419,7 +421,8 @@ static int attach(struct builder *b, json_t *v, struct yj_pos pos, size_t n_node
 		return doc_add(b, v, pos);
 	f->n_nodes += n_nodes;
 	if (json_is_array(f->node)) {
-		err = table_put(&b->s->pos, f->node, NULL, json_array_size(f->node), POS_INDEX, pos);
+		err = table_put(&b->s->pos, f->node, NULL, json_array_size(f->node), POS_INDEX,
+				pos);
 		if (!err && json_array_append_new(f->node, v))
 			return -ENOMEM;
 		if (err)
@@ -479,8 +482,8 @@ static int on_scalar(struct builder *b, struct fy_event *e)
 		if (!f->key)
 			return -ENOMEM;
 		f->key_pos = pos;
-		f->is_merge_key = !strcmp(text, "<<") &&
-				  fy_token_scalar_style(e->scalar.value) == FYSS_PLAIN;
+		f->is_merge_key =
+			!strcmp(text, "<<") && fy_token_scalar_style(e->scalar.value) == FYSS_PLAIN;
 		return 0;
 	}
 	v = scalar_value(e);
@@ -510,8 +513,8 @@ static int on_start(struct builder *b, struct fy_event *e)
 {
 	bool is_map = e->type == FYET_MAPPING_START;
 	struct fy_token *anchor = is_map ? e->mapping_start.anchor : e->sequence_start.anchor;
-	struct fy_token *start = is_map ? e->mapping_start.mapping_start :
-					  e->sequence_start.sequence_start;
+	struct fy_token *start =
+		is_map ? e->mapping_start.mapping_start : e->sequence_start.sequence_start;
 	struct frame *f;
 
 	if (wants_key(b))
@@ -582,8 +585,9 @@ static int on_event(struct builder *b, struct fy_event *e)
 			return doc_add_scalar(b, e);
 		return on_scalar(b, e);
 	case FYET_ALIAS:
-		return b->depth ? on_alias(b, e) : fail(b, token_pos(e->alias.anchor),
-						       "alias as a whole document", NULL);
+		return b->depth ? on_alias(b, e)
+				: fail(b, token_pos(e->alias.anchor), "alias as a whole document",
+				       NULL);
 	default:
 		return 0;
 	}
@@ -659,8 +663,8 @@ static bool is_json_name(const char *name)
 static int load(const char *name, FILE *fp, const char *buf, size_t len, struct yj_stream **out,
 		struct yj_error *err)
 {
-	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG };
-	struct builder b = { .err = err };
+	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG};
+	struct builder b = {.err = err};
 	struct fy_parser *p = NULL;
 	int ret = -ENOMEM;
 

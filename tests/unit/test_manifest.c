@@ -89,13 +89,14 @@ static const struct pm_endpoint *endpoint(const char *ns, const char *name)
 	return NULL;
 }
 
-#define NP_HEAD "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n" \
-		"  name: p\n  namespace: ns1\n"
+#define NP_HEAD                                                              \
+	"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n" \
+	"  name: p\n  namespace: ns1\n"
 #define EP_HEAD "apiVersion: bpfmesh.io/v1\nkind: Endpoint\nmetadata:\n  name: %s\n"
 
 static void test_manifest_valid_file(void)
 {
-	const char *paths[] = { data_path("valid.yaml") };
+	const char *paths[] = {data_path("valid.yaml")};
 	const struct pm_endpoint *fe, *db, *batch;
 	const struct pm_namespace *shop, *def;
 	const struct pm_policy *p;
@@ -169,8 +170,9 @@ static void test_manifest_valid_file(void)
 	CU_ASSERT_EQUAL(p->ingress[0].ports[1].port, 9000);
 	CU_ASSERT_EQUAL(p->ingress[0].ports[1].end_port, 9100);
 	CU_ASSERT_EQUAL(p->ingress[1].peers[0].kind, PM_PEER_IP_BLOCK);
-	CU_ASSERT_STRING_EQUAL(pm_addr_format(&p->ingress[1].peers[0].ip_block.cidr, buf,
-					      sizeof(buf)), "10.0.0.0/8");
+	CU_ASSERT_STRING_EQUAL(
+		pm_addr_format(&p->ingress[1].peers[0].ip_block.cidr, buf, sizeof(buf)),
+		"10.0.0.0/8");
 	CU_ASSERT_EQUAL(p->ingress[1].peers[0].ip_block.n_except, 1);
 
 	p = policy("shop", "db-auth");
@@ -210,8 +212,11 @@ static void test_manifest_rule_ids(void)
 	CU_ASSERT_EQUAL(m->rules[4].rule_index, 1);
 	for (i = 1; i < m->n_rules; i++) {
 		p = &m->policies[m->rules[i].policy_index];
-		CU_ASSERT_EQUAL((m->rules[i].direction == BM_DIR_INGRESS ?
-				 p->ingress : p->egress)[m->rules[i].rule_index].rule_id, i);
+		CU_ASSERT_EQUAL((m->rules[i].direction == BM_DIR_INGRESS
+					 ? p->ingress
+					 : p->egress)[m->rules[i].rule_index]
+					.rule_id,
+				i);
 	}
 	/* a later load renumbers over the whole model */
 	CU_ASSERT_EQUAL_FATAL(load("a.yaml", NP_HEAD "spec:\n  ingress: [{}]\n"), 0);
@@ -244,7 +249,7 @@ static void test_manifest_policy_types_defaulting(void)
 	CU_ASSERT_EQUAL(load("a.yaml", NP_HEAD "spec:\n  policyTypes: [Ingress, Sideways]\n"),
 			-EINVAL);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "a.yaml:7:26: spec.policyTypes[1]: unsupported "
-				"policy type \"Sideways\""));
+					       "policy type \"Sideways\""));
 }
 
 static void test_manifest_peers_absent_vs_empty(void)
@@ -253,8 +258,9 @@ static void test_manifest_peers_absent_vs_empty(void)
 
 	reset();
 	CU_ASSERT_EQUAL_FATAL(load("a.yaml", NP_HEAD "spec:\n  ingress:\n  - from: []\n"
-				   "  - from:\n    - namespaceSelector: {}\n"
-				   "  - from:\n    - podSelector: {}\n"), 0);
+						     "  - from:\n    - namespaceSelector: {}\n"
+						     "  - from:\n    - podSelector: {}\n"),
+			      0);
 	r = m->policies[0].ingress;
 	CU_ASSERT_EQUAL_FATAL(m->policies[0].n_ingress, 3);
 	CU_ASSERT_EQUAL(r[0].n_peers, 0);
@@ -268,7 +274,7 @@ static void test_manifest_peers_absent_vs_empty(void)
 
 static void test_manifest_endport_error(void)
 {
-	const char *paths[] = { data_path("bad_endport.yaml") };
+	const char *paths[] = {data_path("bad_endport.yaml")};
 	const struct manifest_msg *msg;
 	char want[4200];
 
@@ -276,8 +282,10 @@ static void test_manifest_endport_error(void)
 	CU_ASSERT_EQUAL(manifest_load_files(m, paths, 1, NULL, &diag), -EINVAL);
 	msg = manifest_diag_first_error(&diag);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
-	snprintf(want, sizeof(want), "%s:12:16: spec.ingress[0].ports[1].endPort: must be >= port "
-		 "(80)", paths[0]);
+	snprintf(want, sizeof(want),
+		 "%s:12:16: spec.ingress[0].ports[1].endPort: must be >= port "
+		 "(80)",
+		 paths[0]);
 	CU_ASSERT_STRING_EQUAL(msg->text, want);
 	CU_ASSERT_STRING_EQUAL(msg->path, "spec.ingress[0].ports[1].endPort");
 	CU_ASSERT_EQUAL(msg->line, 12);
@@ -287,8 +295,8 @@ static void test_manifest_endport_error(void)
 
 static void test_manifest_atomic(void)
 {
-	const char *paths[] = { data_path("valid.yaml"), data_path("bad_endport.yaml") };
-	const char *missing[] = { data_path("valid.yaml"), "/nonexistent/x.yaml" };
+	const char *paths[] = {data_path("valid.yaml"), data_path("bad_endport.yaml")};
+	const char *missing[] = {data_path("valid.yaml"), "/nonexistent/x.yaml"};
 	struct pm_endpoint *eps;
 
 	reset();
@@ -312,8 +320,9 @@ static void test_manifest_atomic(void)
 	CU_ASSERT_EQUAL(m->n_rules, 5);
 	CU_ASSERT_EQUAL(m->n_namespaces, 2);
 	CU_ASSERT_PTR_EQUAL(m->endpoints, eps);
-	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "b.yaml:7:29: spec.ingress[0].ports[0].port: must be "
-				"between 1 and 65535"));
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR,
+			       "b.yaml:7:29: spec.ingress[0].ports[0].port: must be "
+			       "between 1 and 65535"));
 }
 
 static void test_manifest_duplicates(void)
@@ -324,40 +333,49 @@ static void test_manifest_duplicates(void)
 	CU_ASSERT_EQUAL_FATAL(load("a.yaml", NP_HEAD "spec: {}\n"), 0);
 	CU_ASSERT_EQUAL(load("b.yaml", NP_HEAD "spec: {}\n"), -EINVAL);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "b.yaml:1:1: duplicate NetworkPolicy ns1/p (first "
-				"defined at a.yaml:1:1)"));
+					       "defined at a.yaml:1:1)"));
 	CU_ASSERT_EQUAL(m->n_policies, 1);
 	/* another kind with the same name is fine */
 	CU_ASSERT_EQUAL(load("c.yaml", "apiVersion: bpfmesh.io/v1\nkind: MeshPolicy\nmetadata:\n"
-			     "  name: p\n  namespace: ns1\n"), 0);
+				       "  name: p\n  namespace: ns1\n"),
+			0);
 	CU_ASSERT_EQUAL(m->n_policies, 2);
-	snprintf(text, sizeof(text), "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\n"
+	snprintf(text, sizeof(text),
+		 "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\n"
 		 "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n");
 	CU_ASSERT_EQUAL(load("d.yaml", text), -EINVAL);
-	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "duplicate Namespace x (first defined at d.yaml:1:1)"));
+	CU_ASSERT_TRUE(
+		has_msg(MANIFEST_ERROR, "duplicate Namespace x (first defined at d.yaml:1:1)"));
 }
 
 static void test_manifest_overlap(void)
 {
 	reset();
-	CU_ASSERT_EQUAL_FATAL(load("a.yaml", "apiVersion: bpfmesh.io/v1\nkind: Endpoint\nmetadata:\n"
+	CU_ASSERT_EQUAL_FATAL(load("a.yaml",
+				   "apiVersion: bpfmesh.io/v1\nkind: Endpoint\nmetadata:\n"
 				   "  name: a\nspec:\n  identity: spiffe://td/ns/default/sa/a\n"
-				   "  addresses: [10.0.0.0/24]\n"), 0);
+				   "  addresses: [10.0.0.0/24]\n"),
+			      0);
 	CU_ASSERT_EQUAL(load("b.yaml", "apiVersion: bpfmesh.io/v1\nkind: Endpoint\nmetadata:\n"
-			     "  name: b\nspec:\n  identity: spiffe://td/ns/default/sa/b\n"
-			     "  addresses: [10.0.1.1, 10.0.0.7]\n"), -EINVAL);
-	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "b.yaml:1:1: address 10.0.0.7 of endpoint default/b "
-				"overlaps 10.0.0.0/24 of endpoint default/a (defined at a.yaml:1:1)"));
+				       "  name: b\nspec:\n  identity: spiffe://td/ns/default/sa/b\n"
+				       "  addresses: [10.0.1.1, 10.0.0.7]\n"),
+			-EINVAL);
+	CU_ASSERT_TRUE(
+		has_msg(MANIFEST_ERROR,
+			"b.yaml:1:1: address 10.0.0.7 of endpoint default/b "
+			"overlaps 10.0.0.0/24 of endpoint default/a (defined at a.yaml:1:1)"));
 	CU_ASSERT_EQUAL(load("c.yaml", "apiVersion: bpfmesh.io/v1\nkind: Endpoint\nmetadata:\n"
-			     "  name: c\nspec:\n  identity: spiffe://td/ns/default/sa/c\n"
-			     "  addresses: [10.9.0.1, 10.9.0.0/16]\n"), -EINVAL);
+				       "  name: c\nspec:\n  identity: spiffe://td/ns/default/sa/c\n"
+				       "  addresses: [10.9.0.1, 10.9.0.0/16]\n"),
+			-EINVAL);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "addresses 10.9.0.1 and 10.9.0.0/16 of endpoint "
-				"default/c overlap"));
+					       "default/c overlap"));
 	CU_ASSERT_EQUAL(m->n_endpoints, 1);
 }
 
 static void test_manifest_malformed_yaml(void)
 {
-	const char *paths[] = { data_path("malformed.yaml") };
+	const char *paths[] = {data_path("malformed.yaml")};
 	const struct manifest_msg *msg;
 
 	reset();
@@ -378,25 +396,29 @@ static void test_manifest_malformed_yaml(void)
 
 static void test_manifest_warnings(void)
 {
-	const char *paths[] = { data_path("mixed.json") };
+	const char *paths[] = {data_path("mixed.json")};
 
 	reset();
 	CU_ASSERT_EQUAL_FATAL(manifest_load_files(m, paths, 1, NULL, &diag), 0);
 	CU_ASSERT_EQUAL(m->n_policies, 1);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_WARNING, "mixed.json:5:39: warning: items[0].kind: "
-				"unsupported kind Deployment"));
+						 "unsupported kind Deployment"));
 	CU_ASSERT_TRUE(m->policies[0].has_egress);
 	CU_ASSERT_EQUAL(m->policies[0].n_egress, 1);
 	CU_ASSERT_PTR_NOT_NULL(pm_model_namespace(m, "web"));
 	reset();
-	CU_ASSERT_EQUAL_FATAL(load("w.yaml", NP_HEAD "  lables: {a: b}\nspec:\n  ingress:\n"
-				   "  - ports:\n    - port: \"80\"\n      endPort: \"90\"\n"
-				   "      protocl: UDP\n"), 0);
+	CU_ASSERT_EQUAL_FATAL(load("w.yaml",
+				   NP_HEAD "  lables: {a: b}\nspec:\n  ingress:\n"
+					   "  - ports:\n    - port: \"80\"\n      endPort: \"90\"\n"
+					   "      protocl: UDP\n"),
+			      0);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_WARNING, "w.yaml:6:3: warning: metadata.lables: unknown "
-				"field"));
-	CU_ASSERT_TRUE(has_msg(MANIFEST_WARNING, "w.yaml:10:13: warning: "
-				"spec.ingress[0].ports[0].port: quoted number \"80\""));
-	CU_ASSERT_TRUE(has_msg(MANIFEST_WARNING, "spec.ingress[0].ports[0].protocl: unknown field"));
+						 "field"));
+	CU_ASSERT_TRUE(has_msg(MANIFEST_WARNING,
+			       "w.yaml:10:13: warning: "
+			       "spec.ingress[0].ports[0].port: quoted number \"80\""));
+	CU_ASSERT_TRUE(
+		has_msg(MANIFEST_WARNING, "spec.ingress[0].ports[0].protocl: unknown field"));
 	CU_ASSERT_EQUAL(diag.n_warnings, 4);
 	CU_ASSERT_EQUAL(m->policies[0].ingress[0].ports[0].port, 80);
 	CU_ASSERT_EQUAL(m->policies[0].ingress[0].ports[0].end_port, 90);
@@ -411,49 +433,51 @@ struct bad_case {
 static void test_manifest_policy_errors(void)
 {
 	static const struct bad_case cases[] = {
-		{ "  ingress: {}\n", "a.yaml:7:12: spec.ingress: must be a list, not a mapping" },
-		{ "  podSelector: {matchLabels: {\"-bad\": x}}\n",
-		  "spec.podSelector.matchLabels[-bad]: invalid label key \"-bad\"" },
-		{ "  podSelector: {matchLabels: {a: \"b c\"}}\n", "invalid label value \"b c\"" },
-		{ "  podSelector: {matchLabels: {a: 5}}\n",
-		  "spec.podSelector.matchLabels[a]: must be a string, not an integer (quote it)" },
-		{ "  podSelector: {matchLabels: {Example.com/a: x}}\n", "prefix part" },
-		{ "  podSelector:\n    matchExpressions: [{key: a, operator: In}]\n",
-		  "matchExpressions[0].values: must be specified when operator is In or NotIn" },
-		{ "  podSelector:\n    matchExpressions: [{key: a, operator: Exists, values: [x]}]\n",
-		  "may not be specified when operator is Exists or DoesNotExist" },
-		{ "  podSelector:\n    matchExpressions: [{key: a, operator: Has}]\n",
-		  "matchExpressions[0].operator: unsupported operator \"Has\"" },
-		{ "  podSelector:\n    matchExpressions: [{operator: Exists}]\n",
-		  "matchExpressions[0].key: required field is missing" },
-		{ "  ingress: [{from: [{}]}]\n", "spec.ingress[0].from[0]: must specify a peer" },
-		{ "  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]\n",
-		  "may not specify both ipBlock and another peer" },
-		{ "  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/33}}]}]\n",
-		  "spec.egress[0].to[0].ipBlock.cidr: invalid CIDR \"10.0.0.0/33\"" },
-		{ "  egress: [{to: [{ipBlock: {cidr: 10.0.0.1}}]}]\n", "invalid CIDR \"10.0.0.1\"" },
-		{ "  egress: [{to: [{ipBlock: {except: [10.0.0.0/9]}}]}]\n",
-		  "ipBlock.cidr: required field is missing" },
-		{ "  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/16]}}]}]\n",
-		  "ipBlock.except[0]: must be a strict subset of cidr 10.0.0.0/8" },
-		{ "  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}}]}]\n",
-		  "must be a strict subset" },
-		{ "  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [\"fd00::/64\"]}}]}]\n",
-		  "must be a strict subset" },
-		{ "  ingress: [{ports: [{port: 70000}]}]\n", "must be between 1 and 65535" },
-		{ "  ingress: [{ports: [{port: 80, protocol: tcp}]}]\n",
-		  "ports[0].protocol: unsupported protocol \"tcp\"" },
-		{ "  ingress: [{ports: [{port: http--x}]}]\n", "invalid port name \"http--x\"" },
-		{ "  ingress: [{ports: [{port: Http}]}]\n", "invalid port name" },
-		{ "  ingress: [{ports: [{port: http, endPort: 90}]}]\n",
-		  "endPort: may not be used with a named port" },
-		{ "  ingress: [{ports: [{endPort: 90}]}]\n", "endPort: requires port to be set" },
-		{ "  ingress: [{ports: [{port: 80, endPort: 65536}]}]\n",
-		  "endPort: must be between 1 and 65535" },
-		{ "  ingress: [{ports: [{port: true}]}]\n", "port: must be an integer, not a boolean" },
-		{ "  policyTypes: [Ingress, Egress, Ingress]\n", "more than two policyTypes" },
-		{ "  authentication: required\n", NULL }, /* only MeshPolicy has it: a warning */
-		{ NULL, NULL },
+		{"  ingress: {}\n", "a.yaml:7:12: spec.ingress: must be a list, not a mapping"},
+		{"  podSelector: {matchLabels: {\"-bad\": x}}\n",
+		 "spec.podSelector.matchLabels[-bad]: invalid label key \"-bad\""},
+		{"  podSelector: {matchLabels: {a: \"b c\"}}\n", "invalid label value \"b c\""},
+		{"  podSelector: {matchLabels: {a: 5}}\n",
+		 "spec.podSelector.matchLabels[a]: must be a string, not an integer (quote it)"},
+		{"  podSelector: {matchLabels: {Example.com/a: x}}\n", "prefix part"},
+		{"  podSelector:\n    matchExpressions: [{key: a, operator: In}]\n",
+		 "matchExpressions[0].values: must be specified when operator is In or NotIn"},
+		{"  podSelector:\n    matchExpressions: [{key: a, operator: Exists, values: "
+		 "[x]}]\n",
+		 "may not be specified when operator is Exists or DoesNotExist"},
+		{"  podSelector:\n    matchExpressions: [{key: a, operator: Has}]\n",
+		 "matchExpressions[0].operator: unsupported operator \"Has\""},
+		{"  podSelector:\n    matchExpressions: [{operator: Exists}]\n",
+		 "matchExpressions[0].key: required field is missing"},
+		{"  ingress: [{from: [{}]}]\n", "spec.ingress[0].from[0]: must specify a peer"},
+		{"  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]\n",
+		 "may not specify both ipBlock and another peer"},
+		{"  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/33}}]}]\n",
+		 "spec.egress[0].to[0].ipBlock.cidr: invalid CIDR \"10.0.0.0/33\""},
+		{"  egress: [{to: [{ipBlock: {cidr: 10.0.0.1}}]}]\n", "invalid CIDR \"10.0.0.1\""},
+		{"  egress: [{to: [{ipBlock: {except: [10.0.0.0/9]}}]}]\n",
+		 "ipBlock.cidr: required field is missing"},
+		{"  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/16]}}]}]\n",
+		 "ipBlock.except[0]: must be a strict subset of cidr 10.0.0.0/8"},
+		{"  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}}]}]\n",
+		 "must be a strict subset"},
+		{"  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [\"fd00::/64\"]}}]}]\n",
+		 "must be a strict subset"},
+		{"  ingress: [{ports: [{port: 70000}]}]\n", "must be between 1 and 65535"},
+		{"  ingress: [{ports: [{port: 80, protocol: tcp}]}]\n",
+		 "ports[0].protocol: unsupported protocol \"tcp\""},
+		{"  ingress: [{ports: [{port: http--x}]}]\n", "invalid port name \"http--x\""},
+		{"  ingress: [{ports: [{port: Http}]}]\n", "invalid port name"},
+		{"  ingress: [{ports: [{port: http, endPort: 90}]}]\n",
+		 "endPort: may not be used with a named port"},
+		{"  ingress: [{ports: [{endPort: 90}]}]\n", "endPort: requires port to be set"},
+		{"  ingress: [{ports: [{port: 80, endPort: 65536}]}]\n",
+		 "endPort: must be between 1 and 65535"},
+		{"  ingress: [{ports: [{port: true}]}]\n",
+		 "port: must be an integer, not a boolean"},
+		{"  policyTypes: [Ingress, Egress, Ingress]\n", "more than two policyTypes"},
+		{"  authentication: required\n", NULL}, /* only MeshPolicy has it: a warning */
+		{NULL, NULL},
 	};
 	char text[1024];
 	const struct bad_case *bc;
@@ -476,19 +500,22 @@ static void test_manifest_meta_errors(void)
 {
 	reset();
 	CU_ASSERT_EQUAL(load("a.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-			     "metadata: {name: Bad_Name}\n"), -EINVAL);
+				       "metadata: {name: Bad_Name}\n"),
+			-EINVAL);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "a.yaml:3:18: metadata.name: invalid name "
-				"\"Bad_Name\""));
+					       "\"Bad_Name\""));
 	CU_ASSERT_EQUAL(load("a.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-			     "metadata: {namespace: x}\n"), -EINVAL);
+				       "metadata: {namespace: x}\n"),
+			-EINVAL);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "metadata.name: required field is missing"));
 	CU_ASSERT_EQUAL(load("a.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"),
 			-EINVAL);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "metadata: required field is missing"));
 	CU_ASSERT_EQUAL(load("a.yaml", "apiVersion: networking.k8s.io/v1beta1\n"
-			     "kind: NetworkPolicy\nmetadata: {name: a}\n"), -EINVAL);
+				       "kind: NetworkPolicy\nmetadata: {name: a}\n"),
+			-EINVAL);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "apiVersion: unsupported apiVersion "
-				"networking.k8s.io/v1beta1 for kind NetworkPolicy"));
+					       "networking.k8s.io/v1beta1 for kind NetworkPolicy"));
 	CU_ASSERT_EQUAL(load("a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a.b}\n"),
 			-EINVAL);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "RFC 1123 label"));
@@ -503,26 +530,29 @@ static void test_manifest_meta_errors(void)
 static void test_manifest_endpoint_errors(void)
 {
 	static const struct bad_case cases[] = {
-		{ "spec:\n  addresses: [10.0.0.1]\n", "spec.identity: required field is missing" },
-		{ "spec:\n  identity: http://x/y\n  addresses: [10.0.0.1]\n",
-		  "a.yaml:6:13: spec.identity: invalid SPIFFE ID \"http://x/y\"" },
-		{ "spec:\n  identity: spiffe://td/ns/default/sa/e\n",
-		  "spec.addresses: required field is missing" },
-		{ "spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: []\n",
-		  "spec.addresses: must list at least one address" },
-		{ "spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.300]\n",
-		  "spec.addresses[0]: invalid address or CIDR \"10.0.0.300\"" },
-		{ "spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.1]\n"
-		  "  ports: [{name: a, port: 1}, {name: a, port: 2}]\n",
-		  "spec.ports[1].name: duplicate port name \"a\"" },
-		{ "spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.1]\n"
-		  "  ports: [{name: web}]\n", "spec.ports[0].port: required field is missing" },
-		{ "spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.1]\n"
-		  "  ports: [{port: 80, protocol: ICMP}]\n", "unsupported protocol \"ICMP\"" },
-		{ "spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.1]\n"
-		  "  nodeName: Node_1\n", "spec.nodeName: invalid node name" },
-		{ "", "spec: required field is missing" },
-		{ NULL, NULL },
+		{"spec:\n  addresses: [10.0.0.1]\n", "spec.identity: required field is missing"},
+		{"spec:\n  identity: http://x/y\n  addresses: [10.0.0.1]\n",
+		 "a.yaml:6:13: spec.identity: invalid SPIFFE ID \"http://x/y\""},
+		{"spec:\n  identity: spiffe://td/ns/default/sa/e\n",
+		 "spec.addresses: required field is missing"},
+		{"spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: []\n",
+		 "spec.addresses: must list at least one address"},
+		{"spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.300]\n",
+		 "spec.addresses[0]: invalid address or CIDR \"10.0.0.300\""},
+		{"spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.1]\n"
+		 "  ports: [{name: a, port: 1}, {name: a, port: 2}]\n",
+		 "spec.ports[1].name: duplicate port name \"a\""},
+		{"spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.1]\n"
+		 "  ports: [{name: web}]\n",
+		 "spec.ports[0].port: required field is missing"},
+		{"spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.1]\n"
+		 "  ports: [{port: 80, protocol: ICMP}]\n",
+		 "unsupported protocol \"ICMP\""},
+		{"spec:\n  identity: spiffe://td/ns/default/sa/e\n  addresses: [10.0.0.1]\n"
+		 "  nodeName: Node_1\n",
+		 "spec.nodeName: invalid node name"},
+		{"", "spec: required field is missing"},
+		{NULL, NULL},
 	};
 	char text[1024];
 	const struct bad_case *bc;
@@ -542,14 +572,16 @@ static void test_manifest_endpoint_details(void)
 	char text[1024];
 
 	reset();
-	snprintf(text, sizeof(text), EP_HEAD "  namespace: ns1\nspec:\n"
-		 "  identity: spiffe://td/ns/other/sa/e\n  addresses: [10.0.0.9/24]\n"
-		 "  ports: [{port: 53, protocol: UDP}, {port: \"80\", name: web}]\n"
-		 "  nodeName: node-a\n", "e");
+	snprintf(text, sizeof(text),
+		 EP_HEAD "  namespace: ns1\nspec:\n"
+			 "  identity: spiffe://td/ns/other/sa/e\n  addresses: [10.0.0.9/24]\n"
+			 "  ports: [{port: 53, protocol: UDP}, {port: \"80\", name: web}]\n"
+			 "  nodeName: node-a\n",
+		 "e");
 	CU_ASSERT_EQUAL_FATAL(load("a.yaml", text), 0);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_WARNING, "names namespace \"other\""));
 	CU_ASSERT_TRUE(has_msg(MANIFEST_WARNING, "host bits of \"10.0.0.9/24\" are set; using "
-				"10.0.0.0/24"));
+						 "10.0.0.0/24"));
 	CU_ASSERT_TRUE(has_msg(MANIFEST_WARNING, "quoted number"));
 	e = endpoint("ns1", "e");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
@@ -572,8 +604,9 @@ static void test_manifest_namespace_declared_later(void)
 	CU_ASSERT_FALSE(ns->is_declared);
 	CU_ASSERT_EQUAL(ns->labels.n, 1);
 	CU_ASSERT_EQUAL_FATAL(load("b.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n"
-				   "  name: ns1\n  labels: {env: prod, "
-				   "kubernetes.io/metadata.name: nope}\n"), 0);
+					     "  name: ns1\n  labels: {env: prod, "
+					     "kubernetes.io/metadata.name: nope}\n"),
+			      0);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_WARNING, "is always the namespace name"));
 	ns = pm_model_namespace(m, "ns1");
 	CU_ASSERT_TRUE(ns->is_declared);
@@ -611,8 +644,10 @@ static void test_manifest_list_and_anchors(void)
 	CU_ASSERT_EQUAL(two->egress[0].ports[1].port, 443);
 	CU_ASSERT_TRUE(pm_model_namespace(m, "x")->is_declared);
 	CU_ASSERT_EQUAL(load("l.yaml", "apiVersion: v1\nkind: List\nitems:\n- kind: Namespace\n"
-			     "  apiVersion: v1\n  metadata: {name: Y}\n"), -EINVAL);
-	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "l.yaml:6:20: items[0].metadata.name: invalid name"));
+				       "  apiVersion: v1\n  metadata: {name: Y}\n"),
+			-EINVAL);
+	CU_ASSERT_TRUE(
+		has_msg(MANIFEST_ERROR, "l.yaml:6:20: items[0].metadata.name: invalid name"));
 }
 
 static void test_manifest_diag_null_and_empty(void)
@@ -630,24 +665,24 @@ static void test_manifest_diag_null_and_empty(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "valid_file", test_manifest_valid_file },
-		{ "rule_ids", test_manifest_rule_ids },
-		{ "policy_types_defaulting", test_manifest_policy_types_defaulting },
-		{ "peers_absent_vs_empty", test_manifest_peers_absent_vs_empty },
-		{ "endport_error", test_manifest_endport_error },
-		{ "atomic", test_manifest_atomic },
-		{ "duplicates", test_manifest_duplicates },
-		{ "overlap", test_manifest_overlap },
-		{ "malformed_yaml", test_manifest_malformed_yaml },
-		{ "warnings", test_manifest_warnings },
-		{ "policy_errors", test_manifest_policy_errors },
-		{ "meta_errors", test_manifest_meta_errors },
-		{ "endpoint_errors", test_manifest_endpoint_errors },
-		{ "endpoint_details", test_manifest_endpoint_details },
-		{ "namespace_declared_later", test_manifest_namespace_declared_later },
-		{ "list_and_anchors", test_manifest_list_and_anchors },
-		{ "diag_null_and_empty", test_manifest_diag_null_and_empty },
-		{ NULL, NULL },
+		{"valid_file", test_manifest_valid_file},
+		{"rule_ids", test_manifest_rule_ids},
+		{"policy_types_defaulting", test_manifest_policy_types_defaulting},
+		{"peers_absent_vs_empty", test_manifest_peers_absent_vs_empty},
+		{"endport_error", test_manifest_endport_error},
+		{"atomic", test_manifest_atomic},
+		{"duplicates", test_manifest_duplicates},
+		{"overlap", test_manifest_overlap},
+		{"malformed_yaml", test_manifest_malformed_yaml},
+		{"warnings", test_manifest_warnings},
+		{"policy_errors", test_manifest_policy_errors},
+		{"meta_errors", test_manifest_meta_errors},
+		{"endpoint_errors", test_manifest_endpoint_errors},
+		{"endpoint_details", test_manifest_endpoint_details},
+		{"namespace_declared_later", test_manifest_namespace_declared_later},
+		{"list_and_anchors", test_manifest_list_and_anchors},
+		{"diag_null_and_empty", test_manifest_diag_null_and_empty},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("manifest", setup, teardown, cases);

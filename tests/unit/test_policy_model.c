@@ -11,15 +11,15 @@
 #include "policy_model.h"
 
 static struct pm_label app_web_tier_fe[] = {
-	{ .key = "app", .value = "web" },
-	{ .key = "tier", .value = "fe" },
+	{.key = "app", .value = "web"},
+	{.key = "tier", .value = "fe"},
 };
-static const struct pm_labels web = { app_web_tier_fe, 2 };
+static const struct pm_labels web = {app_web_tier_fe, 2};
 
 static void test_policy_model_selector_absent_vs_empty(void)
 {
-	struct pm_selector absent = { 0 }, empty = { .is_present = true };
-	struct pm_labels none = { 0 };
+	struct pm_selector absent = {0}, empty = {.is_present = true};
+	struct pm_labels none = {0};
 
 	CU_ASSERT_FALSE(pm_selector_matches(&absent, &web));
 	CU_ASSERT_TRUE(pm_selector_matches(&empty, &web));
@@ -28,9 +28,9 @@ static void test_policy_model_selector_absent_vs_empty(void)
 
 static void test_policy_model_selector_match_labels(void)
 {
-	struct pm_label want[] = { { .key = "app", .value = "web" } };
-	struct pm_label other[] = { { .key = "app", .value = "db" } };
-	struct pm_selector s = { .is_present = true, .match_labels = { want, 1 } };
+	struct pm_label want[] = {{.key = "app", .value = "web"}};
+	struct pm_label other[] = {{.key = "app", .value = "db"}};
+	struct pm_selector s = {.is_present = true, .match_labels = {want, 1}};
 
 	CU_ASSERT_TRUE(pm_selector_matches(&s, &web));
 	s.match_labels.items = other;
@@ -39,10 +39,10 @@ static void test_policy_model_selector_match_labels(void)
 
 static void test_policy_model_selector_exprs(void)
 {
-	char *vals[] = { "fe", "be" };
-	struct pm_sel_expr e = { .key = "tier", .op = PM_OP_IN, .values = vals, .n_values = 2 };
-	struct pm_selector s = { .is_present = true, .exprs = &e, .n_exprs = 1 };
-	struct pm_labels none = { 0 };
+	char *vals[] = {"fe", "be"};
+	struct pm_sel_expr e = {.key = "tier", .op = PM_OP_IN, .values = vals, .n_values = 2};
+	struct pm_selector s = {.is_present = true, .exprs = &e, .n_exprs = 1};
+	struct pm_labels none = {0};
 
 	CU_ASSERT_TRUE(pm_selector_matches(&s, &web));
 	CU_ASSERT_FALSE(pm_selector_matches(&s, &none));
@@ -117,14 +117,14 @@ static void test_policy_model_new_free(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "selector_absent_vs_empty", test_policy_model_selector_absent_vs_empty },
-		{ "selector_match_labels", test_policy_model_selector_match_labels },
-		{ "selector_exprs", test_policy_model_selector_exprs },
-		{ "labels_get", test_policy_model_labels_get },
-		{ "addr_parse", test_policy_model_addr_parse },
-		{ "addr_in_prefix", test_policy_model_addr_in_prefix },
-		{ "new_free", test_policy_model_new_free },
-		{ NULL, NULL },
+		{"selector_absent_vs_empty", test_policy_model_selector_absent_vs_empty},
+		{"selector_match_labels", test_policy_model_selector_match_labels},
+		{"selector_exprs", test_policy_model_selector_exprs},
+		{"labels_get", test_policy_model_labels_get},
+		{"addr_parse", test_policy_model_addr_parse},
+		{"addr_in_prefix", test_policy_model_addr_in_prefix},
+		{"new_free", test_policy_model_new_free},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("policy_model", NULL, NULL, cases);

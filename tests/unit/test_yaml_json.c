@@ -63,8 +63,9 @@ static void test_yaml_json_positions(void)
 
 static void test_yaml_json_anchors_merge(void)
 {
-	struct yj_stream *s = load("base: &b {x: 1, y: 2}\nlist: &l [1, 2]\n"
-				   "m:\n  <<: *b\n  y: 3\nn: *l\no:\n  <<: [{p: 1}, {p: 2, q: 4}]\n");
+	struct yj_stream *s =
+		load("base: &b {x: 1, y: 2}\nlist: &l [1, 2]\n"
+		     "m:\n  <<: *b\n  y: 3\nn: *l\no:\n  <<: [{p: 1}, {p: 2, q: 4}]\n");
 	json_t *d, *m, *o;
 	struct yj_pos p;
 
@@ -136,13 +137,13 @@ static void test_yaml_json_file(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "scalars", test_yaml_json_scalars },
-		{ "positions", test_yaml_json_positions },
-		{ "anchors_merge", test_yaml_json_anchors_merge },
-		{ "multi_doc_and_json", test_yaml_json_multi_doc_and_json },
-		{ "errors", test_yaml_json_errors },
-		{ "file", test_yaml_json_file },
-		{ NULL, NULL },
+		{"scalars", test_yaml_json_scalars},
+		{"positions", test_yaml_json_positions},
+		{"anchors_merge", test_yaml_json_anchors_merge},
+		{"multi_doc_and_json", test_yaml_json_multi_doc_and_json},
+		{"errors", test_yaml_json_errors},
+		{"file", test_yaml_json_file},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("yaml_json", NULL, NULL, cases);
