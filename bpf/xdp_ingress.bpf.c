@@ -68,11 +68,16 @@ int bm_xdp_ingress(struct xdp_md *ctx)
 	} else {
 		v.reason = bm_parse(ctx, &pkt);
 		if (v.reason == BM_PARSE_OK)
-			bm_judge(cfg, gen, &pkt, &v, bm_dry_run);
+			bm_judge(ctx, cfg, gen, &pkt, &v, bm_dry_run);
 		else
-			v.verdict = bm_reason_is_deny(v.reason) ? BM_VERDICT_DENY : BM_VERDICT_ALLOW;
+			v.verdict =
+				bm_reason_is_deny(v.reason) ? BM_VERDICT_DENY : BM_VERDICT_ALLOW;
 	}
 	action = v.verdict == BM_VERDICT_DENY ? XDP_DROP : XDP_PASS;
+#ifdef BM_DEBUG
+	bpf_printk("bm_xdp_ingress: reason %u rule %u ids %u->%u", v.reason, v.rule_id, v.src_id,
+		   v.dst_id);
+#endif
 	if (bm_dry_run)
 		record_verdict(gen, &v, action);
 	else

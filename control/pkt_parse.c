@@ -226,7 +226,7 @@ static uint8_t parse_ipv6(const struct cursor *c, size_t off, struct pkt_info *o
 /* See pkt_parse.h. */
 uint8_t pkt_parse(const void *frame, size_t len, struct pkt_info *out)
 {
-	struct cursor c = { .p = frame, .frame_len = len };
+	struct cursor c = {.p = frame, .frame_len = len};
 	uint16_t ethertype = 0;
 	size_t off = 0;
 

@@ -160,7 +160,7 @@ int ref_packet_verdict(const struct pm_model *m, const void *frame, size_t len,
 		       const struct pe_auth *auth, struct ref_frag_state *frags,
 		       struct pe_result *out)
 {
-	const struct evaluator ev = { eval_model, m };
+	const struct evaluator ev = {eval_model, m};
 
 	return judge(&ev, frame, len, auth, frags, out);
 }
@@ -170,7 +170,7 @@ int ref_packet_verdict_tables(const struct bm_tables *tb, const void *frame, siz
 			      const struct pe_auth *auth, struct ref_frag_state *frags,
 			      struct pe_result *out)
 {
-	const struct evaluator ev = { eval_tables, tb };
+	const struct evaluator ev = {eval_tables, tb};
 
 	return judge(&ev, frame, len, auth, frags, out);
 }

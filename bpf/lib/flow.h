@@ -29,6 +29,12 @@
  *     POLICY, AUTH); authentication denies keep their reasons; an ingress
  *     or egress deny becomes DENY_FRAGMENT.
  * Non-first fragments never read or write the flow cache.
+ *
+ * Related ICMP errors: with the flow cache on, an ICMP error (ICMP 3, 11,
+ * 12; ICMPv6 1-4) that misses the cache passes as ALLOW_RELATED when the
+ * datagram it quotes belongs to a current flow entry (either direction) and
+ * the error is addressed to that datagram's source. Otherwise it is judged
+ * like any ICMP packet. Related verdicts are not cached.
  */
 #ifndef BM_LIB_FLOW_H
 #define BM_LIB_FLOW_H
@@ -222,6 +228,45 @@ static __always_inline void bm_judge_later_frag(__u32 generation, const struct b
 		v->reason = BM_REASON_DENY_FRAGMENT;
 }
 
+/* 16-byte address equality without memcmp, which BPF has no call for. */
+static __always_inline int bm_addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+/*
+ * ALLOW_RELATED: an ICMP error that quotes a datagram of a current flow
+ * entry (either direction) and is addressed to that datagram's sender.
+ * Returns 1 with v set; the identities stay those of the error itself.
+ */
+static __always_inline int bm_flow_related(struct xdp_md *ctx, const struct bm_pkt *pkt,
+					   __u32 generation, struct bm_verdict *v)
+{
+	struct bm_flow_key inner = {};
+	struct bm_flow_value *fv;
+	__u64 expires;
+
+	if (bm_parse_inner(ctx, pkt, &inner))
+		return 0;
+	if (!bm_addr_eq(inner.saddr, pkt->key.daddr))
+		return 0;
+	fv = bpf_map_lookup_elem(&bm_flows, &inner);
+	if (!fv || fv->generation != generation)
+		return 0;
+	expires = fv->auth_expires_boot_ns;
+	if (expires && expires <= bpf_ktime_get_boot_ns())
+		return 0;
+	v->rule_id = fv->rule_id;
+	bm_verdict_set(v, BM_VERDICT_ALLOW, BM_REASON_ALLOW_RELATED);
+	return 1;
+}
+
 /* After a fresh decision on a cache miss: keep the cache in line with it. */
 static __always_inline void bm_flow_update(const struct bm_pkt *pkt, __u32 generation,
 					   struct bm_verdict *v, __u16 stale_flags)
@@ -236,16 +281,19 @@ static __always_inline void bm_flow_update(const struct bm_pkt *pkt, __u32 gener
  * Judge a parsed IP packet under generation (non-zero): the flow cache,
  * fragments, then the policy. A dry run reads state but writes none.
  */
-static __always_inline void bm_judge(const struct bm_config *cfg, __u32 generation,
-				     const struct bm_pkt *pkt, struct bm_verdict *v, int is_dry_run)
+static __always_inline void bm_judge(struct xdp_md *ctx, const struct bm_config *cfg,
+				     __u32 generation, const struct bm_pkt *pkt,
+				     struct bm_verdict *v, int is_dry_run)
 {
 	struct bm_ipcache_value src, dst;
 	__u32 slot = generation & 1;
 	__u16 stale_flags = 0;
 	int is_cache;
 
-	if (pkt->flags & BM_PKT_F_LATER_FRAG)
-		return bm_judge_later_frag(generation, pkt, v);
+	if (pkt->flags & BM_PKT_F_LATER_FRAG) {
+		bm_judge_later_frag(generation, pkt, v);
+		return;
+	}
 	is_cache = cfg->flags & BM_CFG_F_FLOW_CACHE;
 	if (is_cache && bm_flow_hit(&pkt->key, generation, v, &stale_flags))
 		goto out;
@@ -256,6 +304,13 @@ static __always_inline void bm_judge(const struct bm_config *cfg, __u32 generati
 	if ((stale_flags & BM_FLOW_F_REPLY) &&
 	    bm_flow_reply_again(slot, generation, pkt, &src, &dst, v, is_dry_run))
 		goto out;
+	if (is_cache && (pkt->flags & BM_PKT_F_ICMP_ERROR)) {
+		v->src_id = src.sec_id;
+		v->dst_id = dst.sec_id;
+		v->has_ids = 1;
+		if (bm_flow_related(ctx, pkt, generation, v))
+			return; /* never cached: the error is judged on its flow each time */
+	}
 	bm_policy_decide(slot, &src, &dst, pkt->key.proto, pkt->port, v);
 	if (is_cache && !is_dry_run)
 		bm_flow_update(pkt, generation, v, stale_flags);

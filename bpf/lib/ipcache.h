@@ -24,7 +24,7 @@ static __always_inline void bm_ipcache_world(struct bm_ipcache_value *out)
 static __always_inline int bm_ipcache_lookup4(__u32 slot, const __u8 *addr,
 					      struct bm_ipcache_value *out)
 {
-	struct bm_cidr4_key ck = { .prefixlen = 32 };
+	struct bm_cidr4_key ck = {.prefixlen = 32};
 	struct bm_host4_key hk;
 	struct bm_ipcache_value *v;
 	void *host, *cidr;
@@ -49,7 +49,7 @@ static __always_inline int bm_ipcache_lookup4(__u32 slot, const __u8 *addr,
 static __always_inline int bm_ipcache_lookup6(__u32 slot, const __u8 *addr,
 					      struct bm_ipcache_value *out)
 {
-	struct bm_cidr6_key ck = { .prefixlen = 128 };
+	struct bm_cidr6_key ck = {.prefixlen = 128};
 	struct bm_host6_key hk;
 	struct bm_ipcache_value *v;
 	void *host, *cidr;

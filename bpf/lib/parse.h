@@ -44,6 +44,7 @@
 /* bm_pkt.flags */
 #define BM_PKT_F_FIRST_FRAG (1U << 0) /* offset 0, more fragments follow */
 #define BM_PKT_F_LATER_FRAG (1U << 1) /* offset > 0: no L4 header */
+#define BM_PKT_F_ICMP_ERROR (1U << 2) /* ICMP error: an inner header may follow */
 
 #define BM_IPV4_MF 0x2000
 #define BM_IPV4_OFFSET 0x1fff
@@ -85,6 +86,8 @@ struct bm_pkt {
 	__u32 len; /* frame length, for counters */
 	__u16 port; /* host-order destination port the policy sees (0 if none) */
 	__u16 sport; /* host-order source port, for judging the reverse */
+	__u16 inner_off; /* BM_PKT_F_ICMP_ERROR: offset of the quoted IP header */
+	__u16 inner_end; /* end of the datagram that quotes it */
 	__u8 flags; /* BM_PKT_F_* */
 	__u8 frag_proto; /* protocol recorded for fragments */
 };
@@ -114,8 +117,7 @@ static __always_inline int bm_is_vlan(__be16 proto)
 }
 
 /* Ethernet and VLAN tags: *off past them, *proto the inner ethertype. */
-static __always_inline __u32 bm_parse_eth(struct xdp_md *ctx, __u32 flen, __u32 *off,
-					  __be16 *proto)
+static __always_inline __u32 bm_parse_eth(struct xdp_md *ctx, __u32 flen, __u32 *off, __be16 *proto)
 {
 	struct bm_vlan_hdr *vh;
 	struct ethhdr *eth;
@@ -140,6 +142,19 @@ static __always_inline __u32 bm_parse_eth(struct xdp_md *ctx, __u32 flen, __u32 
 	return BM_PARSE_OK;
 }
 
+static __always_inline int bm_icmp_is_echo(__u8 proto, __u8 type)
+{
+	return (proto == IPPROTO_ICMP && (type == 8 || type == 0)) ||
+	       (proto == IPPROTO_ICMPV6 && (type == 128 || type == 129));
+}
+
+/* Errors that quote the datagram they are about: unreachable, too big, time, parameter. */
+static __always_inline int bm_icmp_is_error(__u8 proto, __u8 type)
+{
+	return (proto == IPPROTO_ICMP && (type == 3 || type == 11 || type == 12)) ||
+	       (proto == IPPROTO_ICMPV6 && type >= 1 && type <= 4);
+}
+
 /* ICMP / ICMPv6: echo identifier as both ports; ND passes. */
 static __always_inline __u32 bm_parse_icmp(struct xdp_md *ctx, __u32 off, __u32 end,
 					   struct bm_pkt *pkt)
@@ -152,10 +167,14 @@ static __always_inline __u32 bm_parse_icmp(struct xdp_md *ctx, __u32 off, __u32 
 	if (proto == IPPROTO_ICMPV6 && pkt->key.family == BM_FAMILY_IPV6 && ih->type >= 133 &&
 	    ih->type <= 137)
 		return BM_REASON_ALLOW_ICMP6_ND;
-	if ((proto == IPPROTO_ICMP && (ih->type == 8 || ih->type == 0)) ||
-	    (proto == IPPROTO_ICMPV6 && (ih->type == 128 || ih->type == 129))) {
+	if (bm_icmp_is_echo(proto, ih->type)) {
 		pkt->key.sport = ih->id;
 		pkt->key.dport = ih->id;
+	}
+	if (bm_icmp_is_error(proto, ih->type)) {
+		pkt->flags |= BM_PKT_F_ICMP_ERROR;
+		pkt->inner_off = off + sizeof(*ih);
+		pkt->inner_end = end;
 	}
 	return BM_PARSE_OK;
 }
@@ -240,8 +259,8 @@ static __always_inline int bm_is_ipv6_ext(__u8 nh)
  * DENY_MALFORMED, or BM_REASON_ALLOW_FRAGMENT to say "a non-first fragment:
  * stop walking" (never a verdict by itself).
  */
-static __always_inline __u32 bm_parse_ipv6_ext(struct xdp_md *ctx, __u32 *off, __u32 end,
-					       __u8 *nh, struct bm_pkt *pkt)
+static __always_inline __u32 bm_parse_ipv6_ext(struct xdp_md *ctx, __u32 *off, __u32 end, __u8 *nh,
+					       struct bm_pkt *pkt)
 {
 	struct bm_ipv6_frag_hdr *fh;
 	struct ipv6_opt_hdr *oh;
@@ -310,6 +329,72 @@ static __always_inline __u32 bm_parse_ipv6(struct xdp_md *ctx, __u32 off, __u32 
 		return BM_REASON_DENY_EXTHDR_LIMIT;
 	pkt->key.proto = nh;
 	return bm_parse_l4(ctx, off, end, pkt);
+}
+
+/* Ports (or echo identifier) of a quoted upper-layer header; 0 when unreadable. */
+static __always_inline int bm_parse_inner_l4(struct xdp_md *ctx, __u32 off, __u32 end,
+					     struct bm_flow_key *key)
+{
+	struct bm_icmp_hdr *ih;
+	__be16 *ports;
+
+	switch (key->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		ports = bm_hdr(ctx, off, 4, end); /* errors quote at least 8 bytes */
+		if (!ports)
+			return -1;
+		key->sport = ports[0];
+		key->dport = ports[1];
+		return 0;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		ih = bm_hdr(ctx, off, sizeof(*ih), end);
+		if (!ih)
+			return -1;
+		if (bm_icmp_is_echo(key->proto, ih->type)) {
+			key->sport = ih->id;
+			key->dport = ih->id;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The flow key of the datagram an ICMP error quotes (pkt has
+ * BM_PKT_F_ICMP_ERROR). IPv6 extension headers are not walked: the quoted
+ * next header is taken as the protocol. Returns 0, or -1 when the quote is
+ * short, of another family, or a non-first fragment. Never a verdict: an
+ * unreadable quote just makes the error unrelated.
+ */
+static __always_inline int bm_parse_inner(struct xdp_md *ctx, const struct bm_pkt *pkt,
+					  struct bm_flow_key *key)
+{
+	__u32 off = pkt->inner_off, end = pkt->inner_end;
+	struct ipv6hdr *ip6;
+	struct iphdr *iph;
+
+	key->family = pkt->key.family;
+	if (key->family == BM_FAMILY_IPV4) {
+		iph = bm_hdr(ctx, off, sizeof(*iph), end);
+		if (!iph || iph->version != 4 || iph->ihl < 5 ||
+		    (bpf_ntohs(iph->frag_off) & BM_IPV4_OFFSET))
+			return -1;
+		__builtin_memcpy(key->saddr, &iph->saddr, 4);
+		__builtin_memcpy(key->daddr, &iph->daddr, 4);
+		key->proto = iph->protocol;
+		return bm_parse_inner_l4(ctx, off + iph->ihl * 4, end, key);
+	}
+	ip6 = bm_hdr(ctx, off, sizeof(*ip6), end);
+	if (!ip6 || ip6->version != 6)
+		return -1;
+	__builtin_memcpy(key->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(key->daddr, &ip6->daddr, 16);
+	key->proto = ip6->nexthdr;
+	return bm_parse_inner_l4(ctx, off + sizeof(*ip6), end, key);
 }
 
 /*

@@ -61,8 +61,8 @@ static __always_inline __u8 bm_policy_proto(__u8 proto)
 static __always_inline int bm_policy_allows(void *policy, void *ports, __u32 subject, __u32 peer,
 					    __u8 dir, __u8 proto, __u16 port, struct bm_match *m)
 {
-	struct bm_policy_key k = { .subject_class = subject, .peer_class = peer,
-				   .direction = dir, .proto = proto };
+	struct bm_policy_key k = {
+		.subject_class = subject, .peer_class = peer, .direction = dir, .proto = proto};
 	struct bm_port_key pk = {};
 	struct bm_policy_value *pv;
 	struct bm_port_range *r;
@@ -101,25 +101,53 @@ static __always_inline int bm_policy_allows(void *policy, void *ports, __u32 sub
 	return 1;
 }
 
-/* Step 6: the pair's authentication decides. */
-static __always_inline void bm_policy_auth(struct bm_verdict *v)
+/* Step 6: the pair's authentication decides. Returns the reason. */
+static __always_inline __u8 bm_policy_auth(struct bm_verdict *v)
 {
-	struct bm_auth_key k = { .src_id = v->src_id, .dst_id = v->dst_id };
+	struct bm_auth_key k = {.src_id = v->src_id, .dst_id = v->dst_id};
 	struct bm_auth_value *a;
 	__u64 expires;
 
 	a = bpf_map_lookup_elem(&bm_auth, &k);
-	if (!a) {
-		bm_verdict_set(v, BM_VERDICT_DENY, BM_REASON_DENY_AUTH_MISSING);
-		return;
-	}
+	if (!a)
+		return BM_REASON_DENY_AUTH_MISSING;
 	expires = a->expires_boot_ns;
-	if (expires <= bpf_ktime_get_boot_ns()) {
-		bm_verdict_set(v, BM_VERDICT_DENY, BM_REASON_DENY_AUTH_EXPIRED);
-		return;
-	}
+	if (expires <= bpf_ktime_get_boot_ns())
+		return BM_REASON_DENY_AUTH_EXPIRED;
 	v->auth_expires_boot_ns = expires;
-	bm_verdict_set(v, BM_VERDICT_ALLOW_AUTH, BM_REASON_ALLOW_AUTH);
+	return BM_REASON_ALLOW_AUTH;
+}
+
+/* Steps 2-7 for src -> dst; returns the reason, sets v's rule (and auth expiry). */
+static __always_inline __u8 bm_policy_judge(__u32 slot, const struct bm_ipcache_value *src,
+					    const struct bm_ipcache_value *dst, __u8 proto,
+					    __u16 port, struct bm_verdict *v)
+{
+	struct bm_match in = {}, eg = {};
+	int is_ingress, is_egress;
+	void *policy, *ports;
+
+	if (!((src->flags | dst->flags) & BM_IPC_F_LOCAL))
+		return BM_REASON_ALLOW_NOT_ENDPOINT;
+	is_ingress = dst->flags & BM_IPC_F_INGRESS_ISOLATED;
+	is_egress = src->flags & BM_IPC_F_EGRESS_ISOLATED;
+	if (!is_ingress && !is_egress)
+		return BM_REASON_ALLOW_NOT_ISOLATED;
+	policy = bpf_map_lookup_elem(&bm_policy_o, &slot);
+	ports = bpf_map_lookup_elem(&bm_ports_o, &slot);
+	if (!policy || !ports)
+		return BM_REASON_DENY_INTERNAL;
+	proto = bm_policy_proto(proto);
+	if (is_ingress && !bm_policy_allows(policy, ports, dst->class_id, src->class_id,
+					    BM_DIR_INGRESS, proto, port, &in))
+		return BM_REASON_DENY_INGRESS;
+	if (is_egress && !bm_policy_allows(policy, ports, src->class_id, dst->class_id,
+					   BM_DIR_EGRESS, proto, port, &eg))
+		return BM_REASON_DENY_EGRESS;
+	v->rule_id = is_ingress ? in.rule_id : eg.rule_id;
+	if ((in.flags | eg.flags) & BM_RANGE_F_AUTH)
+		return bm_policy_auth(v);
+	return BM_REASON_ALLOW_POLICY;
 }
 
 /*
@@ -130,37 +158,20 @@ static __always_inline void bm_policy_decide(__u32 slot, const struct bm_ipcache
 					     const struct bm_ipcache_value *dst, __u8 proto,
 					     __u16 port, struct bm_verdict *v)
 {
-	struct bm_match in = {}, eg = {};
-	int is_ingress, is_egress, is_auth;
-	void *policy, *ports;
+	__u8 reason;
 
 	v->src_id = src->sec_id;
 	v->dst_id = dst->sec_id;
 	v->has_ids = 1;
 	v->rule_id = 0;
 	v->auth_expires_boot_ns = 0;
-	if (!((src->flags | dst->flags) & BM_IPC_F_LOCAL))
-		return bm_verdict_set(v, BM_VERDICT_ALLOW, BM_REASON_ALLOW_NOT_ENDPOINT);
-	is_ingress = dst->flags & BM_IPC_F_INGRESS_ISOLATED;
-	is_egress = src->flags & BM_IPC_F_EGRESS_ISOLATED;
-	if (!is_ingress && !is_egress)
-		return bm_verdict_set(v, BM_VERDICT_ALLOW, BM_REASON_ALLOW_NOT_ISOLATED);
-	policy = bpf_map_lookup_elem(&bm_policy_o, &slot);
-	ports = bpf_map_lookup_elem(&bm_ports_o, &slot);
-	if (!policy || !ports)
-		return bm_verdict_set(v, BM_VERDICT_DENY, BM_REASON_DENY_INTERNAL);
-	proto = bm_policy_proto(proto);
-	if (is_ingress && !bm_policy_allows(policy, ports, dst->class_id, src->class_id,
-					    BM_DIR_INGRESS, proto, port, &in))
-		return bm_verdict_set(v, BM_VERDICT_DENY, BM_REASON_DENY_INGRESS);
-	if (is_egress && !bm_policy_allows(policy, ports, src->class_id, dst->class_id,
-					   BM_DIR_EGRESS, proto, port, &eg))
-		return bm_verdict_set(v, BM_VERDICT_DENY, BM_REASON_DENY_EGRESS);
-	v->rule_id = is_ingress ? in.rule_id : eg.rule_id;
-	is_auth = (in.flags | eg.flags) & BM_RANGE_F_AUTH;
-	if (is_auth)
-		return bm_policy_auth(v);
-	bm_verdict_set(v, BM_VERDICT_ALLOW, BM_REASON_ALLOW_POLICY);
+	reason = bm_policy_judge(slot, src, dst, proto, port, v);
+	if (bm_reason_is_deny(reason))
+		bm_verdict_set(v, BM_VERDICT_DENY, reason);
+	else if (reason == BM_REASON_ALLOW_AUTH)
+		bm_verdict_set(v, BM_VERDICT_ALLOW_AUTH, reason);
+	else
+		bm_verdict_set(v, BM_VERDICT_ALLOW, reason);
 }
 
 #endif /* BM_LIB_POLICY_H */

@@ -22,7 +22,7 @@
  */
 static __always_inline __u32 bm_pair_slot(__u32 src_id, __u32 dst_id)
 {
-	struct bm_pair_key k = { .src_id = src_id, .dst_id = dst_id };
+	struct bm_pair_key k = {.src_id = src_id, .dst_id = dst_id};
 	struct bm_alloc *a;
 	__u32 zero = 0, slot;
 	__u32 *found;

@@ -90,7 +90,7 @@ static void run_case(size_t i)
 	pb_init(&full);
 	end = c->build(&full);
 	CU_ASSERT_EQUAL(expected_parse(c->reason, c->parse_reason),
-			pkt_parse(full.d, full.len, &(struct pkt_info){ 0 }));
+			pkt_parse(full.d, full.len, &(struct pkt_info){0}));
 	check_dry(&full, c->reason, c->rule_id, true);
 	check_live(&full, c->reason);
 	for (n = 0; n < end; n++) {
@@ -99,7 +99,7 @@ static void run_case(size_t i)
 		if (n < 14) {
 			/* the kernel refuses test frames shorter than Ethernet */
 			CU_ASSERT_EQUAL(dp_test_run(fx.dry, cut.d, cut.len, &rec), -EINVAL);
-			CU_ASSERT_EQUAL(pkt_parse(cut.d, cut.len, &(struct pkt_info){ 0 }),
+			CU_ASSERT_EQUAL(pkt_parse(cut.d, cut.len, &(struct pkt_info){0}),
 					BM_REASON_DENY_MALFORMED);
 			continue;
 		}
@@ -115,27 +115,19 @@ static void run_case(size_t i)
 	}
 }
 
-#define CASE(i)                                                                                    \
-	static void test_xdp_parse_case_##i(void)                                                  \
-	{                                                                                          \
-		run_case(i);                                                                       \
-	}
-CASE(0) CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10)
-CASE(11) CASE(12) CASE(13) CASE(14) CASE(15) CASE(16) CASE(17) CASE(18) CASE(19) CASE(20)
-CASE(21) CASE(22) CASE(23)
-#undef CASE
+static char case_names[PKT_CASES_N][64];
 
-static CU_TestFunc case_fns[] = {
-	test_xdp_parse_case_0,	test_xdp_parse_case_1,	test_xdp_parse_case_2,
-	test_xdp_parse_case_3,	test_xdp_parse_case_4,	test_xdp_parse_case_5,
-	test_xdp_parse_case_6,	test_xdp_parse_case_7,	test_xdp_parse_case_8,
-	test_xdp_parse_case_9,	test_xdp_parse_case_10, test_xdp_parse_case_11,
-	test_xdp_parse_case_12, test_xdp_parse_case_13, test_xdp_parse_case_14,
-	test_xdp_parse_case_15, test_xdp_parse_case_16, test_xdp_parse_case_17,
-	test_xdp_parse_case_18, test_xdp_parse_case_19, test_xdp_parse_case_20,
-	test_xdp_parse_case_21, test_xdp_parse_case_22, test_xdp_parse_case_23,
-};
-_Static_assert(sizeof(case_fns) / sizeof(case_fns[0]) == PKT_CASES_N, "one test per case");
+/* One registered test per case; the running test's name says which. */
+static void test_xdp_parse_case(void)
+{
+	const char *name = CU_get_current_test()->pName;
+	size_t i;
+
+	for (i = 0; i < PKT_CASES_N; i++) {
+		if (!strcmp(name, case_names[i]))
+			run_case(i);
+	}
+}
 
 /* Frames whose one inconsistency is the point: each must be malformed. */
 static void test_xdp_parse_inconsistent(void)
@@ -231,20 +223,20 @@ static void test_xdp_parse_ports(void)
 int bm_test_register(void)
 {
 	static struct bm_test_case cases[PKT_CASES_N + 5];
-	static char names[PKT_CASES_N][64];
 	size_t i;
 
 	bm_test_require_root();
 	for (i = 0; i < PKT_CASES_N; i++) {
-		snprintf(names[i], sizeof(names[i]), "test_xdp_parse_%s", pkt_cases[i].name);
-		cases[i].name = names[i];
-		cases[i].fn = case_fns[i];
+		snprintf(case_names[i], sizeof(case_names[i]), "test_xdp_parse_%s",
+			 pkt_cases[i].name);
+		cases[i].name = case_names[i];
+		cases[i].fn = test_xdp_parse_case;
 	}
-	cases[i++] = (struct bm_test_case){ "test_xdp_parse_inconsistent",
-					    test_xdp_parse_inconsistent };
-	cases[i++] = (struct bm_test_case){ "test_xdp_parse_padding", test_xdp_parse_padding };
-	cases[i++] = (struct bm_test_case){ "test_xdp_parse_8023", test_xdp_parse_8023 };
-	cases[i++] = (struct bm_test_case){ "test_xdp_parse_ports", test_xdp_parse_ports };
-	cases[i] = (struct bm_test_case){ NULL, NULL };
+	cases[i++] =
+		(struct bm_test_case){"test_xdp_parse_inconsistent", test_xdp_parse_inconsistent};
+	cases[i++] = (struct bm_test_case){"test_xdp_parse_padding", test_xdp_parse_padding};
+	cases[i++] = (struct bm_test_case){"test_xdp_parse_8023", test_xdp_parse_8023};
+	cases[i++] = (struct bm_test_case){"test_xdp_parse_ports", test_xdp_parse_ports};
+	cases[i] = (struct bm_test_case){NULL, NULL};
 	return bm_test_add_suite("xdp_parse", suite_init, suite_clean, cases);
 }

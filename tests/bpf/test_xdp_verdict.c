@@ -128,15 +128,15 @@ static int reinstall(void)
 
 static void set_auth(uint32_t src, uint32_t dst, uint64_t expires)
 {
-	struct bm_auth_key k = { .src_id = src, .dst_id = dst };
-	struct bm_auth_value v = { .expires_boot_ns = expires, .handshake_id = 7 };
+	struct bm_auth_key k = {.src_id = src, .dst_id = dst};
+	struct bm_auth_value v = {.expires_boot_ns = expires, .handshake_id = 7};
 
 	CU_ASSERT_EQUAL(bpf_map_update_elem(dp_map_fd(fx.live, BM_MAP_AUTH), &k, &v, BPF_ANY), 0);
 }
 
 static void del_auth(uint32_t src, uint32_t dst)
 {
-	struct bm_auth_key k = { .src_id = src, .dst_id = dst };
+	struct bm_auth_key k = {.src_id = src, .dst_id = dst};
 
 	bpf_map_delete_elem(dp_map_fd(fx.live, BM_MAP_AUTH), &k);
 }
@@ -487,7 +487,7 @@ static void test_xdp_verdict_events(void)
 /* Denied packets counted on the pair's slot, which the data plane allocated. */
 static uint64_t pair_denied(uint32_t src, uint32_t dst, uint32_t *slot)
 {
-	struct bm_pair_key k = { .src_id = src, .dst_id = dst };
+	struct bm_pair_key k = {.src_id = src, .dst_id = dst};
 	int n = libbpf_num_possible_cpus(), i;
 	struct bm_pair_stats *per;
 	uint64_t denied = 0;
@@ -539,30 +539,93 @@ static void test_xdp_verdict_no_policy(void)
 	xfx_close(&empty);
 }
 
+/* An ICMP error from s to d quoting the datagram in q (from its IP header). */
+static void icmp_error4(struct pb *b, uint32_t s, uint32_t d, uint8_t type, const struct pb *q)
+{
+	pb_init(b);
+	pb_eth(b, PB_ETH_IP);
+	pb_ipv4(b, 1, s, d);
+	pb_icmp(b, type, 3, 0);
+	memcpy(pb_put(b, q->len - 14), q->d + 14, q->len - 14);
+	pb_fix(b);
+}
+
+/* ICMP errors about a cached flow pass as ALLOW_RELATED, others are judged. */
+static void test_xdp_verdict_related(void)
+{
+	struct pb fwd, err, q;
+
+	frame4(&fwd, 6, FX_A4, FX_B4, 40060, 80);
+	frame4(&q, 6, FX_A4, FX_B4, 40060, 80);
+	pb_cut_frame(&q, 14 + 20 + 8); /* errors quote the IP header and 8 bytes */
+	icmp_error4(&err, FX_W4, FX_A4, 3, &q);
+	expect_dry(&err, BM_REASON_DENY_INGRESS, 0, BM_ID_WORLD, FX_ID_A);
+	expect_live(&fwd, BM_REASON_ALLOW_POLICY);
+	expect_dry(&err, BM_REASON_ALLOW_RELATED, FX_R_B_IN_TCP80, BM_ID_WORLD, FX_ID_A);
+	expect_live(&err, BM_REASON_ALLOW_RELATED);
+	expect_live(&err, BM_REASON_ALLOW_RELATED);
+	icmp_error4(&err, FX_W4, FX_B4, 11, &q); /* not addressed to the quoted source */
+	both(&err, BM_REASON_DENY_INGRESS, 0, BM_ID_WORLD, FX_ID_B);
+	frame4(&q, 6, FX_B4, FX_A4, 80, 40060); /* the reply direction, back to B */
+	icmp_error4(&err, FX_W4, FX_B4, 3, &q);
+	both(&err, BM_REASON_ALLOW_RELATED, FX_R_B_IN_TCP80, BM_ID_WORLD, FX_ID_B);
+	frame4(&q, 6, FX_A4, FX_B4, 40061, 80); /* a flow never seen */
+	icmp_error4(&err, FX_W4, FX_A4, 3, &q);
+	both(&err, BM_REASON_DENY_INGRESS, 0, BM_ID_WORLD, FX_ID_A);
+	pb_cut_frame(&q, 14 + 20 + 2); /* a quote too short for the ports */
+	icmp_error4(&err, FX_W4, FX_A4, 3, &q);
+	both(&err, BM_REASON_DENY_INGRESS, 0, BM_ID_WORLD, FX_ID_A);
+}
+
+/* IPv6 packet too big about a cached UDP flow. */
+static void test_xdp_verdict_related6(void)
+{
+	uint8_t w[16], a[16];
+	struct pb fwd, err;
+
+	frame6(&fwd, 17, FX_A6, FX_B6, 40062, 53);
+	expect_live(&fwd, BM_REASON_ALLOW_POLICY);
+	pb_addr6(w, 0x77);
+	pb_addr6(a, FX_A6);
+	pb_init(&err);
+	pb_eth(&err, PB_ETH_IPV6);
+	pb_ipv6(&err, 58, w, a);
+	pb_icmp(&err, 2, 0, 0);
+	memcpy(pb_put(&err, fwd.len - 14), fwd.d + 14, fwd.len - 14);
+	pb_fix(&err);
+	both(&err, BM_REASON_ALLOW_RELATED, FX_R_B_IN_UDP, BM_ID_WORLD, FX_ID_A);
+	err.d[54] = 1; /* destination unreachable: related too */
+	expect_dry(&err, BM_REASON_ALLOW_RELATED, FX_R_B_IN_UDP, BM_ID_WORLD, FX_ID_A);
+	err.d[54] = 128; /* an echo request is no error */
+	expect_dry(&err, BM_REASON_DENY_INGRESS, 0, BM_ID_WORLD, FX_ID_A);
+}
+
 static const struct bm_test_case cases[] = {
-	{ "test_xdp_verdict_allow_policy", test_xdp_verdict_allow_policy },
-	{ "test_xdp_verdict_range_and_spill", test_xdp_verdict_range_and_spill },
-	{ "test_xdp_verdict_any_peer", test_xdp_verdict_any_peer },
-	{ "test_xdp_verdict_deny_ingress", test_xdp_verdict_deny_ingress },
-	{ "test_xdp_verdict_deny_egress", test_xdp_verdict_deny_egress },
-	{ "test_xdp_verdict_not_isolated", test_xdp_verdict_not_isolated },
-	{ "test_xdp_verdict_not_endpoint", test_xdp_verdict_not_endpoint },
-	{ "test_xdp_verdict_auth", test_xdp_verdict_auth },
-	{ "test_xdp_verdict_auth_expiry_in_cache", test_xdp_verdict_auth_expiry_in_cache },
-	{ "test_xdp_verdict_not_ip", test_xdp_verdict_not_ip },
-	{ "test_xdp_verdict_icmp6_nd", test_xdp_verdict_icmp6_nd },
-	{ "test_xdp_verdict_flow_and_reply", test_xdp_verdict_flow_and_reply },
-	{ "test_xdp_verdict_icmp_echo_reply", test_xdp_verdict_icmp_echo_reply },
-	{ "test_xdp_verdict_no_cache_writes", test_xdp_verdict_no_cache_writes },
-	{ "test_xdp_verdict_generation_swap", test_xdp_verdict_generation_swap },
-	{ "test_xdp_verdict_swap_revokes", test_xdp_verdict_swap_revokes },
-	{ "test_xdp_verdict_fragments", test_xdp_verdict_fragments },
-	{ "test_xdp_verdict_fragments6", test_xdp_verdict_fragments6 },
-	{ "test_xdp_verdict_internal", test_xdp_verdict_internal },
-	{ "test_xdp_verdict_events", test_xdp_verdict_events },
-	{ "test_xdp_verdict_pair_stats", test_xdp_verdict_pair_stats },
-	{ "test_xdp_verdict_no_policy", test_xdp_verdict_no_policy },
-	{ NULL, NULL },
+	{"test_xdp_verdict_allow_policy", test_xdp_verdict_allow_policy},
+	{"test_xdp_verdict_range_and_spill", test_xdp_verdict_range_and_spill},
+	{"test_xdp_verdict_any_peer", test_xdp_verdict_any_peer},
+	{"test_xdp_verdict_deny_ingress", test_xdp_verdict_deny_ingress},
+	{"test_xdp_verdict_deny_egress", test_xdp_verdict_deny_egress},
+	{"test_xdp_verdict_not_isolated", test_xdp_verdict_not_isolated},
+	{"test_xdp_verdict_not_endpoint", test_xdp_verdict_not_endpoint},
+	{"test_xdp_verdict_auth", test_xdp_verdict_auth},
+	{"test_xdp_verdict_auth_expiry_in_cache", test_xdp_verdict_auth_expiry_in_cache},
+	{"test_xdp_verdict_not_ip", test_xdp_verdict_not_ip},
+	{"test_xdp_verdict_icmp6_nd", test_xdp_verdict_icmp6_nd},
+	{"test_xdp_verdict_flow_and_reply", test_xdp_verdict_flow_and_reply},
+	{"test_xdp_verdict_icmp_echo_reply", test_xdp_verdict_icmp_echo_reply},
+	{"test_xdp_verdict_no_cache_writes", test_xdp_verdict_no_cache_writes},
+	{"test_xdp_verdict_generation_swap", test_xdp_verdict_generation_swap},
+	{"test_xdp_verdict_swap_revokes", test_xdp_verdict_swap_revokes},
+	{"test_xdp_verdict_fragments", test_xdp_verdict_fragments},
+	{"test_xdp_verdict_fragments6", test_xdp_verdict_fragments6},
+	{"test_xdp_verdict_internal", test_xdp_verdict_internal},
+	{"test_xdp_verdict_events", test_xdp_verdict_events},
+	{"test_xdp_verdict_pair_stats", test_xdp_verdict_pair_stats},
+	{"test_xdp_verdict_related", test_xdp_verdict_related},
+	{"test_xdp_verdict_related6", test_xdp_verdict_related6},
+	{"test_xdp_verdict_no_policy", test_xdp_verdict_no_policy},
+	{NULL, NULL},
 };
 
 int bm_test_register(void)

@@ -90,8 +90,8 @@ static inline void pb_cut_datagram(struct pb *b, size_t n)
 static inline void pb_eth(struct pb *b, uint16_t ethertype)
 {
 	uint8_t *p = pb_put(b, 14);
-	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 0x02};
+	static const uint8_t src[6] = {0x02, 0, 0, 0, 0, 0x01};
 
 	memcpy(p, dst, 6);
 	memcpy(p + 6, src, 6);
@@ -177,8 +177,7 @@ static inline void pb_ipv6_ah(struct pb *b, uint8_t nexthdr, uint8_t hdrlen)
 }
 
 /* Fragment header: offset in 8-byte units, mf the More Fragments bit. */
-static inline void pb_ipv6_frag(struct pb *b, uint8_t nexthdr, uint16_t offset, int mf,
-				uint32_t id)
+static inline void pb_ipv6_frag(struct pb *b, uint8_t nexthdr, uint16_t offset, int mf, uint32_t id)
 {
 	uint8_t *p = pb_put(b, 8);
 

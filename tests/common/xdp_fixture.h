@@ -129,8 +129,7 @@ static inline int xfx_open(struct xfx *f)
 	return err;
 }
 
-static inline void xfx_add(struct bm_tables *t, enum tables_kind kind, const void *k,
-			   const void *v)
+static inline void xfx_add(struct bm_tables *t, enum tables_kind kind, const void *k, const void *v)
 {
 	if (tables_append(t, kind, k, v))
 		abort();
@@ -139,8 +138,8 @@ static inline void xfx_add(struct bm_tables *t, enum tables_kind kind, const voi
 static inline void xfx_host4(struct bm_tables *t, uint32_t addr, uint32_t id, uint32_t cls,
 			     uint32_t flags)
 {
-	struct bm_host4_key k = { .addr = htonl(addr) };
-	struct bm_ipcache_value v = { .sec_id = id, .class_id = cls, .flags = flags };
+	struct bm_host4_key k = {.addr = htonl(addr)};
+	struct bm_ipcache_value v = {.sec_id = id, .class_id = cls, .flags = flags};
 
 	xfx_add(t, TABLES_HOST4, &k, &v);
 }
@@ -149,7 +148,7 @@ static inline void xfx_host6(struct bm_tables *t, uint16_t last, uint32_t id, ui
 			     uint32_t flags)
 {
 	struct bm_host6_key k;
-	struct bm_ipcache_value v = { .sec_id = id, .class_id = cls, .flags = flags };
+	struct bm_ipcache_value v = {.sec_id = id, .class_id = cls, .flags = flags};
 
 	pb_addr6(k.addr, last);
 	xfx_add(t, TABLES_HOST6, &k, &v);
@@ -165,11 +164,11 @@ static inline void xfx_policy(struct bm_tables *t, uint32_t subject, uint32_t pe
 			      uint8_t proto, const struct xfx_range *r, unsigned int n,
 			      uint16_t spill_port, uint32_t spill_rule)
 {
-	struct bm_policy_key k = { .subject_class = subject, .peer_class = peer,
-				   .direction = dir, .proto = proto };
+	struct bm_policy_key k = {
+		.subject_class = subject, .peer_class = peer, .direction = dir, .proto = proto};
 	struct bm_policy_value v;
 	struct bm_port_key pk;
-	struct bm_port_value pv = { .rule_id = spill_rule };
+	struct bm_port_value pv = {.rule_id = spill_rule};
 	unsigned int i;
 
 	memset(&v, 0, sizeof(v));
@@ -190,23 +189,23 @@ static inline void xfx_policy(struct bm_tables *t, uint32_t subject, uint32_t pe
 	xfx_add(t, TABLES_POLICY, &k, &v);
 }
 
-#define XFX_ALL(rule) ((const struct xfx_range[]){ { 0, 65535, (rule), 0 } }), 1
+#define XFX_ALL(rule) ((const struct xfx_range[]){{0, 65535, (rule), 0}}), 1
 
 /* Classes: A 2, B 3, C 4, D 5, R 6. See pkt_cases.h for addresses and rules. */
 static inline void xfx_tables(struct bm_tables *t)
 {
-	const uint32_t iso_both = BM_IPC_F_LOCAL | BM_IPC_F_INGRESS_ISOLATED |
-				  BM_IPC_F_EGRESS_ISOLATED;
+	const uint32_t iso_both =
+		BM_IPC_F_LOCAL | BM_IPC_F_INGRESS_ISOLATED | BM_IPC_F_EGRESS_ISOLATED;
 	const struct xfx_range b_tcp[] = {
-		{ 80, 80, FX_R_B_IN_TCP80, 0 },
-		{ 443, 443, FX_R_B_IN_TCP443_AUTH, BM_RANGE_F_AUTH },
-		{ 8000, 8080, FX_R_B_IN_TCP8000, 0 },
+		{80, 80, FX_R_B_IN_TCP80, 0},
+		{443, 443, FX_R_B_IN_TCP443_AUTH, BM_RANGE_F_AUTH},
+		{8000, 8080, FX_R_B_IN_TCP8000, 0},
 	};
-	const struct xfx_range b_sctp[] = { { 5000, 5000, FX_R_B_IN_SCTP5000, 0 } };
-	const struct xfx_range b_any_tcp[] = { { 22, 22, FX_R_B_IN_ANY_TCP22, 0 } };
-	struct bm_cidr4_key c4 = { .prefixlen = 16, .addr = htonl(0x0a010000) };
-	struct bm_cidr6_key c6 = { .prefixlen = 48 };
-	struct bm_ipcache_value r = { .sec_id = FX_ID_R, .class_id = 6 };
+	const struct xfx_range b_sctp[] = {{5000, 5000, FX_R_B_IN_SCTP5000, 0}};
+	const struct xfx_range b_any_tcp[] = {{22, 22, FX_R_B_IN_ANY_TCP22, 0}};
+	struct bm_cidr4_key c4 = {.prefixlen = 16, .addr = htonl(0x0a010000)};
+	struct bm_cidr6_key c6 = {.prefixlen = 48};
+	struct bm_ipcache_value r = {.sec_id = FX_ID_R, .class_id = 6};
 
 	tables_init(t);
 	xfx_host4(t, FX_A4, FX_ID_A, 2, iso_both);
@@ -257,7 +256,7 @@ static inline int xfx_open_installed(struct xfx *f, uint32_t flags, uint32_t all
 /* Sum of one reason counter over the CPUs. */
 static inline struct bm_reason_stats xfx_reason(const struct xfx *f, uint32_t reason)
 {
-	struct bm_reason_stats sum = { 0 }, *per;
+	struct bm_reason_stats sum = {0}, *per;
 	int n = libbpf_num_possible_cpus(), i;
 
 	per = calloc((size_t)n, sizeof(*per));

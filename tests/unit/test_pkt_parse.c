@@ -137,13 +137,13 @@ static void test_pkt_parse_inconsistent(void)
 }
 
 static const struct bm_test_case cases[] = {
-	{ "test_pkt_parse_cases", test_pkt_parse_cases },
-	{ "test_pkt_parse_tuple_v4", test_pkt_parse_tuple_v4 },
-	{ "test_pkt_parse_icmp_echo", test_pkt_parse_icmp_echo },
-	{ "test_pkt_parse_nd", test_pkt_parse_nd },
-	{ "test_pkt_parse_fragments", test_pkt_parse_fragments },
-	{ "test_pkt_parse_inconsistent", test_pkt_parse_inconsistent },
-	{ NULL, NULL },
+	{"test_pkt_parse_cases", test_pkt_parse_cases},
+	{"test_pkt_parse_tuple_v4", test_pkt_parse_tuple_v4},
+	{"test_pkt_parse_icmp_echo", test_pkt_parse_icmp_echo},
+	{"test_pkt_parse_nd", test_pkt_parse_nd},
+	{"test_pkt_parse_fragments", test_pkt_parse_fragments},
+	{"test_pkt_parse_inconsistent", test_pkt_parse_inconsistent},
+	{NULL, NULL},
 };
 
 int bm_test_register(void)
