@@ -13,7 +13,7 @@ struct global_opt {
 };
 
 static const struct global_opt global_opts[] = {
-	{ "--state-dir", true }, { "--pin-dir", true }, { "--node", true },
+	{ "--state-dir", true }, { "--pin-dir", true },
 	{ "--log-format", true }, { "-v", false },      { "-vv", false },
 	{ "-vvv", false },       { "--verbose", false }, { NULL, false },
 };
@@ -44,8 +44,6 @@ static int apply_global(struct cli_globals *g, const char *name, const char *val
 		g->state_dir = value;
 	else if (!strcmp(name, "--pin-dir"))
 		g->pin_dir = value;
-	else if (!strcmp(name, "--node"))
-		g->node_name = value;
 	else if (!strcmp(name, "--log-format")) {
 		if (strcmp(value, "json") && strcmp(value, "text")) {
 			fprintf(stderr, "bpfmesh: --log-format takes text or json, not '%s'\n",
@@ -116,7 +114,7 @@ void cli_print_usage(const struct cli_command *table, const struct cli_command *
 		fprintf(f, "usage:\n%s\n%s\n", cmd->usage, cmd->help);
 		return;
 	}
-	fprintf(f, "usage: bpfmesh [--state-dir DIR] [--pin-dir DIR] [--node NAME] [-v] "
+	fprintf(f, "usage: bpfmesh [--state-dir DIR] [--pin-dir DIR] [-v] "
 		   "[--log-format text|json] COMMAND [ARGS]\n\ncommands:\n");
 	for (; table->name; table++)
 		fprintf(f, "%s\n", table->usage);

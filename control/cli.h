@@ -16,7 +16,6 @@
 struct cli_globals {
 	const char *state_dir;
 	const char *pin_dir;
-	const char *node_name; /* NULL: this host's name */
 	int verbosity;
 	bool is_log_json;
 };

@@ -5,11 +5,13 @@
 #include <sys/resource.h>
 
 #include "cli.h"
+#include "ident_cli.h"
 #include "log.h"
 
 #include <abi/types.h>
 
 static int cmd_help(const struct cli_globals *g, int argc, char **argv);
+static int cmd_identity(const struct cli_globals *g, int argc, char **argv);
 static int cmd_version(const struct cli_globals *g, int argc, char **argv);
 
 static const struct cli_command commands[] = {
@@ -23,7 +25,7 @@ static const struct cli_command commands[] = {
 	  "Show the policy generation, attached interfaces, map fill and counters.\n"
 	  "example: bpfmesh status" },
 	{ "policy", cmd_policy,
-	  "  bpfmesh policy load FILE...|-\n"
+	  "  bpfmesh policy load [--node NAME] FILE...|-\n"
 	  "  bpfmesh policy show [--json]\n"
 	  "  bpfmesh policy check --from ADDR --to ADDR --proto tcp|udp|sctp|icmp [--port N] [--bpf]",
 	  "Load Endpoint, Namespace, NetworkPolicy and MeshPolicy manifests (YAML or JSON,\n"
@@ -40,6 +42,11 @@ static const struct cli_command commands[] = {
 	  "Inspect or set mutual-authentication entries; SRC and DST are SPIFFE IDs or numeric\n"
 	  "identities (for operators and tests; the agent maintains them from handshakes).\n"
 	  "example: bpfmesh auth set 1234 5678 --ttl 60" },
+	{ "identity", cmd_identity,
+	  "  bpfmesh identity init|enroll|issue|show|verify|revoke|rotate ...",
+	  "Workload identities: trust domain, node enrollment, signed documents, revocation.\n"
+	  "run 'bpfmesh identity help' for every form.\n"
+	  "example: bpfmesh identity issue --namespace shop --service-account db -o db.id" },
 	{ "help", cmd_help, "  bpfmesh help [COMMAND]", "Show help for a command." },
 	{ "version", cmd_version, "  bpfmesh version", "Print the version." },
 	{ NULL, NULL, NULL, NULL },
@@ -56,6 +63,11 @@ static int cmd_help(const struct cli_globals *g, int argc, char **argv)
 	}
 	cli_print_usage(commands, cmd, 0);
 	return CLI_EXIT_OK;
+}
+
+static int cmd_identity(const struct cli_globals *g, int argc, char **argv)
+{
+	return ident_cli_main(argc, argv, g->state_dir);
 }
 
 static int cmd_version(const struct cli_globals *g, int argc, char **argv)

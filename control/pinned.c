@@ -60,6 +60,16 @@ out:
 	return err;
 }
 
+/* An empty generation still needs one slot: tell 0 from 1 by looking. */
+static long count_small(int fd, const struct bpf_map_info *info)
+{
+	char key[64];
+
+	if (info->key_size > sizeof(key))
+		return -EINVAL;
+	return bpf_map_get_next_key(fd, NULL, key) ? 0 : 1;
+}
+
 /* See pinned.h. Generations are immutable and sized exactly, so max_entries is the fill. */
 long pinned_inner_entries(int outer_fd, uint32_t slot)
 {
@@ -75,6 +85,8 @@ long pinned_inner_entries(int outer_fd, uint32_t slot)
 		return -errno;
 	memset(&info, 0, sizeof(info));
 	n = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : (long)info.max_entries;
+	if (n == 1)
+		n = count_small(fd, &info);
 	close(fd);
 	return n;
 }

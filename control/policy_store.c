@@ -160,7 +160,7 @@ static int write_file(const char *path, const char *data, size_t len)
 
 /* See policy_store.h. Layout: policy/NNN.src holds a source, policy/NNN.name its name. */
 int policy_store_save(const char *state_dir, const struct policy_sources *srcs,
-		      const struct pm_model *m)
+		      const struct pm_model *m, const char *node)
 {
 	char dir_new[PATH_MAX], dir_cur[PATH_MAX], dir_old[PATH_MAX], path[PATH_MAX + 32];
 	char ids_new[PATH_MAX], ids[PATH_MAX];
@@ -183,6 +183,9 @@ int policy_store_save(const char *state_dir, const struct policy_sources *srcs,
 		if (!err)
 			err = write_file(path, srcs->items[i].name, strlen(srcs->items[i].name));
 	}
+	snprintf(path, sizeof(path), "%s/node", dir_new);
+	if (!err)
+		err = write_file(path, node, strlen(node));
 	snprintf(ids_new, sizeof(ids_new), "%s/identities.tsv.new", state_dir);
 	snprintf(ids, sizeof(ids), "%s/identities.tsv", state_dir);
 	if (!err)
@@ -219,12 +222,16 @@ static int read_whole(const char *path, char **data, size_t *len)
 }
 
 /* See policy_store.h. */
-int policy_store_load(const char *state_dir, struct policy_sources *srcs)
+int policy_store_load(const char *state_dir, struct policy_sources *srcs, char **node)
 {
 	char path[PATH_MAX + 32];
 	struct policy_source *grown, *s;
 	size_t i, name_len;
 	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/policy/node", state_dir);
+	if (read_whole(path, node, &name_len))
+		return -ENOENT;
 
 	for (i = 0;; i++) {
 		snprintf(path, sizeof(path), "%s/policy/%03zu.src", state_dir, i);
@@ -246,5 +253,5 @@ int policy_store_load(const char *state_dir, struct policy_sources *srcs)
 		}
 		srcs->n++;
 	}
-	return i == 0 ? -ENOENT : 0;
+	return 0;
 }

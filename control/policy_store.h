@@ -30,14 +30,18 @@ int policy_sources_read(struct policy_sources *srcs, const char *path);
 void policy_sources_free(struct policy_sources *srcs);
 
 /*
- * Make srcs (and the identity names of m) the stored current policy,
- * replacing the previous one with a rename. Returns 0 or -errno.
+ * Make srcs (and the identity names of m, and the node name the model was
+ * built for) the stored current policy, replacing the previous one with a
+ * rename. Returns 0 or -errno.
  */
 int policy_store_save(const char *state_dir, const struct policy_sources *srcs,
-		      const struct pm_model *m);
+		      const struct pm_model *m, const char *node);
 
-/* Read the stored current policy into srcs; -ENOENT when none was loaded. */
-int policy_store_load(const char *state_dir, struct policy_sources *srcs);
+/*
+ * Read the stored current policy into srcs and its node name into *node
+ * (caller frees); -ENOENT when none was loaded.
+ */
+int policy_store_load(const char *state_dir, struct policy_sources *srcs, char **node);
 
 /* Create dir (and parents) 0700 and refuse it if group/others can write. */
 int policy_store_prepare_dir(const char *dir);

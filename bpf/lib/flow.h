@@ -67,6 +67,21 @@ static __always_inline void bm_flow_reverse(const struct bm_flow_key *k, struct 
 }
 
 /*
+ * A flow allowed through authentication stays allowed only while the pair's
+ * bm_auth entry does: revoking it (deleting the entry) or letting it lapse
+ * must cut established flows too, not only new ones. Costs one lookup, and
+ * only for such flows.
+ */
+static __always_inline int bm_flow_auth_current(const struct bm_flow_value *fv)
+{
+	struct bm_auth_key key = { .src_id = fv->src_id, .dst_id = fv->dst_id };
+	struct bm_auth_value *auth;
+
+	auth = bpf_map_lookup_elem(&bm_auth, &key);
+	return auth && auth->expires_boot_ns > bpf_ktime_get_boot_ns();
+}
+
+/*
  * A current entry for key decides: fill v and return 1. Otherwise return 0,
  * with *stale_flags the BM_FLOW_F_* of an outdated entry (0: none).
  */
@@ -80,7 +95,7 @@ static __always_inline int bm_flow_hit(const struct bm_flow_key *key, __u32 gene
 	if (!fv)
 		return 0;
 	expires = fv->auth_expires_boot_ns;
-	if (fv->generation != generation || (expires && expires <= bpf_ktime_get_boot_ns())) {
+	if (fv->generation != generation || (expires && !bm_flow_auth_current(fv))) {
 		*stale_flags = fv->flags;
 		return 0;
 	}

@@ -45,13 +45,15 @@ mkdir -p "$PIN_DIR" "$STATE_DIR"
 chmod 700 "$BM_TEST_DIR" "$STATE_DIR"
 mount -t bpf bpf "$PIN_DIR"
 
-# netns_add SUFFIX: create and register a namespace named $BM_TEST_ID-SUFFIX.
+# netns_add VAR SUFFIX: create a namespace named $BM_TEST_ID-SUFFIX, register
+# it for cleanup and store its name in VAR (no subshell: the registry must
+# live in this shell).
 netns_add() {
-	local ns="$BM_TEST_ID-$1"
-	ip netns add "$ns"
+	local ns="$BM_TEST_ID-$2"
 	BM_NETNS+=("$ns")
+	ip netns add "$ns"
 	ip -n "$ns" link set lo up
-	echo "$ns"
+	printf -v "$1" '%s' "$ns"
 }
 
 # bm NS ARGS...: run bpfmesh inside namespace NS with the test's directories.
