@@ -74,7 +74,7 @@ static __always_inline void bm_flow_reverse(const struct bm_flow_key *k, struct 
  */
 static __always_inline int bm_flow_auth_current(const struct bm_flow_value *fv)
 {
-	struct bm_auth_key key = { .src_id = fv->src_id, .dst_id = fv->dst_id };
+	struct bm_auth_key key = {.src_id = fv->src_id, .dst_id = fv->dst_id};
 	struct bm_auth_value *auth;
 
 	auth = bpf_map_lookup_elem(&bm_auth, &key);
@@ -265,7 +265,6 @@ static __always_inline int bm_flow_related(struct xdp_md *ctx, const struct bm_p
 {
 	struct bm_flow_key inner = {};
 	struct bm_flow_value *fv;
-	__u64 expires;
 
 	if (bm_parse_inner(ctx, pkt, &inner))
 		return 0;
@@ -274,8 +273,7 @@ static __always_inline int bm_flow_related(struct xdp_md *ctx, const struct bm_p
 	fv = bpf_map_lookup_elem(&bm_flows, &inner);
 	if (!fv || fv->generation != generation)
 		return 0;
-	expires = fv->auth_expires_boot_ns;
-	if (expires && expires <= bpf_ktime_get_boot_ns())
+	if (fv->auth_expires_boot_ns && !bm_flow_auth_current(fv))
 		return 0;
 	v->rule_id = fv->rule_id;
 	bm_verdict_set(v, BM_VERDICT_ALLOW, BM_REASON_ALLOW_RELATED);

@@ -276,6 +276,24 @@ static void test_xdp_verdict_auth_expiry_in_cache(void)
 	del_auth(FX_ID_A, FX_ID_B);
 }
 
+/* Revoking the pair's authentication cuts its established flows at once. */
+static void test_xdp_verdict_auth_revoked_in_cache(void)
+{
+	struct pb fwd, rep;
+
+	frame4(&fwd, 6, FX_A4, FX_B4, 2014, 443);
+	frame4(&rep, 6, FX_B4, FX_A4, 443, 2014);
+	set_auth(FX_ID_A, FX_ID_B, xfx_boot_ns() + 60ull * 1000000000ull);
+	expect_live(&fwd, BM_REASON_ALLOW_AUTH);
+	expect_live(&fwd, BM_REASON_ALLOW_FLOW);
+	expect_live(&rep, BM_REASON_ALLOW_REPLY);
+	del_auth(FX_ID_A, FX_ID_B);
+	expect_dry(&fwd, BM_REASON_DENY_AUTH_MISSING, FX_R_B_IN_TCP443_AUTH, FX_ID_A, FX_ID_B);
+	expect_live(&rep, BM_REASON_DENY_INGRESS); /* the original direction needs auth now */
+	expect_live(&fwd, BM_REASON_DENY_AUTH_MISSING);
+	CU_ASSERT_FALSE(flow_cached(6, FX_A4, FX_B4, 2014, 443));
+}
+
 static void test_xdp_verdict_not_ip(void)
 {
 	struct pb b;
@@ -610,6 +628,7 @@ static const struct bm_test_case cases[] = {
 	{"test_xdp_verdict_not_endpoint", test_xdp_verdict_not_endpoint},
 	{"test_xdp_verdict_auth", test_xdp_verdict_auth},
 	{"test_xdp_verdict_auth_expiry_in_cache", test_xdp_verdict_auth_expiry_in_cache},
+	{"test_xdp_verdict_auth_revoked_in_cache", test_xdp_verdict_auth_revoked_in_cache},
 	{"test_xdp_verdict_not_ip", test_xdp_verdict_not_ip},
 	{"test_xdp_verdict_icmp6_nd", test_xdp_verdict_icmp6_nd},
 	{"test_xdp_verdict_flow_and_reply", test_xdp_verdict_flow_and_reply},
