@@ -13,9 +13,8 @@ struct global_opt {
 };
 
 static const struct global_opt global_opts[] = {
-	{ "--state-dir", true }, { "--pin-dir", true },
-	{ "--log-format", true }, { "-v", false },      { "-vv", false },
-	{ "-vvv", false },       { "--verbose", false }, { NULL, false },
+	{"--state-dir", true}, {"--pin-dir", true}, {"--log-format", true}, {"-v", false},
+	{"-vv", false},	       {"-vvv", false},	    {"--verbose", false},   {NULL, false},
 };
 
 static const struct global_opt *match_global(const char *arg, const char **inline_value)

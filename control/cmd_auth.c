@@ -43,7 +43,7 @@ static int parse_pair(char **argv, struct bm_auth_key *key)
 
 static int auth_set(int fd, int argc, char **argv)
 {
-	struct bm_auth_value val = { 0 };
+	struct bm_auth_value val = {0};
 	struct bm_auth_key key;
 	unsigned int ttl_s;
 

@@ -108,14 +108,15 @@ static int parse_args(int argc, char **argv, struct observe_ctx *ctx, unsigned i
 /* See cli.h. */
 int cmd_observe(const struct cli_globals *g, int argc, char **argv)
 {
-	struct observe_ctx ctx = { 0 };
+	struct observe_ctx ctx = {0};
 	struct ring_buffer *rb = NULL;
 	unsigned int timeout_s = 0;
 	struct timespec start, now;
 	int fd, err, ret = CLI_EXIT_ERROR;
 
 	if (parse_args(argc, argv, &ctx, &timeout_s)) {
-		fprintf(stderr, "usage: bpfmesh observe [--json] [--count N] [--timeout SECONDS]\n");
+		fprintf(stderr,
+			"usage: bpfmesh observe [--json] [--count N] [--timeout SECONDS]\n");
 		return CLI_EXIT_ERROR;
 	}
 	fd = pinned_map_fd(g->pin_dir, BM_MAP_EVENTS);

@@ -26,8 +26,9 @@ static json_t *attachments(void)
 	for (i = ifs; i && i->if_index; i++) {
 		if (!dp_is_attached((int)i->if_index, &mode))
 			continue;
-		json_array_append_new(arr, json_pack("{s:s, s:s}", "interface", i->if_name, "mode",
-						     mode == DP_MODE_NATIVE ? "native" : "generic"));
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s}", "interface", i->if_name, "mode",
+						mode == DP_MODE_NATIVE ? "native" : "generic"));
 	}
 	if (ifs)
 		if_freenameindex(ifs);
@@ -95,17 +96,16 @@ static void print_text(json_t *st)
 	printf("pin directory:  %s\n", json_string_value(json_object_get(st, "pin_dir")));
 	printf("generation:     %lld%s\n",
 	       (long long)json_integer_value(json_object_get(st, "generation")),
-	       json_integer_value(json_object_get(st, "generation")) ? "" :
-								       " (no policy loaded)");
+	       json_integer_value(json_object_get(st, "generation")) ? "" : " (no policy loaded)");
 	printf("attached:      ");
-	json_array_foreach(json_object_get(st, "attached"), i, a)
+	json_array_foreach (json_object_get(st, "attached"), i, a)
 		printf(" %s(%s)", json_string_value(json_object_get(a, "interface")),
 		       json_string_value(json_object_get(a, "mode")));
 	printf("%s\nmap fill:\n", json_array_size(json_object_get(st, "attached")) ? "" : " none");
-	json_object_foreach(json_object_get(st, "maps"), key, v)
+	json_object_foreach (json_object_get(st, "maps"), key, v)
 		printf("  %-14s %lld\n", key, (long long)json_integer_value(v));
 	printf("verdicts by reason:\n");
-	json_object_foreach(json_object_get(st, "reasons"), key, v)
+	json_object_foreach (json_object_get(st, "reasons"), key, v)
 		printf("  %-22s %llu packets\n", key,
 		       (unsigned long long)json_integer_value(json_object_get(v, "packets")));
 }

@@ -78,7 +78,7 @@ struct id_names *id_names_load(const char *state_dir)
 /* See id_names.h. */
 const char *id_names_get(const struct id_names *names, uint32_t id)
 {
-	struct id_name key = { .id = id }, *hit;
+	struct id_name key = {.id = id}, *hit;
 
 	if (id == BM_ID_WORLD)
 		return "world";
@@ -119,7 +119,8 @@ int id_names_write(const char *path, const struct pm_model *m)
 		return -errno;
 	for (i = 0; i < m->n_endpoints; i++) {
 		if (m->endpoints[i].identity_uri)
-			fprintf(f, "%u\t%s\n", m->endpoints[i].sec_id, m->endpoints[i].identity_uri);
+			fprintf(f, "%u\t%s\n", m->endpoints[i].sec_id,
+				m->endpoints[i].identity_uri);
 	}
 	if (fclose(f))
 		err = -errno;

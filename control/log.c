@@ -13,7 +13,7 @@
 static int log_level = LOG_LEVEL_WARN;
 static int log_is_json;
 
-static const char *const level_names[] = { "warn", "info", "debug", "trace" };
+static const char *const level_names[] = {"warn", "info", "debug", "trace"};
 
 /* See log.h. */
 void log_set_level(int level)
@@ -84,8 +84,9 @@ void log_print(enum log_level level, const char *fmt, ...)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBBPF_WARN ? LOG_LEVEL_INFO :
-			      level == LIBBPF_INFO ? LOG_LEVEL_DEBUG : LOG_LEVEL_LIBBPF;
+	enum log_level ours = level == LIBBPF_WARN   ? LOG_LEVEL_INFO
+			      : level == LIBBPF_INFO ? LOG_LEVEL_DEBUG
+						     : LOG_LEVEL_LIBBPF;
 
 	vprint(ours, fmt, ap);
 	return 0;
@@ -93,8 +94,9 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBXDP_WARN ? LOG_LEVEL_INFO :
-			      level == LIBXDP_INFO ? LOG_LEVEL_DEBUG : LOG_LEVEL_LIBBPF;
+	enum log_level ours = level == LIBXDP_WARN   ? LOG_LEVEL_INFO
+			      : level == LIBXDP_INFO ? LOG_LEVEL_DEBUG
+						     : LOG_LEVEL_LIBBPF;
 
 	vprint(ours, fmt, ap);
 	return 0;

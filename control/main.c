@@ -15,41 +15,42 @@ static int cmd_identity(const struct cli_globals *g, int argc, char **argv);
 static int cmd_version(const struct cli_globals *g, int argc, char **argv);
 
 static const struct cli_command commands[] = {
-	{ "attach", cmd_attach, "  bpfmesh attach IFACE [--mode native|generic]",
-	  "Attach the XDP data plane to IFACE (native mode first, generic as fallback).\n"
-	  "example: bpfmesh attach eth0" },
-	{ "detach", cmd_detach, "  bpfmesh detach IFACE",
-	  "Detach the XDP data plane from IFACE; maps and policy stay pinned.\n"
-	  "example: bpfmesh detach eth0" },
-	{ "status", cmd_status, "  bpfmesh status [--json]",
-	  "Show the policy generation, attached interfaces, map fill and counters.\n"
-	  "example: bpfmesh status" },
-	{ "policy", cmd_policy,
-	  "  bpfmesh policy load [--node NAME] FILE...|-\n"
-	  "  bpfmesh policy show [--json]\n"
-	  "  bpfmesh policy check --from ADDR --to ADDR --proto tcp|udp|sctp|icmp [--port N] [--bpf]",
-	  "Load Endpoint, Namespace, NetworkPolicy and MeshPolicy manifests (YAML or JSON,\n"
-	  "multi-document) as the complete policy, atomically; show it; or ask for a verdict.\n"
-	  "check prints 'allow' or 'deny' first and exits 0 on allow, 1 on deny, 2 on error.\n"
-	  "example: bpfmesh policy load policy.yaml\n"
-	  "example: bpfmesh policy check --from 198.18.0.1 --to 198.18.0.2 --proto tcp --port 80" },
-	{ "observe", cmd_observe, "  bpfmesh observe [--json] [--count N] [--timeout SECONDS]",
-	  "Stream flow verdict events (every deny, sampled allows) with identity names.\n"
-	  "example: bpfmesh observe --json --count 10" },
-	{ "auth", cmd_auth,
-	  "  bpfmesh auth set SRC DST --ttl SECONDS\n  bpfmesh auth del SRC DST\n"
-	  "  bpfmesh auth list",
-	  "Inspect or set mutual-authentication entries; SRC and DST are SPIFFE IDs or numeric\n"
-	  "identities (for operators and tests; the agent maintains them from handshakes).\n"
-	  "example: bpfmesh auth set 1234 5678 --ttl 60" },
-	{ "identity", cmd_identity,
-	  "  bpfmesh identity init|enroll|issue|show|verify|revoke|rotate ...",
-	  "Workload identities: trust domain, node enrollment, signed documents, revocation.\n"
-	  "run 'bpfmesh identity help' for every form.\n"
-	  "example: bpfmesh identity issue --namespace shop --service-account db -o db.id" },
-	{ "help", cmd_help, "  bpfmesh help [COMMAND]", "Show help for a command." },
-	{ "version", cmd_version, "  bpfmesh version", "Print the version." },
-	{ NULL, NULL, NULL, NULL },
+	{"attach", cmd_attach, "  bpfmesh attach IFACE [--mode native|generic]",
+	 "Attach the XDP data plane to IFACE (native mode first, generic as fallback).\n"
+	 "example: bpfmesh attach eth0"},
+	{"detach", cmd_detach, "  bpfmesh detach IFACE",
+	 "Detach the XDP data plane from IFACE; maps and policy stay pinned.\n"
+	 "example: bpfmesh detach eth0"},
+	{"status", cmd_status, "  bpfmesh status [--json]",
+	 "Show the policy generation, attached interfaces, map fill and counters.\n"
+	 "example: bpfmesh status"},
+	{"policy", cmd_policy,
+	 "  bpfmesh policy load [--node NAME] FILE...|-\n"
+	 "  bpfmesh policy show [--json]\n"
+	 "  bpfmesh policy check --from ADDR --to ADDR --proto tcp|udp|sctp|icmp [--port N] "
+	 "[--bpf]",
+	 "Load Endpoint, Namespace, NetworkPolicy and MeshPolicy manifests (YAML or JSON,\n"
+	 "multi-document) as the complete policy, atomically; show it; or ask for a verdict.\n"
+	 "check prints 'allow' or 'deny' first and exits 0 on allow, 1 on deny, 2 on error.\n"
+	 "example: bpfmesh policy load policy.yaml\n"
+	 "example: bpfmesh policy check --from 198.18.0.1 --to 198.18.0.2 --proto tcp --port 80"},
+	{"observe", cmd_observe, "  bpfmesh observe [--json] [--count N] [--timeout SECONDS]",
+	 "Stream flow verdict events (every deny, sampled allows) with identity names.\n"
+	 "example: bpfmesh observe --json --count 10"},
+	{"auth", cmd_auth,
+	 "  bpfmesh auth set SRC DST --ttl SECONDS\n  bpfmesh auth del SRC DST\n"
+	 "  bpfmesh auth list",
+	 "Inspect or set mutual-authentication entries; SRC and DST are SPIFFE IDs or numeric\n"
+	 "identities (for operators and tests; the agent maintains them from handshakes).\n"
+	 "example: bpfmesh auth set 1234 5678 --ttl 60"},
+	{"identity", cmd_identity,
+	 "  bpfmesh identity init|enroll|issue|show|verify|revoke|rotate ...",
+	 "Workload identities: trust domain, node enrollment, signed documents, revocation.\n"
+	 "run 'bpfmesh identity help' for every form.\n"
+	 "example: bpfmesh identity issue --namespace shop --service-account db -o db.id"},
+	{"help", cmd_help, "  bpfmesh help [COMMAND]", "Show help for a command."},
+	{"version", cmd_version, "  bpfmesh version", "Print the version."},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int cmd_help(const struct cli_globals *g, int argc, char **argv)
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
 	log_set_json(g.is_log_json);
 	log_hook_libbpf();
 	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones ignore it. */
-	setrlimit(RLIMIT_MEMLOCK, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY });
+	setrlimit(RLIMIT_MEMLOCK, &(struct rlimit){RLIM_INFINITY, RLIM_INFINITY});
 	if (argc < 2) {
 		cli_print_usage(commands, NULL, 1);
 		return CLI_EXIT_ERROR;

@@ -60,8 +60,8 @@ static const struct {
 	const char *name;
 	uint8_t proto;
 } protos[] = {
-	{ "tcp", BM_PROTO_TCP },   { "udp", BM_PROTO_UDP },     { "sctp", BM_PROTO_SCTP },
-	{ "icmp", BM_PROTO_ICMP }, { "icmpv6", BM_PROTO_ICMPV6 },
+	{"tcp", BM_PROTO_TCP},	 {"udp", BM_PROTO_UDP},	      {"sctp", BM_PROTO_SCTP},
+	{"icmp", BM_PROTO_ICMP}, {"icmpv6", BM_PROTO_ICMPV6},
 };
 
 /* See names.h. */

@@ -11,18 +11,17 @@ static const struct {
 	size_t value_size;
 	const char *map_name;
 } table_shapes[TABLES_NR] = {
-	[TABLES_HOST4] = { sizeof(struct bm_host4_key), sizeof(struct bm_ipcache_value),
-			   BM_MAP_HOST4 },
-	[TABLES_HOST6] = { sizeof(struct bm_host6_key), sizeof(struct bm_ipcache_value),
-			   BM_MAP_HOST6 },
-	[TABLES_CIDR4] = { sizeof(struct bm_cidr4_key), sizeof(struct bm_ipcache_value),
-			   BM_MAP_CIDR4 },
-	[TABLES_CIDR6] = { sizeof(struct bm_cidr6_key), sizeof(struct bm_ipcache_value),
-			   BM_MAP_CIDR6 },
-	[TABLES_POLICY] = { sizeof(struct bm_policy_key), sizeof(struct bm_policy_value),
-			    BM_MAP_POLICY },
-	[TABLES_PORTS] = { sizeof(struct bm_port_key), sizeof(struct bm_port_value),
-			   BM_MAP_PORTS },
+	[TABLES_HOST4] = {sizeof(struct bm_host4_key), sizeof(struct bm_ipcache_value),
+			  BM_MAP_HOST4},
+	[TABLES_HOST6] = {sizeof(struct bm_host6_key), sizeof(struct bm_ipcache_value),
+			  BM_MAP_HOST6},
+	[TABLES_CIDR4] = {sizeof(struct bm_cidr4_key), sizeof(struct bm_ipcache_value),
+			  BM_MAP_CIDR4},
+	[TABLES_CIDR6] = {sizeof(struct bm_cidr6_key), sizeof(struct bm_ipcache_value),
+			  BM_MAP_CIDR6},
+	[TABLES_POLICY] = {sizeof(struct bm_policy_key), sizeof(struct bm_policy_value),
+			   BM_MAP_POLICY},
+	[TABLES_PORTS] = {sizeof(struct bm_port_key), sizeof(struct bm_port_value), BM_MAP_PORTS},
 };
 
 /* See tables.h. */

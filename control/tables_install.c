@@ -23,12 +23,12 @@ struct inner_spec {
 
 /* Must match the inner templates in bpf/maps.h exactly (type and flags). */
 static const struct inner_spec inner_specs[TABLES_NR] = {
-	[TABLES_HOST4] = { BPF_MAP_TYPE_HASH, 0, "bm_host4" },
-	[TABLES_HOST6] = { BPF_MAP_TYPE_HASH, 0, "bm_host6" },
-	[TABLES_CIDR4] = { BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, "bm_cidr4" },
-	[TABLES_CIDR6] = { BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, "bm_cidr6" },
-	[TABLES_POLICY] = { BPF_MAP_TYPE_HASH, 0, "bm_policy" },
-	[TABLES_PORTS] = { BPF_MAP_TYPE_HASH, 0, "bm_ports" },
+	[TABLES_HOST4] = {BPF_MAP_TYPE_HASH, 0, "bm_host4"},
+	[TABLES_HOST6] = {BPF_MAP_TYPE_HASH, 0, "bm_host6"},
+	[TABLES_CIDR4] = {BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, "bm_cidr4"},
+	[TABLES_CIDR6] = {BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, "bm_cidr6"},
+	[TABLES_POLICY] = {BPF_MAP_TYPE_HASH, 0, "bm_policy"},
+	[TABLES_PORTS] = {BPF_MAP_TYPE_HASH, 0, "bm_ports"},
 };
 
 static int fill_one_by_one(int fd, const struct bm_tables *t, enum tables_kind kind)

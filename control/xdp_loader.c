@@ -219,8 +219,8 @@ bool dp_is_attached(int ifindex, enum dp_mode *mode)
 	if (!mp || libxdp_get_error(mp))
 		return false;
 	if (mode)
-		*mode = xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ? DP_MODE_GENERIC :
-									  DP_MODE_NATIVE;
+		*mode = xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ? DP_MODE_GENERIC
+								       : DP_MODE_NATIVE;
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
 		found = p && !strcmp(xdp_program__name(p), BM_PROG_NAME);
@@ -250,8 +250,8 @@ int dp_attach(struct dataplane *dp, int ifindex, enum dp_mode mode, enum dp_mode
 			*got = DP_MODE_NATIVE;
 			return 0;
 		}
-		pr_warn("attach xdp to %s in native mode: %s; falling back to generic mode",
-			ifname, strerror(-err));
+		pr_warn("attach xdp to %s in native mode: %s; falling back to generic mode", ifname,
+			strerror(-err));
 	}
 	err = attach_in_mode(dp, ifindex, XDP_MODE_SKB);
 	if (err) {
@@ -293,8 +293,7 @@ out:
 }
 
 /* See dataplane.h. */
-int dp_test_run(struct dataplane *dp, const void *frame, size_t len,
-		struct bm_verdict_record *rec)
+int dp_test_run(struct dataplane *dp, const void *frame, size_t len, struct bm_verdict_record *rec)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
 		    .repeat = 1);
