@@ -33,7 +33,7 @@ static int load_list(struct mf_ctx *c, const struct mf_node *doc)
 		err = mf_error(c, items.pos, "required field is missing");
 	else if (mf_want_array(c, &items))
 		err = -EINVAL;
-	for (i = 0; !err && i < json_array_size(items.v); i++) {
+	for (i = 0; i < json_array_size(items.v); i++) {
 		item = mf_element(c, &items, i);
 		imark = mf_enter_index(c, i);
 		if (load_document(c, &item))

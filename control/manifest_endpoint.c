@@ -75,7 +75,7 @@ static int parse_addresses(struct mf_ctx *c, const struct mf_node *spec, struct 
 		err = -EINVAL;
 	else if (!json_array_size(n.v))
 		err = mf_error(c, n.pos, "must list at least one address");
-	for (i = 0; !err && i < json_array_size(n.v); i++) {
+	for (i = 0; i < json_array_size(n.v); i++) {
 		item = mf_element(c, &n, i);
 		imark = mf_enter_index(c, i);
 		a = mf_append(c, &e->addrs, &e->n_addrs, sizeof(*a));
@@ -148,7 +148,7 @@ static int parse_ports(struct mf_ctx *c, const struct mf_node *spec, struct pm_e
 
 	if (n.v && mf_want_array(c, &n))
 		err = -EINVAL;
-	for (i = 0; !err && i < json_array_size(n.v); i++) {
+	for (i = 0; i < json_array_size(n.v); i++) {
 		item = mf_element(c, &n, i);
 		imark = mf_enter_index(c, i);
 		if (mf_want_object(c, &item) || parse_named_port(c, &item, e))

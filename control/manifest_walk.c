@@ -8,43 +8,37 @@
 
 #include "manifest_priv.h"
 
-/* See manifest_priv.h. */
-size_t mf_enter_key(struct mf_ctx *c, const char *key)
+/* Append a formatted segment to the path, truncating; returns the old length. */
+static size_t push(struct mf_ctx *c, const char *fmt, const char *a, const char *b)
 {
 	size_t mark = c->path_len;
-	int len;
+	int len = snprintf(c->path + mark, sizeof(c->path) - mark, fmt, a, b);
 
-	len = snprintf(c->path + mark, sizeof(c->path) - mark, "%s%s", mark ? "." : "", key);
 	if (len > 0)
 		c->path_len = mark + (size_t)len < sizeof(c->path) ? mark + (size_t)len
 								   : sizeof(c->path) - 1;
 	return mark;
+}
+
+/* See manifest_priv.h. */
+size_t mf_enter_key(struct mf_ctx *c, const char *key)
+{
+	return push(c, "%s%s", c->path_len ? "." : "", key);
 }
 
 /* See manifest_priv.h. */
 size_t mf_enter_index(struct mf_ctx *c, size_t index)
 {
-	size_t mark = c->path_len;
-	int len;
+	char num[24];
 
-	len = snprintf(c->path + mark, sizeof(c->path) - mark, "[%zu]", index);
-	if (len > 0)
-		c->path_len = mark + (size_t)len < sizeof(c->path) ? mark + (size_t)len
-								   : sizeof(c->path) - 1;
-	return mark;
+	snprintf(num, sizeof(num), "%zu", index);
+	return push(c, "[%s%s]", num, "");
 }
 
 /* See manifest_priv.h. */
 size_t mf_enter_subscript(struct mf_ctx *c, const char *key)
 {
-	size_t mark = c->path_len;
-	int len;
-
-	len = snprintf(c->path + mark, sizeof(c->path) - mark, "[%s]", key);
-	if (len > 0)
-		c->path_len = mark + (size_t)len < sizeof(c->path) ? mark + (size_t)len
-								   : sizeof(c->path) - 1;
-	return mark;
+	return push(c, "[%s%s]", key, "");
 }
 
 /* See manifest_priv.h. */

@@ -92,6 +92,7 @@ static const struct pm_endpoint *endpoint(const char *ns, const char *name)
 #define NP_HEAD                                                              \
 	"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n" \
 	"  name: p\n  namespace: ns1\n"
+#define EP_HEAD_E "apiVersion: bpfmesh.io/v1\nkind: Endpoint\nmetadata:\n  name: e\n"
 #define EP_HEAD "apiVersion: bpfmesh.io/v1\nkind: Endpoint\nmetadata:\n  name: %s\n"
 
 static void test_manifest_valid_file(void)
@@ -650,6 +651,22 @@ static void test_manifest_list_and_anchors(void)
 		has_msg(MANIFEST_ERROR, "l.yaml:6:20: items[0].metadata.name: invalid name"));
 }
 
+static void test_manifest_all_errors_reported(void)
+{
+	reset();
+	CU_ASSERT_EQUAL(load("a.yaml", NP_HEAD
+			     "spec:\n  ingress:\n  - ports: [{port: 0}, "
+			     "{protocol: ICMP}]\n    from: [{ipBlock: {cidr: nope}}]\n"
+			     "---\n" EP_HEAD_E "spec: {identity: x, addresses: [1.2.3.4, bad]}\n"),
+			-EINVAL);
+	CU_ASSERT_EQUAL(diag.n_errors, 5);
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "a.yaml:8:20: spec.ingress[0].ports[0].port"));
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "spec.ingress[0].ports[1].protocol"));
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "spec.ingress[0].from[0].ipBlock.cidr"));
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "a.yaml:15:18: spec.identity: invalid SPIFFE ID"));
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "spec.addresses[1]: invalid address"));
+}
+
 static void test_manifest_diag_null_and_empty(void)
 {
 	reset();
@@ -681,6 +698,7 @@ int bm_test_register(void)
 		{"endpoint_details", test_manifest_endpoint_details},
 		{"namespace_declared_later", test_manifest_namespace_declared_later},
 		{"list_and_anchors", test_manifest_list_and_anchors},
+		{"all_errors_reported", test_manifest_all_errors_reported},
 		{"diag_null_and_empty", test_manifest_diag_null_and_empty},
 		{NULL, NULL},
 	};

@@ -3,7 +3,10 @@
  * ctest-labels: unit dataplane
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bm_test.h"
 #include "yaml_json.h"
@@ -109,7 +112,8 @@ static void expect_error(const char *text, unsigned int line, const char *needle
 
 	CU_ASSERT_EQUAL(yj_load_buffer("t.yaml", text, strlen(text), &s, &err), -EINVAL);
 	CU_ASSERT_PTR_NULL(s);
-	CU_ASSERT_EQUAL(err.pos.line, line);
+	if (line) /* 0: any line */
+		CU_ASSERT_EQUAL(err.pos.line, line);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, needle));
 }
 
@@ -134,6 +138,52 @@ static void test_yaml_json_file(void)
 	yj_stream_free(NULL);
 }
 
+static void test_yaml_json_alias_bomb(void)
+{
+	char text[4096];
+	size_t len = 0;
+	int i;
+
+	/* ten levels of ten aliases each: 10^10 nodes once expanded */
+	len += (size_t)snprintf(text, sizeof(text), "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+	for (i = 1; i < 10; i++)
+		len += (size_t)snprintf(
+			text + len, sizeof(text) - len,
+			"a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, "
+			"*a%d, *a%d]\n",
+			i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+	expect_error(text, 0, "too large");
+}
+
+static void test_yaml_json_deep_nesting(void)
+{
+	static char text[200001];
+	struct yj_stream *s = NULL;
+	struct yj_error err;
+
+	memset(text, '[', 100000);
+	memset(text + 100000, ']', 100000);
+	CU_ASSERT_EQUAL(yj_load_buffer("t.yaml", text, 200000, &s, &err), -EINVAL);
+	CU_ASSERT_PTR_NULL(s);
+}
+
+static void test_yaml_json_stdin(void)
+{
+	char path[] = "/tmp/bm_yj_XXXXXX";
+	struct yj_stream *s = NULL;
+	struct yj_error err;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, "a: 1\n", 5), 5);
+	close(fd);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(freopen(path, "r", stdin));
+	CU_ASSERT_EQUAL_FATAL(yj_load_file("-", &s, &err), 0);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(yj_stream_doc(s, 0), "a")), 1);
+	yj_stream_free(s);
+	unlink(path);
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
@@ -143,6 +193,9 @@ int bm_test_register(void)
 		{"multi_doc_and_json", test_yaml_json_multi_doc_and_json},
 		{"errors", test_yaml_json_errors},
 		{"file", test_yaml_json_file},
+		{"alias_bomb", test_yaml_json_alias_bomb},
+		{"deep_nesting", test_yaml_json_deep_nesting},
+		{"stdin", test_yaml_json_stdin},
 		{NULL, NULL},
 	};
 
