@@ -119,8 +119,7 @@ static void collect_serials(const struct ident_hs_result *res, struct ident_auth
 		s->serials[s->n_serials++] = res->peer.certs[i].serial;
 }
 
-static struct ident_authz_session *find_pair(struct ident_authz *az, uint32_t local,
-					     uint32_t peer)
+static struct ident_authz_session *find_pair(struct ident_authz *az, uint32_t local, uint32_t peer)
 {
 	unsigned int i;
 
@@ -151,7 +150,7 @@ static struct ident_authz_session *append(struct ident_authz *az)
 int ident_authz_grant(struct ident_authz *az, const struct ident_hs_result *res,
 		      const struct ident_clock *now)
 {
-	struct ident_authz_session s = { 0 }, *slot;
+	struct ident_authz_session s = {0}, *slot;
 	int ret;
 
 	s.local_id = res->local_id;
@@ -218,8 +217,8 @@ static int is_expired(const struct ident_authz_session *s, const void *arg)
 }
 
 /* See ident_authz.h. */
-int ident_authz_tick(struct ident_authz *az, const struct ident_clock *now,
-		     ident_authz_due_fn due, void *ctx)
+int ident_authz_tick(struct ident_authz *az, const struct ident_clock *now, ident_authz_due_fn due,
+		     void *ctx)
 {
 	unsigned int i;
 	int ret;
@@ -274,8 +273,8 @@ uint64_t ident_authz_next_deadline(const struct ident_authz *az)
 	unsigned int i;
 
 	for (i = 0; i < az->n; i++) {
-		uint64_t at = az->s[i].is_due_reported ? az->s[i].expires_boot_ns :
-							 az->s[i].reauth_boot_ns;
+		uint64_t at = az->s[i].is_due_reported ? az->s[i].expires_boot_ns
+						       : az->s[i].reauth_boot_ns;
 
 		if (at < t)
 			t = at;

@@ -79,8 +79,8 @@ int ident_authz_grant(struct ident_authz *az, const struct ident_hs_result *res,
  * be NULL) once per grant for sessions whose re-authentication time came.
  * Returns the number of sessions deleted, or a delete_auth error.
  */
-int ident_authz_tick(struct ident_authz *az, const struct ident_clock *now,
-		     ident_authz_due_fn due, void *ctx);
+int ident_authz_tick(struct ident_authz *az, const struct ident_clock *now, ident_authz_due_fn due,
+		     void *ctx);
 
 /*
  * Delete at once every session with a serial revoked by crl. Returns the

@@ -43,7 +43,8 @@ static size_t signed_message(const struct ident_cert *c, uint8_t *buf)
 
 static int cert_sane(const struct ident_cert *c)
 {
-	return kind_valid(c->kind) && strnlen(c->subject, sizeof(c->subject)) <= IDENT_SUBJECT_MAX &&
+	return kind_valid(c->kind) &&
+	       strnlen(c->subject, sizeof(c->subject)) <= IDENT_SUBJECT_MAX &&
 	       ident_spiffe_id_valid(c->subject) && c->not_before < c->not_after && c->serial;
 }
 
@@ -117,14 +118,14 @@ static int decode_cert(struct wire_rd *r, struct ident_cert *c)
 /* See ident_cert.h. */
 int ident_doc_decode(const uint8_t *buf, size_t len, struct ident_doc *d)
 {
-	struct wire_rd r = { .p = buf, .left = len };
+	struct wire_rd r = {.p = buf, .left = len};
 	const uint8_t *magic = wire_take(&r, 4);
 	uint8_t version = wire_u8(&r), n = wire_u8(&r);
 	uint16_t reserved = wire_u16(&r);
 	unsigned int i;
 
-	if (r.is_short || memcmp(magic, IDENT_DOC_MAGIC, 4) || version != IDENT_DOC_VERSION ||
-	    !n || n > IDENT_CHAIN_MAX || reserved)
+	if (r.is_short || memcmp(magic, IDENT_DOC_MAGIC, 4) || version != IDENT_DOC_VERSION || !n ||
+	    n > IDENT_CHAIN_MAX || reserved)
 		return -EBADMSG;
 	memset(d, 0, sizeof(*d));
 	d->n_certs = n;
@@ -167,7 +168,8 @@ static int chain_shape_ok(const struct ident_doc *d)
 	if (!d->n_certs || d->n_certs > IDENT_CHAIN_MAX)
 		return 0;
 	if (d->n_certs == 2)
-		return d->certs[0].kind == IDENT_KIND_WORKLOAD && d->certs[1].kind == IDENT_KIND_NODE;
+		return d->certs[0].kind == IDENT_KIND_WORKLOAD &&
+		       d->certs[1].kind == IDENT_KIND_NODE;
 	return 1;
 }
 

@@ -20,15 +20,14 @@ struct icli_action {
 };
 
 static const struct icli_action actions[] = {
-	{ "init", icli_init, "init --trust-domain DOMAIN" },
-	{ "enroll", icli_enroll, "enroll [--node NAME] [--ttl DURATION]" },
-	{ "issue", icli_issue,
-	  "issue --namespace NS --service-account SA [--ttl DURATION] -o FILE" },
-	{ "show", icli_show, "show [FILE]" },
-	{ "verify", icli_verify, "verify FILE" },
-	{ "revoke", icli_revoke, "revoke FILE|SERIAL" },
-	{ "rotate", icli_rotate, "rotate FILE [--ttl DURATION] | rotate --node [--ttl DURATION]" },
-	{ NULL, NULL, NULL },
+	{"init", icli_init, "init --trust-domain DOMAIN"},
+	{"enroll", icli_enroll, "enroll [--node NAME] [--ttl DURATION]"},
+	{"issue", icli_issue, "issue --namespace NS --service-account SA [--ttl DURATION] -o FILE"},
+	{"show", icli_show, "show [FILE]"},
+	{"verify", icli_verify, "verify FILE"},
+	{"revoke", icli_revoke, "revoke FILE|SERIAL"},
+	{"rotate", icli_rotate, "rotate FILE [--ttl DURATION] | rotate --node [--ttl DURATION]"},
+	{NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)
@@ -82,9 +81,10 @@ int icli_open(struct icli *c, const char *state_dir, int is_create, int need_tru
 	c->now = (int64_t)time(NULL);
 	ret = ident_store_dir(state_dir, is_create, c->dir, sizeof(c->dir));
 	if (ret == -EPERM)
-		fprintf(stderr, "bpfmesh: identity: %s/identity must be 0700 and ours, and %s "
-				"not writable by group or others; refusing\n", state_dir,
-			state_dir);
+		fprintf(stderr,
+			"bpfmesh: identity: %s/identity must be 0700 and ours, and %s "
+			"not writable by group or others; refusing\n",
+			state_dir, state_dir);
 	else if (ret == -ENOENT)
 		fprintf(stderr, "bpfmesh: identity: %s: not initialised (bpfmesh identity init)\n",
 			state_dir);
@@ -94,7 +94,8 @@ int icli_open(struct icli *c, const char *state_dir, int is_create, int need_tru
 		return ret;
 	ret = ident_trust_load(c->dir, &c->trust);
 	if (ret == -ENOENT)
-		fprintf(stderr, "bpfmesh: identity: no trust bundle in %s (bpfmesh identity init)\n",
+		fprintf(stderr,
+			"bpfmesh: identity: no trust bundle in %s (bpfmesh identity init)\n",
 			c->dir);
 	else if (ret)
 		fprintf(stderr, "bpfmesh: identity: trust bundle in %s: %s\n", c->dir,
@@ -122,8 +123,10 @@ int icli_load_key(const struct icli *c, const char *name, uint8_t *sk)
 	if (!ret)
 		ret = ident_key_load(path, sk);
 	if (ret == -EPERM)
-		fprintf(stderr, "bpfmesh: identity: %s: readable by group or others, or not ours; "
-				"refusing\n", path);
+		fprintf(stderr,
+			"bpfmesh: identity: %s: readable by group or others, or not ours; "
+			"refusing\n",
+			path);
 	else if (ret)
 		fprintf(stderr, "bpfmesh: identity: %s: %s\n", path, strerror(-ret));
 	return ret;
@@ -245,8 +248,8 @@ static int create_domain(const struct icli *c, const char *domain)
 int icli_init(int argc, char **argv, const char *state_dir)
 {
 	static const struct option opts[] = {
-		{ "trust-domain", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+		{"trust-domain", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
 	};
 	char path[IDENT_PATH_MAX];
 	const char *domain = NULL;
@@ -261,15 +264,19 @@ int icli_init(int argc, char **argv, const char *state_dir)
 	if (!domain || optind != argc)
 		goto usage;
 	if (!ident_domain_valid(domain)) {
-		fprintf(stderr, "bpfmesh: identity init: '%s' is not a trust domain name "
-				"(lowercase letters, digits, '.', '-', '_')\n", domain);
+		fprintf(stderr,
+			"bpfmesh: identity init: '%s' is not a trust domain name "
+			"(lowercase letters, digits, '.', '-', '_')\n",
+			domain);
 		return IDENT_CLI_ERROR;
 	}
 	if (icli_open(&c, state_dir, 1, 0) || icli_path(&c, IDENT_FILE_TRUST, path, sizeof(path)))
 		return IDENT_CLI_ERROR;
 	if (ident_file_exists(path)) {
-		fprintf(stderr, "bpfmesh: identity init: %s exists; refusing to replace a trust "
-				"domain\n", path);
+		fprintf(stderr,
+			"bpfmesh: identity init: %s exists; refusing to replace a trust "
+			"domain\n",
+			path);
 		return IDENT_CLI_ERROR;
 	}
 	ret = create_domain(&c, domain);
@@ -326,9 +333,9 @@ int icli_enroll_node(const struct icli *c, const char *node, int64_t ttl_s, uint
 int icli_enroll(int argc, char **argv, const char *state_dir)
 {
 	static const struct option opts[] = {
-		{ "node", required_argument, NULL, 'n' },
-		{ "ttl", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+		{"node", required_argument, NULL, 'n'},
+		{"ttl", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
 	};
 	int64_t ttl_s = IDENT_NODE_TTL_DEFAULT_S;
 	char host[256];

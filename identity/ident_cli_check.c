@@ -188,8 +188,7 @@ int icli_verify(int argc, char **argv, const char *state_dir)
 		return IDENT_CLI_DENY;
 	}
 	printf("%s: valid: %s (serial 0x%016llx, %lld s left)\n", argv[1], d.certs[0].subject,
-	       (unsigned long long)d.certs[0].serial,
-	       (long long)(ident_doc_not_after(&d) - c.now));
+	       (unsigned long long)d.certs[0].serial, (long long)(ident_doc_not_after(&d) - c.now));
 	return IDENT_CLI_OK;
 }
 
@@ -227,8 +226,10 @@ int icli_revoke(int argc, char **argv, const char *state_dir)
 			return icli_fail("revoke", argv[1], -EBADMSG);
 		serial = d.certs[0].serial;
 	} else if (parse_serial(argv[1], &serial)) {
-		fprintf(stderr, "bpfmesh: identity revoke: '%s' is neither a document nor a hex "
-				"serial\n", argv[1]);
+		fprintf(stderr,
+			"bpfmesh: identity revoke: '%s' is neither a document nor a hex "
+			"serial\n",
+			argv[1]);
 		return IDENT_CLI_ERROR;
 	}
 	if (icli_open(&c, state_dir, 0, 1) || icli_revoke_serials(&c, &serial, 1, &version))

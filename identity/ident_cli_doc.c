@@ -55,11 +55,11 @@ static void print_issued(const struct ident_doc *doc, const char *out)
 int icli_issue(int argc, char **argv, const char *state_dir)
 {
 	static const struct option opts[] = {
-		{ "namespace", required_argument, NULL, 'n' },
-		{ "service-account", required_argument, NULL, 's' },
-		{ "ttl", required_argument, NULL, 't' },
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+		{"namespace", required_argument, NULL, 'n'},
+		{"service-account", required_argument, NULL, 's'},
+		{"ttl", required_argument, NULL, 't'},
+		{"output", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *ns = NULL, *sa = NULL, *out = NULL;
 	int64_t ttl_s = IDENT_WORKLOAD_TTL_DEFAULT_S;
@@ -84,8 +84,10 @@ int icli_issue(int argc, char **argv, const char *state_dir)
 	if (icli_open(&c, state_dir, 0, 1))
 		return IDENT_CLI_ERROR;
 	if (ident_workload_spiffe_id(c.trust.domain, ns, sa, id, sizeof(id))) {
-		fprintf(stderr, "bpfmesh: identity issue: namespace '%s' / service account '%s' "
-				"do not form a valid SPIFFE ID\n", ns, sa);
+		fprintf(stderr,
+			"bpfmesh: identity issue: namespace '%s' / service account '%s' "
+			"do not form a valid SPIFFE ID\n",
+			ns, sa);
 		return IDENT_CLI_ERROR;
 	}
 	if (issue_to(&c, id, ttl_s, out, &doc))
@@ -159,9 +161,9 @@ static int rotate_node(const struct icli *c, int64_t ttl_s)
 int icli_rotate(int argc, char **argv, const char *state_dir)
 {
 	static const struct option opts[] = {
-		{ "node", no_argument, NULL, 'N' },
-		{ "ttl", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+		{"node", no_argument, NULL, 'N'},
+		{"ttl", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
 	};
 	int64_t ttl_s = 0;
 	int opt, is_node = 0;

@@ -130,7 +130,7 @@ int ident_crl_sign(const struct ident_crl *crl, const uint8_t *root_sk, uint8_t 
 /* Check the header; on success *n is the serial count. */
 static int parse_header(const uint8_t *buf, size_t len, struct ident_crl *crl)
 {
-	struct wire_rd r = { .p = buf, .left = len };
+	struct wire_rd r = {.p = buf, .left = len};
 	const uint8_t *magic = wire_take(&r, 4);
 	uint8_t format = wire_u8(&r);
 	const uint8_t *pad = wire_take(&r, 3);
@@ -183,7 +183,7 @@ int ident_crl_decode(const uint8_t *buf, size_t len, const struct ident_trust *t
 	tmp.serials = calloc(tmp.cap, sizeof(uint64_t));
 	if (!tmp.serials)
 		return -ENOMEM;
-	r = (struct wire_rd){ .p = buf + CRL_HEADER_LEN, .left = (size_t)tmp.n * 8 };
+	r = (struct wire_rd){.p = buf + CRL_HEADER_LEN, .left = (size_t)tmp.n * 8};
 	for (i = 0; i < tmp.n; i++) {
 		tmp.serials[i] = wire_u64(&r);
 		if (i && tmp.serials[i] <= tmp.serials[i - 1]) {

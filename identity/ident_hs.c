@@ -72,8 +72,7 @@ static void mac(const uint8_t *key, const char *label, const uint8_t *th, uint8_
 	crypto_generichash_final(&st, out, IDENT_HS_MAC_LEN);
 }
 
-static int mac_check(const uint8_t *key, const char *label, const uint8_t *th,
-		     const uint8_t *got)
+static int mac_check(const uint8_t *key, const char *label, const uint8_t *th, const uint8_t *got)
 {
 	uint8_t want[IDENT_HS_MAC_LEN];
 	int ret;
@@ -201,8 +200,8 @@ static int check_auth(struct hs *h, const struct ident_hs_msg *m)
 	ret = ident_doc_decode(m->doc, m->doc_len, peer);
 	if (ret)
 		return ret;
-	ret = ident_doc_verify(peer, c->trust, c->crl, h->now_s, c->skew_s ? c->skew_s :
-				IDENT_DEFAULT_SKEW_S, c->cache);
+	ret = ident_doc_verify(peer, c->trust, c->crl, h->now_s,
+			       c->skew_s ? c->skew_s : IDENT_DEFAULT_SKEW_S, c->cache);
 	if (ret)
 		return ret;
 	if (crypto_sign_verify_detached(m->sig, tbs, sizeof(tbs), peer->certs[0].public_key))
@@ -246,10 +245,10 @@ static void finish(struct hs *h, struct ident_hs_result *res)
 	int64_t na;
 
 	th_snapshot(h, th);
-	crypto_generichash(h->is_server ? res->rx_key : res->tx_key, 32, th, TH_LEN,
-			   h->base_c2s, 32);
-	crypto_generichash(h->is_server ? res->tx_key : res->rx_key, 32, th, TH_LEN,
-			   h->base_s2c, 32);
+	crypto_generichash(h->is_server ? res->rx_key : res->tx_key, 32, th, TH_LEN, h->base_c2s,
+			   32);
+	crypto_generichash(h->is_server ? res->tx_key : res->rx_key, 32, th, TH_LEN, h->base_s2c,
+			   32);
 	memcpy(&res->handshake_id, th, sizeof(res->handshake_id));
 	res->not_after = ident_doc_not_after(&res->local);
 	na = ident_doc_not_after(&res->peer);
@@ -267,8 +266,8 @@ static int hs_begin(struct hs *h, int fd, const struct ident_hs_config *cfg,
 	h->fd = fd;
 	h->is_server = is_server;
 	h->now_s = cfg->now_s ? cfg->now_s : (int64_t)time(NULL);
-	h->deadline_ms = hs_io_deadline(cfg->timeout_ms > 0 ? cfg->timeout_ms :
-				       IDENT_HS_DEFAULT_TIMEOUT_MS);
+	h->deadline_ms =
+		hs_io_deadline(cfg->timeout_ms > 0 ? cfg->timeout_ms : IDENT_HS_DEFAULT_TIMEOUT_MS);
 	if (sodium_init() < 0)
 		return -EIO;
 	crypto_generichash_init(&h->th, NULL, 0, TH_LEN);

@@ -54,9 +54,11 @@ struct ident_hs_result {
  * Run the client (connecting) side on fd. On success *res describes both
  * identities and holds the session keys. Returns 0 or: -ETIMEDOUT,
  * -ECONNRESET (peer closed: truncation), -EPROTO (malformed or unexpected
- * message, no common version), -EKEYREJECTED (bad transcript signature or
- * MAC), an ident_doc_verify error for the peer's or our own document,
- * -EINVAL (bad config) or -errno of the socket.
+ * message, no common version, low-order key share), -EKEYREJECTED (bad
+ * transcript signature or MAC), an ident_doc_verify error for the peer's
+ * document, -EBADMSG (our own document does not decode), -EINVAL (bad
+ * config: no trust, or key and document that do not belong together) or
+ * -errno of the socket. Our own document is sent as is: the peer judges it.
  */
 int ident_hs_client(int fd, const struct ident_hs_config *cfg, struct ident_hs_result *res);
 

@@ -25,7 +25,7 @@ int64_t hs_io_deadline(int timeout_ms)
 /* Wait until fd is ready for events or the deadline passes. */
 static int wait_fd(int fd, short events, int64_t deadline_ms)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
+	struct pollfd pfd = {.fd = fd, .events = events};
 	int64_t left = deadline_ms - now_ms();
 	int n;
 

@@ -41,7 +41,7 @@ static void parse_auth_tail(struct wire_rd *r, const uint8_t *body, struct ident
 /* See ident_hs_msg.h. */
 int ident_hs_parse_body(uint8_t type, const uint8_t *body, size_t len, struct ident_hs_msg *m)
 {
-	struct wire_rd r = { .p = body, .left = len };
+	struct wire_rd r = {.p = body, .left = len};
 
 	memset(m, 0, sizeof(*m));
 	m->type = type;

@@ -75,8 +75,8 @@ int ident_issue_node(const struct ident_trust *t, const uint8_t *root_sk, const 
 
 /* See ident_issue.h. */
 int ident_issue_workload(const struct ident_doc *node_doc, const uint8_t *node_sk,
-			 const char *spiffe_id, int64_t now, int64_t ttl_s,
-			 struct ident_doc *out, uint8_t *sk_out)
+			 const char *spiffe_id, int64_t now, int64_t ttl_s, struct ident_doc *out,
+			 uint8_t *sk_out)
 {
 	const struct ident_cert *node = &node_doc->certs[0];
 	int64_t na = now + ttl_s;

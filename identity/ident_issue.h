@@ -38,8 +38,8 @@ int ident_issue_node(const struct ident_trust *t, const uint8_t *root_sk, const 
  * certificate leaves no lifetime.
  */
 int ident_issue_workload(const struct ident_doc *node_doc, const uint8_t *node_sk,
-			 const char *spiffe_id, int64_t now, int64_t ttl_s,
-			 struct ident_doc *out, uint8_t *sk_out);
+			 const char *spiffe_id, int64_t now, int64_t ttl_s, struct ident_doc *out,
+			 uint8_t *sk_out);
 
 /*
  * Parse a duration: a positive number with an optional unit s, m, h or d

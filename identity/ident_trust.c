@@ -57,7 +57,7 @@ size_t ident_trust_encode(const struct ident_trust *t, uint8_t *buf)
 /* See ident_trust.h. */
 int ident_trust_decode(const uint8_t *buf, size_t len, struct ident_trust *t)
 {
-	struct wire_rd r = { .p = buf, .left = len };
+	struct wire_rd r = {.p = buf, .left = len};
 	const uint8_t *magic, *key, *dom;
 	uint8_t version, dlen;
 	uint16_t reserved;

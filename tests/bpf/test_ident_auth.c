@@ -120,7 +120,7 @@ out:
 
 static int listen_on(const char *addr, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
 	inet_pton(AF_INET, addr, &sa.sin_addr);
@@ -149,8 +149,8 @@ static int new_client_socket(void *arg)
 /* Connect from the client namespace; the socket in *fd_out (or -1). 0 = connected. */
 static int connect_from_client(int port, int timeout_ms, int *fd_out)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	struct pollfd p = { .events = POLLOUT };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct pollfd p = {.events = POLLOUT};
 	socklen_t len = sizeof(int);
 	int fd = -1, err = ETIMEDOUT;
 
@@ -179,8 +179,8 @@ static int auth_port_passes(void)
 
 static int write_auth(void *ctx, uint32_t src, uint32_t dst, uint64_t expires, uint64_t hs_id)
 {
-	struct bm_auth_key k = { .src_id = src, .dst_id = dst };
-	struct bm_auth_value v = { .expires_boot_ns = expires, .handshake_id = hs_id };
+	struct bm_auth_key k = {.src_id = src, .dst_id = dst};
+	struct bm_auth_value v = {.expires_boot_ns = expires, .handshake_id = hs_id};
 
 	(void)ctx;
 	return bpf_map_update_elem(t.auth_fd, &k, &v, BPF_ANY) ? -errno : 0;
@@ -188,7 +188,7 @@ static int write_auth(void *ctx, uint32_t src, uint32_t dst, uint64_t expires, u
 
 static int delete_auth(void *ctx, uint32_t src, uint32_t dst)
 {
-	struct bm_auth_key k = { .src_id = src, .dst_id = dst };
+	struct bm_auth_key k = {.src_id = src, .dst_id = dst};
 
 	(void)ctx;
 	return bpf_map_delete_elem(t.auth_fd, &k) ? -errno : 0;
@@ -203,7 +203,7 @@ struct server_run {
 static void *server_main(void *arg)
 {
 	struct server_run *s = arg;
-	struct pollfd p = { .fd = t.listen_hs, .events = POLLIN };
+	struct pollfd p = {.fd = t.listen_hs, .events = POLLIN};
 	struct ident_clock now;
 	int fd;
 
@@ -226,7 +226,7 @@ static void *server_main(void *arg)
 /* Close connections left in a listen backlog (reachability probes). */
 static void drain(int lfd)
 {
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	struct pollfd p = {.fd = lfd, .events = POLLIN};
 	int i;
 
 	for (i = 0; i < 64 && poll(&p, 1, 0) == 1; i++)
@@ -236,7 +236,7 @@ static void drain(int lfd)
 /* One handshake over TCP between the namespaces. Returns the server's result. */
 static int handshake(int *client_ret)
 {
-	struct server_run s = { 0 };
+	struct server_run s = {0};
 	struct ident_hs_result res;
 	pthread_t th;
 	int fd;
@@ -291,8 +291,8 @@ static int issue_party(const char *sa, uint8_t *buf, struct ident_doc *d, uint8_
 
 static int setup_identities(void)
 {
-	struct ident_authz_ops ops = { write_auth, delete_auth, NULL };
-	struct ident_authz_config cfg = { .policy_ttl_ns = POLICY_TTL_S * 1000000000ULL };
+	struct ident_authz_ops ops = {write_auth, delete_auth, NULL};
+	struct ident_authz_config cfg = {.policy_ttl_ns = POLICY_TTL_S * 1000000000ULL};
 
 	ident_crl_init(&t.crl);
 	if (fx_domain_init(&t.fx, DOMAIN) ||
@@ -309,17 +309,19 @@ static int setup_network(void)
 
 	snprintf(t.ns_c, sizeof(t.ns_c), "%s-c", t.id);
 	snprintf(t.ns_s, sizeof(t.ns_s), "%s-s", t.id);
-	if (sh("mkdir -p %s %s && chmod 700 %s %s && mount -t bpf bpf %s", t.pins, t.state,
-	       t.dir, t.state, t.pins))
+	if (sh("mkdir -p %s %s && chmod 700 %s %s && mount -t bpf bpf %s", t.pins, t.state, t.dir,
+	       t.state, t.pins))
 		return -1;
 	t.is_up = 1;
 	if (sh("ip netns add %s && ip netns add %s", t.ns_c, t.ns_s) ||
 	    sh("ip link add %s-c netns %s type veth peer name %s-s netns %s", t.id, t.ns_c, t.id,
 	       t.ns_s) ||
 	    sh("ip -n %s addr add " CLIENT_ADDR "/24 dev %s-c && ip -n %s link set %s-c up && "
-	       "ip -n %s link set lo up", t.ns_c, t.id, t.ns_c, t.id, t.ns_c) ||
+	       "ip -n %s link set lo up",
+	       t.ns_c, t.id, t.ns_c, t.id, t.ns_c) ||
 	    sh("ip -n %s addr add " SERVER_ADDR "/24 dev %s-s && ip -n %s link set %s-s up && "
-	       "ip -n %s link set lo up", t.ns_s, t.id, t.ns_s, t.id, t.ns_s))
+	       "ip -n %s link set lo up",
+	       t.ns_s, t.id, t.ns_s, t.id, t.ns_s))
 		return -1;
 	snprintf(args, sizeof(args), "attach %s-s", t.id);
 	if (write_policy(policy, sizeof(policy)) || bm(t.ns_s, args))
@@ -395,8 +397,8 @@ static void test_ident_auth_lifecycle(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "lifecycle", test_ident_auth_lifecycle },
-		{ NULL, NULL },
+		{"lifecycle", test_ident_auth_lifecycle},
+		{NULL, NULL},
 	};
 
 	bm_test_require_root();

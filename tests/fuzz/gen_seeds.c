@@ -40,7 +40,7 @@ static void *server_main(void *arg)
 /* Copy between the two ends until both close, recording each direction. */
 static void relay(int cfd, int sfd, struct flight *f)
 {
-	struct pollfd p[2] = { { .fd = cfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+	struct pollfd p[2] = {{.fd = cfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
 	uint8_t buf[4096];
 	int i, rounds;
 	ssize_t n;
@@ -78,14 +78,18 @@ static void *client_main(void *arg)
 
 static int record(const struct fuzz_fixture *fx, struct flight *f)
 {
-	struct ident_hs_config ccfg = { .trust = &fx->trust, .doc = fx->client.doc,
-					.doc_len = fx->client.doc_len, .sk = fx->client.sk,
-					.now_s = FUZZ_NOW };
-	struct ident_hs_config scfg = { .trust = &fx->trust, .doc = fx->server.doc,
-					.doc_len = fx->server.doc_len, .sk = fx->server.sk,
-					.now_s = FUZZ_NOW };
-	struct client_arg c = { .cfg = &ccfg };
-	struct server_arg s = { .cfg = &scfg };
+	struct ident_hs_config ccfg = {.trust = &fx->trust,
+				       .doc = fx->client.doc,
+				       .doc_len = fx->client.doc_len,
+				       .sk = fx->client.sk,
+				       .now_s = FUZZ_NOW};
+	struct ident_hs_config scfg = {.trust = &fx->trust,
+				       .doc = fx->server.doc,
+				       .doc_len = fx->server.doc_len,
+				       .sk = fx->server.sk,
+				       .now_s = FUZZ_NOW};
+	struct client_arg c = {.cfg = &ccfg};
+	struct server_arg s = {.cfg = &scfg};
 	pthread_t ct, st;
 	int a[2], b[2];
 
@@ -122,7 +126,7 @@ int main(int argc, char **argv)
 	char doc_dir[900], hs_dir[900];
 	static struct fuzz_fixture fx;
 	uint8_t node[IDENT_DOC_MAX_LEN];
-	struct flight f = { 0 };
+	struct flight f = {0};
 	size_t node_len;
 	int ret;
 

@@ -124,7 +124,7 @@ static struct ident_clock clock_at(int64_t off_s)
 static struct ident_authz *new_authz(struct fake_map *m, uint64_t ttl_s, uint64_t margin_s,
 				     unsigned int dirs)
 {
-	struct ident_authz_ops ops = { fake_write, fake_delete, m };
+	struct ident_authz_ops ops = {fake_write, fake_delete, m};
 	struct ident_authz_config cfg = {
 		.policy_ttl_ns = ttl_s * NS,
 		.reauth_margin_ns = margin_s * NS,
@@ -189,7 +189,7 @@ static void test_ident_authz_reauth_and_expiry(void)
 {
 	struct ident_hs_result res;
 	struct ident_clock now = clock_at(0);
-	struct due_log due = { 0 };
+	struct due_log due = {0};
 	struct ident_authz *az;
 	struct fake_map m;
 
@@ -285,8 +285,8 @@ static void *client_main(void *arg)
 static void test_ident_authz_after_handshake(void)
 {
 	uint8_t dc[IDENT_DOC_MAX_LEN], ds[IDENT_DOC_MAX_LEN];
-	struct ident_hs_config scfg = { .trust = &fx.trust, .sk = sk_s };
-	struct client_run c = { .cfg = { .trust = &fx.trust, .sk = sk_c } };
+	struct ident_hs_config scfg = {.trust = &fx.trust, .sk = sk_s};
+	struct client_run c = {.cfg = {.trust = &fx.trust, .sk = sk_c}};
 	struct ident_hs_result res;
 	struct ident_clock now;
 	struct ident_authz *az;
@@ -319,12 +319,12 @@ static void test_ident_authz_after_handshake(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "expiry_is_earliest", test_ident_authz_expiry_is_earliest },
-		{ "reauth_and_expiry", test_ident_authz_reauth_and_expiry },
-		{ "revocation", test_ident_authz_revocation },
-		{ "rotation_and_failures", test_ident_authz_rotation_and_failures },
-		{ "after_handshake", test_ident_authz_after_handshake },
-		{ NULL, NULL },
+		{"expiry_is_earliest", test_ident_authz_expiry_is_earliest},
+		{"reauth_and_expiry", test_ident_authz_reauth_and_expiry},
+		{"revocation", test_ident_authz_revocation},
+		{"rotation_and_failures", test_ident_authz_rotation_and_failures},
+		{"after_handshake", test_ident_authz_after_handshake},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("ident_authz", suite_init, suite_clean, cases);

@@ -142,12 +142,14 @@ static void test_ident_cert_foreign_domain(void)
 
 	CU_ASSERT_EQUAL_FATAL(ident_issue_workload(&fx.node, fx.node_sk,
 						   "spiffe://evil.org/ns/default/sa/web", fx.now,
-						   3600, &doc, sk), 0);
+						   3600, &doc, sk),
+			      0);
 	CU_ASSERT_EQUAL(ident_doc_verify(&doc, &fx.trust, NULL, fx.now, 60, NULL), -EXDEV);
 	/* a domain that only starts with ours */
 	CU_ASSERT_EQUAL_FATAL(ident_issue_workload(&fx.node, fx.node_sk,
 						   "spiffe://example.org.evil/ns/a/sa/b", fx.now,
-						   3600, &doc, sk), 0);
+						   3600, &doc, sk),
+			      0);
 	CU_ASSERT_EQUAL(ident_doc_verify(&doc, &fx.trust, NULL, fx.now, 60, NULL), -EXDEV);
 }
 
@@ -289,18 +291,18 @@ static void test_ident_cert_durations(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "round_trip", test_ident_cert_round_trip },
-		{ "decode_strict", test_ident_cert_decode_strict },
-		{ "tampered_fields", test_ident_cert_tampered_fields },
-		{ "wrong_issuer", test_ident_cert_wrong_issuer },
-		{ "foreign_domain", test_ident_cert_foreign_domain },
-		{ "validity_window", test_ident_cert_validity_window },
-		{ "revoked", test_ident_cert_revoked },
-		{ "vcache", test_ident_cert_vcache },
-		{ "crl_round_trip", test_ident_cert_crl_round_trip },
-		{ "trust_bundle", test_ident_cert_trust_bundle },
-		{ "durations", test_ident_cert_durations },
-		{ NULL, NULL },
+		{"round_trip", test_ident_cert_round_trip},
+		{"decode_strict", test_ident_cert_decode_strict},
+		{"tampered_fields", test_ident_cert_tampered_fields},
+		{"wrong_issuer", test_ident_cert_wrong_issuer},
+		{"foreign_domain", test_ident_cert_foreign_domain},
+		{"validity_window", test_ident_cert_validity_window},
+		{"revoked", test_ident_cert_revoked},
+		{"vcache", test_ident_cert_vcache},
+		{"crl_round_trip", test_ident_cert_crl_round_trip},
+		{"trust_bundle", test_ident_cert_trust_bundle},
+		{"durations", test_ident_cert_durations},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("ident_cert", suite_init, suite_clean, cases);

@@ -20,7 +20,7 @@ static char tmp[64], state[128], doc_path[160];
 /* Run `identity` with a NULL-terminated word list; returns the exit status. */
 static int run(const char *first, ...)
 {
-	char *argv[16] = { "identity" };
+	char *argv[16] = {"identity"};
 	const char *w;
 	int argc = 1;
 	va_list ap;
@@ -73,10 +73,12 @@ static void test_ident_cli_init_enroll_issue_verify(void)
 	snprintf(path, sizeof(path), "%s/identity/root.key", state);
 	CU_ASSERT_EQUAL(mode_of(path), 0600);
 	CU_ASSERT_EQUAL(run("issue", "--namespace", "default", "--service-account", "web", "-o",
-			    doc_path, NULL), 2); /* not enrolled yet */
+			    doc_path, NULL),
+			2); /* not enrolled yet */
 	CU_ASSERT_EQUAL(run("enroll", "--node", "node-a", NULL), 0);
-	CU_ASSERT_EQUAL(run("issue", "--namespace", "default", "--service-account", "web",
-			    "--ttl", "30m", "-o", doc_path, NULL), 0);
+	CU_ASSERT_EQUAL(run("issue", "--namespace", "default", "--service-account", "web", "--ttl",
+			    "30m", "-o", doc_path, NULL),
+			0);
 	snprintf(path, sizeof(path), "%s.key", doc_path);
 	CU_ASSERT_EQUAL(mode_of(path), 0600);
 	CU_ASSERT_EQUAL(mode_of(doc_path), 0600);
@@ -84,8 +86,9 @@ static void test_ident_cli_init_enroll_issue_verify(void)
 	CU_ASSERT_EQUAL(run("show", doc_path, NULL), 0);
 	CU_ASSERT_EQUAL(run("show", NULL), 0);
 	CU_ASSERT_EQUAL(run("show", path, NULL), 2); /* secret keys are never shown */
-	CU_ASSERT_EQUAL(run("issue", "--namespace", "default", "--service-account", "web",
-			    "--ttl", "8d", "-o", doc_path, NULL), 2);
+	CU_ASSERT_EQUAL(run("issue", "--namespace", "default", "--service-account", "web", "--ttl",
+			    "8d", "-o", doc_path, NULL),
+			2);
 	CU_ASSERT_EQUAL(run("nonsense", NULL), 2);
 }
 
@@ -155,11 +158,11 @@ static void test_ident_cli_refuses_wide_permissions(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "init_enroll_issue_verify", test_ident_cli_init_enroll_issue_verify },
-		{ "verify_failures", test_ident_cli_verify_failures },
-		{ "revoke_and_rotate", test_ident_cli_revoke_and_rotate },
-		{ "refuses_wide_permissions", test_ident_cli_refuses_wide_permissions },
-		{ NULL, NULL },
+		{"init_enroll_issue_verify", test_ident_cli_init_enroll_issue_verify},
+		{"verify_failures", test_ident_cli_verify_failures},
+		{"revoke_and_rotate", test_ident_cli_revoke_and_rotate},
+		{"refuses_wide_permissions", test_ident_cli_refuses_wide_permissions},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("ident_cli", suite_init, suite_clean, cases);

@@ -35,8 +35,8 @@ static inline int fx_domain_init(struct fx_domain *fx, const char *name)
 	crypto_sign_keypair(fx->root_pk, fx->root_sk);
 	if (ident_trust_init(&fx->trust, name, fx->root_pk))
 		return -1;
-	return ident_issue_node(&fx->trust, fx->root_sk, "node-a", fx->now - 3600, 86400,
-				&fx->node, fx->node_sk);
+	return ident_issue_node(&fx->trust, fx->root_sk, "node-a", fx->now - 3600, 86400, &fx->node,
+				fx->node_sk);
 }
 
 /* Issue spiffe://DOMAIN/ns/NS/sa/SA valid [now + nb_off, + ttl). */

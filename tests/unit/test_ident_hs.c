@@ -147,8 +147,8 @@ static int relay_pump(struct relay *r, int dir)
 static void *relay_main(void *arg)
 {
 	struct relay *r = arg;
-	struct pollfd p[2] = { { .fd = r->fd[0], .events = POLLIN },
-			       { .fd = r->fd[1], .events = POLLIN } };
+	struct pollfd p[2] = {{.fd = r->fd[0], .events = POLLIN},
+			      {.fd = r->fd[1], .events = POLLIN}};
 	int rounds;
 
 	for (rounds = 0; rounds < 1000; rounds++) {
@@ -219,7 +219,7 @@ static void test_ident_hs_success(void)
 
 static void test_ident_hs_tcp_loopback(void)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET };
+	struct sockaddr_in addr = {.sin_family = AF_INET};
 	socklen_t alen = sizeof(addr);
 	struct side c, s;
 	int lfd, cfd, afd;
@@ -312,7 +312,7 @@ static void test_ident_hs_replay(void)
 	CU_ASSERT_EQUAL_FATAL(c.ret, 0);
 	CU_ASSERT_EQUAL_FATAL(s.ret, 0);
 	CU_ASSERT_EQUAL(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
-	p = (struct replayer){ .fd = a[0], .bytes = r.rec[DIR_C2S], .len = r.seen[DIR_C2S] };
+	p = (struct replayer){.fd = a[0], .bytes = r.rec[DIR_C2S], .len = r.seen[DIR_C2S]};
 	side_start(&s, a[1], 1, &server_p.cfg);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&p.thread, NULL, replayer_main, &p), 0);
 	side_join(&s);
@@ -474,7 +474,7 @@ static void test_ident_hs_bad_config_and_timeout(void)
 /* A client hello carrying an all-zero X25519 key (low order) is refused. */
 static void test_ident_hs_low_order_point(void)
 {
-	uint8_t msg[IDENT_HS_HDR_LEN + 66] = { 0 };
+	uint8_t msg[IDENT_HS_HDR_LEN + 66] = {0};
 	struct ident_hs_result res;
 	int a[2];
 
@@ -489,7 +489,7 @@ static void test_ident_hs_low_order_point(void)
 
 static void test_ident_hs_parser(void)
 {
-	uint8_t body[IDENT_HS_BODY_MAX] = { 0 }, hdr[4];
+	uint8_t body[IDENT_HS_BODY_MAX] = {0}, hdr[4];
 	struct ident_hs_msg m;
 	uint16_t len;
 	uint8_t type;
@@ -518,19 +518,19 @@ static void test_ident_hs_parser(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "success", test_ident_hs_success },
-		{ "tcp_loopback", test_ident_hs_tcp_loopback },
-		{ "untrusted_peer", test_ident_hs_untrusted_peer },
-		{ "revoked_and_expired", test_ident_hs_revoked_and_expired },
-		{ "replay", test_ident_hs_replay },
-		{ "reflection", test_ident_hs_reflection },
-		{ "downgrade", test_ident_hs_downgrade },
-		{ "truncation", test_ident_hs_truncation },
-		{ "tamper_sweep", test_ident_hs_tamper_sweep },
-		{ "bad_config_and_timeout", test_ident_hs_bad_config_and_timeout },
-		{ "low_order_point", test_ident_hs_low_order_point },
-		{ "parser", test_ident_hs_parser },
-		{ NULL, NULL },
+		{"success", test_ident_hs_success},
+		{"tcp_loopback", test_ident_hs_tcp_loopback},
+		{"untrusted_peer", test_ident_hs_untrusted_peer},
+		{"revoked_and_expired", test_ident_hs_revoked_and_expired},
+		{"replay", test_ident_hs_replay},
+		{"reflection", test_ident_hs_reflection},
+		{"downgrade", test_ident_hs_downgrade},
+		{"truncation", test_ident_hs_truncation},
+		{"tamper_sweep", test_ident_hs_tamper_sweep},
+		{"bad_config_and_timeout", test_ident_hs_bad_config_and_timeout},
+		{"low_order_point", test_ident_hs_low_order_point},
+		{"parser", test_ident_hs_parser},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("ident_hs", suite_init, suite_clean, cases);

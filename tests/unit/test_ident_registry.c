@@ -56,7 +56,7 @@ static void test_ident_registry_numeric_stable(void)
 static void test_ident_registry_collision_order_independent(void)
 {
 	struct ident_registry *r1 = ident_registry_new(), *r2 = ident_registry_new();
-	struct moves m = { 0 };
+	struct moves m = {0};
 	uint32_t a1, b1, a2, b2;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
@@ -88,7 +88,7 @@ static void test_ident_registry_collision_order_independent(void)
 static void test_ident_registry_remove_moves_back(void)
 {
 	struct ident_registry *r = ident_registry_new();
-	struct moves m = { 0 };
+	struct moves m = {0};
 	uint32_t a, b;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -133,11 +133,11 @@ static void test_ident_registry_many(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "numeric_stable", test_ident_registry_numeric_stable },
-		{ "collision_order_independent", test_ident_registry_collision_order_independent },
-		{ "remove_moves_back", test_ident_registry_remove_moves_back },
-		{ "many", test_ident_registry_many },
-		{ NULL, NULL },
+		{"numeric_stable", test_ident_registry_numeric_stable},
+		{"collision_order_independent", test_ident_registry_collision_order_independent},
+		{"remove_moves_back", test_ident_registry_remove_moves_back},
+		{"many", test_ident_registry_many},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("ident_registry", NULL, NULL, cases);

@@ -59,9 +59,9 @@ static double now_s(void)
 static int setup(struct bench *b)
 {
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES], node_sk[crypto_sign_SECRETKEYBYTES];
-	const char *ids[2] = { "spiffe://bench.example/ns/default/sa/client",
-			       "spiffe://bench.example/ns/default/sa/server" };
-	struct party *p[2] = { &b->client, &b->server };
+	const char *ids[2] = {"spiffe://bench.example/ns/default/sa/client",
+			      "spiffe://bench.example/ns/default/sa/server"};
+	struct party *p[2] = {&b->client, &b->server};
 	int64_t now = (int64_t)time(NULL);
 	struct ident_doc node;
 	int i;
@@ -144,8 +144,9 @@ static int client_once(const struct sockaddr_in *addr, const struct ident_hs_con
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) ? -errno :
-		ident_hs_client(fd, cfg, &res);
+	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr))
+		      ? -errno
+		      : ident_hs_client(fd, cfg, &res);
 	ident_hs_result_clear(&res);
 	close(fd);
 	return ret;
@@ -195,8 +196,9 @@ static int bench_handshake(struct bench *b)
 	close(b->listen_fd);
 	free(cache);
 	printf("mode=handshake cache=%s seconds=%.2f handshakes=%ld failures=%ld "
-	       "handshakes_per_sec=%.0f cpu_us_per_handshake=%.0f\n", b->is_cached ? "on" : "off",
-	       end - start, ok, fail, (double)ok / (end - start), ok ? cpu0 * 1e6 / ok : 0.0);
+	       "handshakes_per_sec=%.0f cpu_us_per_handshake=%.0f\n",
+	       b->is_cached ? "on" : "off", end - start, ok, fail, (double)ok / (end - start),
+	       ok ? cpu0 * 1e6 / ok : 0.0);
 	return fail ? 1 : 0;
 }
 
@@ -206,7 +208,7 @@ static int bench_verify(struct bench *b)
 	int64_t now = (int64_t)time(NULL);
 	struct ident_doc d;
 	double start, t;
-	long n[2] = { 0, 0 };
+	long n[2] = {0, 0};
 	int pass;
 
 	for (pass = 0; pass < 2 && cache; pass++) {
@@ -219,8 +221,8 @@ static int bench_verify(struct bench *b)
 			t = now_s() - start;
 		} while (t < b->seconds);
 		printf("mode=verify cache=%s verifications=%ld verifications_per_sec=%.0f "
-		       "us_per_verification=%.2f\n", pass ? "on" : "off", n[pass], n[pass] / t,
-		       t * 1e6 / n[pass]);
+		       "us_per_verification=%.2f\n",
+		       pass ? "on" : "off", n[pass], n[pass] / t, t * 1e6 / n[pass]);
 	}
 	free(cache);
 	return 0;
