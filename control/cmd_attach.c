@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* bpfmesh attach IFACE [--mode native|generic] and bpfmesh detach IFACE. */
+/*
+ * bpfmesh attach IFACE [--mode native|generic] and bpfmesh detach IFACE;
+ * with --cgroup, the socket programs instead (cmd_sock.c).
+ */
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_sock.h"
 #include "dataplane.h"
 #include "log.h"
 
@@ -37,6 +41,8 @@ int cmd_attach(const struct cli_globals *g, int argc, char **argv)
 	const char *iface = NULL;
 	int i, ifindex, err;
 
+	if (cmd_sock_wants(argc, argv))
+		return cmd_sock_attach(g, argc, argv);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
 			if (parse_mode(argv[++i], &mode)) {
@@ -79,6 +85,8 @@ int cmd_detach(const struct cli_globals *g, int argc, char **argv)
 {
 	int ifindex, err;
 
+	if (cmd_sock_wants(argc, argv))
+		return cmd_sock_detach(g, argc, argv);
 	if (argc != 2) {
 		fprintf(stderr, "usage: bpfmesh detach IFACE\n");
 		return CLI_EXIT_ERROR;

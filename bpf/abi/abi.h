@@ -11,5 +11,6 @@
 #include "flow.h"
 #include "telemetry.h"
 #include "config.h"
+#include "sock.h"
 
 #endif /* BM_ABI_ABI_H */
