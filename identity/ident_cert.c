@@ -254,6 +254,24 @@ const char *ident_verify_reason(int err)
 }
 
 /* See ident_cert.h. */
+int ident_verify_is_verdict(int err)
+{
+	switch (err) {
+	case -EPROTO:
+	case -EXDEV:
+	case -ENOKEY:
+	case -EKEYREJECTED:
+	case -ETIME:
+	case -EKEYEXPIRED:
+	case -EKEYREVOKED:
+	case -EBADMSG:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* See ident_cert.h. */
 int64_t ident_doc_not_after(const struct ident_doc *d)
 {
 	int64_t t = INT64_MAX;

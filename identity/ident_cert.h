@@ -94,6 +94,9 @@ int ident_doc_verify(const struct ident_doc *d, const struct ident_trust *t,
 /* A short human-readable reason for an ident_doc_verify result. Cannot fail. */
 const char *ident_verify_reason(int err);
 
+/* Is err one of the verification verdicts above (not an I/O or memory error)? */
+int ident_verify_is_verdict(int err);
+
 /* The earliest not_after in the chain: when the document stops being valid. */
 int64_t ident_doc_not_after(const struct ident_doc *d);
 

@@ -17,21 +17,42 @@
 
 static char tmp[64], state[128], doc_path[160];
 
-/* Run `identity` with a NULL-terminated word list; returns the exit status. */
-static int run(const char *first, ...)
+/* Run `identity` in state_dir with a word list; returns the exit status. */
+static int run_v(const char *state_dir, const char *first, va_list ap)
 {
 	char *argv[16] = {"identity"};
 	const char *w;
 	int argc = 1;
-	va_list ap;
 
-	va_start(ap, first);
 	for (w = first; w && argc < 15; w = va_arg(ap, const char *))
 		argv[argc++] = (char *)w;
-	va_end(ap);
 	argv[argc] = NULL;
 	fflush(stdout);
-	return ident_cli_main(argc, argv, state);
+	return ident_cli_main(argc, argv, state_dir);
+}
+
+/* Run `identity` with a NULL-terminated word list in the main state dir. */
+static int run(const char *first, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, first);
+	rc = run_v(state, first, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The same in another state directory (a second machine). */
+static int run_in(const char *state_dir, const char *first, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, first);
+	rc = run_v(state_dir, first, ap);
+	va_end(ap);
+	return rc;
 }
 
 static int suite_init(void)
@@ -155,6 +176,42 @@ static void test_ident_cli_refuses_wide_permissions(void)
 	CU_ASSERT_EQUAL(run("show", NULL), 0);
 }
 
+/* A node enrolls from its own machine: only public data travels. */
+static void test_ident_cli_remote_enrollment(void)
+{
+	char node_state[160], req[160], nd[160], bundle[200], wl[160], key[200];
+	uint8_t byte;
+	FILE *f;
+
+	snprintf(node_state, sizeof(node_state), "%s/node-b-state", tmp);
+	snprintf(req, sizeof(req), "%s/node-b.req", tmp);
+	snprintf(nd, sizeof(nd), "%s/node-b.doc", tmp);
+	snprintf(bundle, sizeof(bundle), "%s/identity/trust.bundle", state);
+	snprintf(wl, sizeof(wl), "%s/b-web.doc", tmp);
+	snprintf(key, sizeof(key), "%s/identity/node.key", node_state);
+	CU_ASSERT_EQUAL(run_in(node_state, "enroll", "--request", req, "--node", "node-b", NULL),
+			0);
+	CU_ASSERT_EQUAL(mode_of(key), 0600);
+	CU_ASSERT_EQUAL(run("enroll", "--sign", req, NULL), 2); /* -o missing */
+	CU_ASSERT_EQUAL(run("enroll", "--sign", req, "-o", nd, "--ttl", "1d", NULL), 0);
+	CU_ASSERT_EQUAL(run_in(node_state, "enroll", "--install", nd, NULL), 2); /* no bundle */
+	CU_ASSERT_EQUAL(
+		run_in(node_state, "enroll", "--install", nd, "--trust-bundle", bundle, NULL), 0);
+	CU_ASSERT_EQUAL(run_in(node_state, "issue", "-n", "shop", "-s", "web", "-o", wl, NULL), 0);
+	CU_ASSERT_EQUAL(run("verify", wl, NULL), 0); /* the root machine trusts it */
+	/* a document that is not a node certificate for our key is refused */
+	CU_ASSERT_EQUAL(run_in(node_state, "enroll", "--install", doc_path, NULL), 2);
+	/* a tampered request (the name) fails its proof of possession */
+	f = fopen(req, "r+b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, 40, SEEK_SET);
+	byte = (uint8_t)fgetc(f);
+	fseek(f, 40, SEEK_SET);
+	fputc(byte ^ 0x01, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(run("enroll", "--sign", req, "-o", nd, NULL), 2);
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
@@ -162,6 +219,7 @@ int bm_test_register(void)
 		{"verify_failures", test_ident_cli_verify_failures},
 		{"revoke_and_rotate", test_ident_cli_revoke_and_rotate},
 		{"refuses_wide_permissions", test_ident_cli_refuses_wide_permissions},
+		{"remote_enrollment", test_ident_cli_remote_enrollment},
 		{NULL, NULL},
 	};
 
