@@ -194,3 +194,16 @@ int ident_crl_decode(const uint8_t *buf, size_t len, const struct ident_trust *t
 	*crl = tmp;
 	return 0;
 }
+
+/* See ident_crl.h. */
+int ident_crl_adopt(struct ident_crl *held, struct ident_crl *incoming)
+{
+	if (incoming->version <= held->version) {
+		ident_crl_release(incoming);
+		return -ESTALE;
+	}
+	ident_crl_release(held);
+	*held = *incoming;
+	ident_crl_init(incoming);
+	return 0;
+}

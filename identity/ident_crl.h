@@ -53,4 +53,12 @@ int ident_crl_sign(const struct ident_crl *crl, const uint8_t *root_sk, uint8_t 
 int ident_crl_decode(const uint8_t *buf, size_t len, const struct ident_trust *t,
 		     struct ident_crl *crl);
 
+/*
+ * Adopt a newly received (decoded and verified) list: if incoming->version
+ * is greater than held->version, release held, move incoming into it and
+ * return 0. Otherwise (a replayed or older list: rollback) release incoming,
+ * keep held and return -ESTALE. incoming is empty afterwards either way.
+ */
+int ident_crl_adopt(struct ident_crl *held, struct ident_crl *incoming);
+
 #endif /* BM_IDENT_CRL_H */

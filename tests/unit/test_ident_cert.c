@@ -250,6 +250,27 @@ static void test_ident_cert_crl_round_trip(void)
 	ident_crl_release(&back);
 }
 
+static void test_ident_cert_crl_rollback(void)
+{
+	struct ident_crl held, in;
+
+	ident_crl_init(&held);
+	ident_crl_init(&in);
+	in.version = 3;
+	CU_ASSERT_EQUAL(ident_crl_add(&in, 77), 0);
+	CU_ASSERT_EQUAL(ident_crl_adopt(&held, &in), 0);
+	CU_ASSERT_EQUAL(held.version, 3);
+	CU_ASSERT_TRUE(ident_crl_contains(&held, 77));
+	CU_ASSERT_EQUAL(in.n, 0);
+	/* a replayed older list (without the revocation) is refused */
+	in.version = 2;
+	CU_ASSERT_EQUAL(ident_crl_adopt(&held, &in), -ESTALE);
+	in.version = 3;
+	CU_ASSERT_EQUAL(ident_crl_adopt(&held, &in), -ESTALE);
+	CU_ASSERT_TRUE(ident_crl_contains(&held, 77));
+	ident_crl_release(&held);
+}
+
 static void test_ident_cert_trust_bundle(void)
 {
 	uint8_t buf[IDENT_TRUST_MAX_LEN];
@@ -300,6 +321,7 @@ int bm_test_register(void)
 		{"revoked", test_ident_cert_revoked},
 		{"vcache", test_ident_cert_vcache},
 		{"crl_round_trip", test_ident_cert_crl_round_trip},
+		{"crl_rollback", test_ident_cert_crl_rollback},
 		{"trust_bundle", test_ident_cert_trust_bundle},
 		{"durations", test_ident_cert_durations},
 		{NULL, NULL},
