@@ -7,9 +7,9 @@
  * connection to 7070 is dropped before the handshake, passes after it, is
  * dropped again once the entry expires, passes after re-authentication and
  * is dropped at once after revocation (and a revoked client cannot
- * re-authenticate). Needs root; addresses 198.18.2.0/24 inside namespaces
- * this test creates and removes.
- * ctest-labels: bpf netns identity
+ * re-authenticate); an agent loop that re-authenticates when due keeps the
+ * pair admitted across several TTLs without a gap. Needs root; addresses 198.18.2.0/24 inside
+ * namespaces this test creates and removes. ctest-labels: bpf netns identity
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -394,10 +394,53 @@ static void test_ident_auth_lifecycle(void)
 	CU_ASSERT_FALSE(auth_port_passes());
 }
 
+static void on_due(void *ctx, const struct ident_authz_session *sess)
+{
+	(void)sess;
+	*(int *)ctx = 1;
+}
+
+/*
+ * Continuous authorization: an agent that ticks and re-authenticates when
+ * due keeps the pair admitted across several policy TTLs without a gap;
+ * once it stops, the entry lapses.
+ */
+static void test_ident_auth_continuous(void)
+{
+	struct ident_authz_ops ops = {write_auth, delete_auth, NULL};
+	struct ident_authz_config cfg = {.policy_ttl_ns = POLICY_TTL_S * 1000000000ULL,
+					 .reauth_margin_ns = 1500000000ULL};
+	int client_ret, i, is_due, reauths = 0, gaps = 0;
+	struct ident_clock now;
+
+	/* a fresh client document: the previous one was revoked */
+	CU_ASSERT_EQUAL_FATAL(issue_party("client", t.doc_c, &t.dc, t.sk_c, &t.cfg_c), 0);
+	ident_authz_free(t.az);
+	t.az = ident_authz_new(&ops, &cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t.az);
+	CU_ASSERT_EQUAL_FATAL(handshake(&client_ret), 0);
+	for (i = 0; i < 28; i++) { /* 7 s: more than two TTLs */
+		is_due = 0;
+		ident_clock_now(&now);
+		CU_ASSERT_TRUE(ident_authz_tick(t.az, &now, on_due, &is_due) >= 0);
+		if (is_due) {
+			CU_ASSERT_EQUAL(handshake(&client_ret), 0);
+			reauths++;
+		}
+		gaps += !auth_port_passes();
+		usleep(250000);
+	}
+	CU_ASSERT_EQUAL(gaps, 0);
+	CU_ASSERT_TRUE(reauths >= 3);
+	sleep(POLICY_TTL_S);
+	CU_ASSERT_FALSE(auth_port_passes()); /* the agent stopped: the entry lapsed */
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
 		{"lifecycle", test_ident_auth_lifecycle},
+		{"continuous", test_ident_auth_continuous},
 		{NULL, NULL},
 	};
 
