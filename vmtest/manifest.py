@@ -7,8 +7,9 @@ Usage: manifest.py CTEST_JSON ROOT DEFAULT_TIMEOUT_S
 For every test in the JSON (run.sh asks ctest for the labels bpf and netns)
 write ROOT/vmtest/tests/NNN-NAME.sh, a bash script that recreates the test's
 working directory and environment and execs its command, and append
-"NAME TIMEOUT SKIP_RC SCRIPT" to ROOT/vmtest/tests.list. BPF tests come
-first (they are quick and name missing features), then the rest, by name.
+"NAME TIMEOUT SKIP_RC SCRIPT" to ROOT/vmtest/tests.list. vmtest_loadcheck
+comes first (it names missing kernel features), then the other BPF tests
+(quick), then the rest, each group by name.
 
 Prints every host path the tests refer to (command words and environment
 values that exist on the host), one a line, for run.sh to copy into ROOT.
@@ -24,8 +25,9 @@ def props(test):
 
 
 def order(test):
+    """vmtest's own checks (they name missing features), then bpf, then netns."""
     labels = props(test).get("LABELS", [])
-    return (0 if "bpf" in labels else 1, test["name"])
+    return (0 if "vmtest" in labels else 1 if "bpf" in labels else 2, test["name"])
 
 
 def script_for(test, p):

@@ -110,7 +110,6 @@ make_layout() {
 		ln -s "usr/$d" "$root/$d"
 	done
 	put_elf "$(command -v busybox)"
-	ln -sf "$(command -v busybox)" "$root/usr/bin/sh.busybox"
 	cp "$here/init" "$root/init"
 	chmod 755 "$root/init"
 	printf 'root:x:0:0:root:/root:/bin/bash\n' >"$root/etc/passwd"
@@ -123,7 +122,7 @@ make_layout() {
 }
 
 put_tools() {
-	local t path
+	local t path sh
 
 	for t in $guest_tools ${VMTEST_EXTRA_TOOLS:-}; do
 		path=$(PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH command -v "$t" || true)
@@ -133,7 +132,11 @@ put_tools() {
 	busybox --list-full | while read -r t; do
 		[ -e "$root/$t" ] || [ -L "$root/$t" ] || ln -s "$(command -v busybox)" "$root/$t"
 	done
-	ln -sf "$(command -v busybox)" "$root/usr/bin/sh"
+	# /bin/sh is the host's (dash on Debian), not busybox's ash: that one
+	# prefers its own applets, so system("ip ...") would run busybox ip.
+	sh=$(readlink -f /bin/sh)
+	put_elf "$sh"
+	[ "$sh" = /usr/bin/sh ] || ln -sf "$sh" "$root/usr/bin/sh"
 }
 
 # Debian's python3 and its standard library (no tests, GUI, docs or site
@@ -151,7 +154,7 @@ put_python() {
 	mkdir -p "$root$lib"
 	tar -C "$lib" --exclude=test --exclude=tests --exclude=idlelib --exclude=tkinter \
 		--exclude=turtledemo --exclude=ensurepip --exclude=lib2to3 --exclude=pydoc_data \
-		--exclude=site-packages --exclude=dist-packages --exclude=__pycache__ \
+		--exclude=site-packages --exclude=dist-packages \
 		--exclude='_tkinter*' -cf - . | tar -C "$root$lib" -xf -
 	for f in "$lib"/lib-dynload/*.so; do
 		case $f in *_tkinter*) continue ;; esac
@@ -203,7 +206,7 @@ put_modules() {
 }
 
 boot() {
-	local image=$1 initrd=$2 log=$3 accel=${VMTEST_ACCEL:-tcg} cpu=max
+	local image=$1 initrd=$2 log=$3 accel=${VMTEST_ACCEL:-tcg} cpu=${VMTEST_CPU:-max}
 
 	[ "$accel" = kvm ] && cpu=host
 	set +e
@@ -254,11 +257,17 @@ main() {
 	put_tools
 	put_tests
 	put_modules "$kver"
+	# Absolute timing bounds mean nothing under emulation: relax them.
+	# BM_VMTEST tells tests they run in a guest (value: the accelerator).
+	{
+		echo "export BM_VMTEST=${VMTEST_ACCEL:-tcg}"
+		[ "${VMTEST_ACCEL:-tcg}" = kvm ] || echo "export BM_PERF_MAX_NS=${VMTEST_PERF_MAX_NS:-100000}"
+	} >"$root/vmtest/config"
 	# CI=true turns skips into failures inside the guest, as on the host.
 	if [ "$allow_skip" = 1 ]; then
-		echo 'unset CI' >"$root/vmtest/config"
+		echo 'unset CI' >>"$root/vmtest/config"
 	else
-		printf 'export CI=%q\n' "${CI:-}" >"$root/vmtest/config"
+		printf 'export CI=%q\n' "${CI:-}" >>"$root/vmtest/config"
 	fi
 	initrd=$work/initramfs.cpio.gz
 	(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$initrd"
