@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "fuzz_fixture.h"
+#include "ident_crl.h"
+#include "ident_enroll.h"
 #include "ident_hs.h"
 
 struct flight {
@@ -121,6 +123,32 @@ static int put(const char *dir, const char *name, uint8_t role, const uint8_t *p
 	return fclose(f) || !ok ? -EIO : 0;
 }
 
+/* Revocation list, trust bundle and enrollment request seeds. */
+static int put_others(const char *dir, const struct fuzz_fixture *fx)
+{
+	uint8_t buf[IDENT_REQ_MAX_LEN > IDENT_TRUST_MAX_LEN ? IDENT_REQ_MAX_LEN
+							    : IDENT_TRUST_MAX_LEN];
+	struct ident_crl crl;
+	uint8_t *list;
+	size_t len;
+	int ret;
+
+	ident_crl_init(&crl);
+	crl.version = 2;
+	crl.issued_at = FUZZ_NOT_BEFORE;
+	if (ident_crl_add(&crl, 7) || ident_crl_add(&crl, 0x123456789abcdefULL) ||
+	    ident_crl_sign(&crl, fx->root_sk, &list, &len))
+		return -1;
+	ret = put(dir, "crl.bin", 2, list, len);
+	free(list);
+	ident_crl_release(&crl);
+	len = ident_trust_encode(&fx->trust, buf);
+	ret = ret ? ret : put(dir, "trust.bin", 2, buf, len);
+	if (!ret && !ident_enroll_request("fuzz-node-2", fx->node_sk, buf, &len))
+		ret = put(dir, "request.bin", 2, buf, len);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	char doc_dir[900], hs_dir[900];
@@ -146,7 +174,8 @@ int main(int argc, char **argv)
 	      put(hs_dir, "server_role.bin", 0, f.bytes[0], f.len[0]) ||
 	      put(hs_dir, "client_role.bin", 1, f.bytes[1], f.len[1]) ||
 	      put(hs_dir, "hello_only.bin", 0, f.bytes[0], 70) ||
-	      put(hs_dir, "server_auth_only.bin", 1, f.bytes[1], f.len[1] - 36);
+	      put(hs_dir, "server_auth_only.bin", 1, f.bytes[1], f.len[1] - 36) ||
+	      put_others(doc_dir, &fx);
 	if (ret) {
 		fprintf(stderr, "fuzz_gen_seeds: cannot write under %s\n", argv[1]);
 		return 1;
