@@ -1,0 +1,1280 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The first half of the policy compiler: from the model to policy classes
+ * and ipcache entries (see policy_compile_priv.h for the feature spaces).
+ *
+ *  1. Intern what rules and policies name: selector groups (a policy's
+ *     subject selector and every podSelector/namespaceSelector peer, deduped),
+ *     ipBlocks and named-port names.
+ *  2. Evaluate every selector group once, over an index of endpoints by
+ *     namespace and by (namespace, label), giving endpoint -> features.
+ *  3. Collect every address prefix, sort it, and walk it with a stack: each
+ *     prefix learns the endpoint that owns it and where its subtree ends, so
+ *     "inside ipBlock b" is one contiguous run minus the excepts' runs.
+ *  4. Hash each region's signature; distinct signatures, sorted, are the
+ *     classes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_compile_priv.h"
+#include "tables_eval.h"
+
+#define BLOCK_TAG (1U << 31)
+
+/* Namespaces that hold endpoints, with their endpoints as a run of ns_eps. */
+struct ns_index {
+	const char *name;
+	const struct pm_labels *labels;
+	uint32_t first;
+	uint32_t count;
+};
+
+/* (namespace, label) -> endpoint, sorted for range lookups. */
+struct label_ent {
+	uint32_t ns;
+	uint64_t hash;
+	uint32_t ep;
+};
+
+struct ep_index {
+	uint32_t *ns_eps; /* endpoints sorted by namespace */
+	struct ns_index *ns;
+	uint32_t n_ns;
+	struct label_ent *labels;
+	size_t n_labels;
+	struct cc_vec rows; /* (endpoint, feature) pairs being collected */
+	struct cc_vec vals;
+	/* namespaceSelector -> matching namespaces, evaluated once per distinct selector */
+	struct cc_hset ns_sels;
+	const struct pm_selector **ns_sel_of; /* by id */
+	struct cc_vec ns_sel_off; /* id -> first in ns_sel_ns; ends where the next starts */
+	struct cc_vec ns_sel_ns;
+	uint32_t n_ns_sels;
+};
+
+static const struct pm_labels no_labels;
+
+/* See policy_compile_priv.h. */
+int cc_vec_push(struct cc_vec *v, uint32_t x)
+{
+	uint32_t *nv;
+	size_t cap;
+
+	if (v->n == v->cap) {
+		cap = v->cap ? v->cap * 2 : 64;
+		nv = realloc(v->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = x;
+	return 0;
+}
+
+/* See policy_compile_priv.h. */
+void cc_vec_free(struct cc_vec *v)
+{
+	free(v->v);
+	memset(v, 0, sizeof(*v));
+}
+
+/* See policy_compile_priv.h. A counting sort: stable, linear. */
+int cc_csr_build(struct cc_csr *out, size_t n_rows, const uint32_t *rows, const uint32_t *vals,
+		 size_t n)
+{
+	uint32_t *pos;
+	size_t i;
+
+	out->n_rows = n_rows;
+	out->off = calloc(n_rows + 1, sizeof(*out->off));
+	out->val = malloc((n ? n : 1) * sizeof(*out->val));
+	pos = calloc(n_rows + 1, sizeof(*pos));
+	if (!out->off || !out->val || !pos) {
+		free(pos);
+		cc_csr_free(out);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		out->off[rows[i] + 1]++;
+	for (i = 0; i < n_rows; i++)
+		out->off[i + 1] += out->off[i];
+	memcpy(pos, out->off, (n_rows + 1) * sizeof(*pos));
+	for (i = 0; i < n; i++)
+		out->val[pos[rows[i]]++] = vals[i];
+	free(pos);
+	return 0;
+}
+
+/* See policy_compile_priv.h. */
+void cc_csr_free(struct cc_csr *c)
+{
+	free(c->off);
+	free(c->val);
+	memset(c, 0, sizeof(*c));
+}
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	return hash_bytes(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static uint64_t hash_u32(uint64_t h, uint32_t x)
+{
+	return hash_bytes(h, &x, sizeof(x));
+}
+
+#define HASH_SEED 0xcbf29ce484222325ULL
+
+typedef bool (*hset_eq_fn)(const void *ctx, uint32_t id, const void *key);
+
+static int hset_grow(struct cc_hset *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 256, i, j;
+	uint64_t *hashes = malloc(cap * sizeof(*hashes));
+	uint32_t *ids = malloc(cap * sizeof(*ids));
+
+	if (!hashes || !ids) {
+		free(hashes);
+		free(ids);
+		return -ENOMEM;
+	}
+	memset(ids, 0xff, cap * sizeof(*ids));
+	for (i = 0; i < s->cap; i++) {
+		if (s->ids[i] == CC_NONE)
+			continue;
+		for (j = s->hashes[i] & (cap - 1); ids[j] != CC_NONE; j = (j + 1) & (cap - 1))
+			;
+		ids[j] = s->ids[i];
+		hashes[j] = s->hashes[i];
+	}
+	free(s->hashes);
+	free(s->ids);
+	s->hashes = hashes;
+	s->ids = ids;
+	s->cap = cap;
+	return 0;
+}
+
+/*
+ * Find key (hash h) or insert new_id for it. *id receives the id found or
+ * inserted; new_id == CC_NONE only looks. Returns 1 if inserted, 0 if found
+ * (or not found when only looking), -ENOMEM.
+ */
+static int hset_get(struct cc_hset *s, uint64_t h, hset_eq_fn eq, const void *ctx,
+		    const void *key, uint32_t new_id, uint32_t *id)
+{
+	size_t j;
+	int err;
+
+	*id = CC_NONE;
+	if ((s->n + 1) * 2 > s->cap && new_id != CC_NONE) {
+		err = hset_grow(s);
+		if (err)
+			return err;
+	}
+	for (j = s->cap ? h & (s->cap - 1) : 0; s->cap && s->ids[j] != CC_NONE;
+	     j = (j + 1) & (s->cap - 1)) {
+		if (s->hashes[j] == h && eq(ctx, s->ids[j], key)) {
+			*id = s->ids[j];
+			return 0;
+		}
+	}
+	if (new_id == CC_NONE)
+		return 0;
+	s->ids[j] = new_id;
+	s->hashes[j] = h;
+	s->n++;
+	*id = new_id;
+	return 1;
+}
+
+static void hset_free(struct cc_hset *s)
+{
+	free(s->hashes);
+	free(s->ids);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool sel_equal(const struct pm_selector *a, const struct pm_selector *b)
+{
+	size_t i, j;
+
+	if (!a || !b)
+		return a == b;
+	if (a->is_present != b->is_present)
+		return false;
+	if (!a->is_present)
+		return true;
+	if (a->match_labels.n != b->match_labels.n || a->n_exprs != b->n_exprs)
+		return false;
+	for (i = 0; i < a->match_labels.n; i++) {
+		if (!str_eq(a->match_labels.items[i].key, b->match_labels.items[i].key) ||
+		    !str_eq(a->match_labels.items[i].value, b->match_labels.items[i].value))
+			return false;
+	}
+	for (i = 0; i < a->n_exprs; i++) {
+		if (!str_eq(a->exprs[i].key, b->exprs[i].key) || a->exprs[i].op != b->exprs[i].op ||
+		    a->exprs[i].n_values != b->exprs[i].n_values)
+			return false;
+		for (j = 0; j < a->exprs[i].n_values; j++) {
+			if (!str_eq(a->exprs[i].values[j], b->exprs[i].values[j]))
+				return false;
+		}
+	}
+	return true;
+}
+
+static uint64_t sel_hash(uint64_t h, const struct pm_selector *s)
+{
+	size_t i, j;
+
+	if (!s || !s->is_present)
+		return hash_u32(h, s ? 1 : 2);
+	for (i = 0; i < s->match_labels.n; i++) {
+		h = hash_str(h, s->match_labels.items[i].key);
+		h = hash_str(h, s->match_labels.items[i].value);
+	}
+	for (i = 0; i < s->n_exprs; i++) {
+		h = hash_str(h, s->exprs[i].key);
+		h = hash_u32(h, s->exprs[i].op);
+		for (j = 0; j < s->exprs[i].n_values; j++)
+			h = hash_str(h, s->exprs[i].values[j]);
+	}
+	return h;
+}
+
+static bool group_eq(const void *ctx, uint32_t id, const void *key)
+{
+	const struct cc_group *a = &((const struct compile_ctx *)ctx)->groups[id];
+	const struct cc_group *b = key;
+
+	return str_eq(a->ns, b->ns) && sel_equal(a->ns_sel, b->ns_sel) &&
+	       sel_equal(a->pod_sel, b->pod_sel);
+}
+
+static int intern_group(struct compile_ctx *c, struct cc_hset *set, const struct cc_group *g,
+			size_t *cap, uint32_t *id)
+{
+	uint64_t h = sel_hash(sel_hash(hash_str(HASH_SEED, g->ns), g->ns_sel), g->pod_sel);
+	struct cc_group *ng;
+	int err;
+
+	if (c->n_groups == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		ng = realloc(c->groups, *cap * sizeof(*ng));
+		if (!ng)
+			return -ENOMEM;
+		c->groups = ng;
+	}
+	c->groups[c->n_groups] = *g;
+	err = hset_get(set, h, group_eq, c, g, c->n_groups, id);
+	if (err == 1)
+		c->n_groups++;
+	return err < 0 ? err : 0;
+}
+
+static bool addr_equal(const struct pm_addr *a, const struct pm_addr *b)
+{
+	return a->family == b->family && a->prefixlen == b->prefixlen &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static bool block_eq(const void *ctx, uint32_t id, const void *key)
+{
+	const struct pm_ip_block *a = ((const struct compile_ctx *)ctx)->blocks[id];
+	const struct pm_ip_block *b = key;
+	size_t i;
+
+	if (!addr_equal(&a->cidr, &b->cidr) || a->n_except != b->n_except)
+		return false;
+	for (i = 0; i < a->n_except; i++) {
+		if (!addr_equal(&a->except[i], &b->except[i]))
+			return false;
+	}
+	return true;
+}
+
+static int intern_block(struct compile_ctx *c, struct cc_hset *set, const struct pm_ip_block *b,
+			uint32_t *id)
+{
+	uint64_t h = hash_bytes(HASH_SEED, &b->cidr, sizeof(b->cidr));
+	size_t i;
+	int err;
+
+	for (i = 0; i < b->n_except; i++)
+		h = hash_bytes(h, &b->except[i], sizeof(b->except[i]));
+	c->blocks[c->n_blocks] = b; /* room reserved by reserve() */
+	err = hset_get(set, h, block_eq, c, b, c->n_blocks, id);
+	if (err == 1)
+		c->n_blocks++;
+	return err < 0 ? err : 0;
+}
+
+static bool name_eq(const void *ctx, uint32_t id, const void *key)
+{
+	return !strcmp(((const struct compile_ctx *)ctx)->names[id], key);
+}
+
+static int intern_name(struct compile_ctx *c, struct cc_hset *set, const char *name,
+		       bool is_insert, uint32_t *id)
+{
+	int err;
+
+	if (is_insert)
+		c->names[c->n_names] = name; /* room reserved by reserve() */
+	err = hset_get(set, hash_str(HASH_SEED, name), name_eq, c, name,
+		       is_insert ? c->n_names : CC_NONE, id);
+	if (err == 1)
+		c->n_names++;
+	return err < 0 ? err : 0;
+}
+
+/* Interning state of step 1. */
+struct interner {
+	struct cc_hset groups;
+	struct cc_hset blocks;
+	struct cc_hset names;
+	struct cc_hset nps;
+	size_t group_cap;
+};
+
+static int intern_peer(struct compile_ctx *c, struct interner *in, const struct pm_policy *p,
+		       const struct pm_peer *peer)
+{
+	struct cc_group g = { 0 };
+	uint32_t id;
+	int err;
+
+	if (peer->kind == PM_PEER_IP_BLOCK) {
+		err = intern_block(c, &in->blocks, &peer->ip_block, &id);
+		return err ? err : cc_vec_push(&c->peer_feats, id | BLOCK_TAG);
+	}
+	if (peer->ns_selector.is_present)
+		g.ns_sel = &peer->ns_selector;
+	else
+		g.ns = p->ns;
+	g.pod_sel = &peer->pod_selector;
+	err = intern_group(c, &in->groups, &g, &in->group_cap, &id);
+	return err ? err : cc_vec_push(&c->peer_feats, id);
+}
+
+static int intern_rule(struct compile_ctx *c, struct interner *in, uint32_t pi, uint8_t dir,
+		       const struct pm_rule *r)
+{
+	const struct pm_policy *p = &c->m->policies[pi];
+	struct cc_rule *cr;
+	uint32_t id;
+	size_t i;
+	int err = 0;
+
+	if (r->rule_id == 0 || r->rule_id >= c->n_rules) {
+		cc_error(c, "policy %s/%s: rule id %u outside the model's rule table", p->ns,
+			 p->name, r->rule_id);
+		return -EINVAL;
+	}
+	cr = &c->rules[r->rule_id];
+	cr->r = r;
+	cr->policy = pi;
+	cr->dir = dir;
+	cr->is_auth = p->auth_required;
+	cr->peer_off = c->peer_feats.n;
+	cr->name_off = c->port_names.n;
+	for (i = 0; i < r->n_peers && !err; i++)
+		err = intern_peer(c, in, p, &r->peers[i]);
+	cr->n_peer_feats = c->peer_feats.n - cr->peer_off;
+	for (i = 0; i < r->n_ports && !err; i++) {
+		id = CC_NONE;
+		if (r->ports[i].has_port && r->ports[i].port_name)
+			err = intern_name(c, &in->names, r->ports[i].port_name, true, &id);
+		if (!err)
+			err = cc_vec_push(&c->port_names, id);
+	}
+	return err;
+}
+
+static int intern_policy(struct compile_ctx *c, struct interner *in, uint32_t pi)
+{
+	const struct pm_policy *p = &c->m->policies[pi];
+	struct cc_group g = { .ns = p->ns, .pod_sel = &p->pod_selector };
+	uint32_t id;
+	size_t i;
+	int err;
+
+	err = intern_group(c, &in->groups, &g, &in->group_cap, &id);
+	if (err)
+		return err;
+	c->policy_group[pi] = id;
+	c->groups[id].policy_flags |= (p->has_ingress ? BM_IPC_F_INGRESS_ISOLATED : 0) |
+				      (p->has_egress ? BM_IPC_F_EGRESS_ISOLATED : 0);
+	for (i = 0; i < p->n_ingress && p->has_ingress && !err; i++)
+		err = intern_rule(c, in, pi, BM_DIR_INGRESS, &p->ingress[i]);
+	for (i = 0; i < p->n_egress && p->has_egress && !err; i++)
+		err = intern_rule(c, in, pi, BM_DIR_EGRESS, &p->egress[i]);
+	return err;
+}
+
+/* Peer features were tagged while the feature spaces were still growing. */
+static void untag_peers(struct compile_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->peer_feats.n; i++) {
+		if (c->peer_feats.v[i] & BLOCK_TAG)
+			c->peer_feats.v[i] = cc_block_feat(c, c->peer_feats.v[i] & ~BLOCK_TAG);
+	}
+}
+
+static int build_group_policies(struct compile_ctx *c)
+{
+	size_t n = c->m->n_policies, i;
+	uint32_t *vals = malloc((n ? n : 1) * sizeof(*vals));
+	int err;
+
+	if (!vals)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		vals[i] = (uint32_t)i;
+	err = cc_csr_build(&c->group_policies, c->n_groups, c->policy_group, vals, n);
+	free(vals);
+	return err;
+}
+
+static bool np_eq(const void *ctx, uint32_t id, const void *key)
+{
+	const struct cc_np *a = &((const struct compile_ctx *)ctx)->nps[id];
+	const struct cc_np *b = key;
+
+	return a->name_id == b->name_id && a->proto == b->proto && a->port == b->port;
+}
+
+/* Named ports of endpoints whose name some rule uses become features. */
+static int intern_endpoint_ports(struct compile_ctx *c, struct interner *in, struct cc_vec *ep,
+				 struct cc_vec *np)
+{
+	const struct pm_endpoint *e;
+	struct cc_np key;
+	uint32_t name_id, id;
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < c->m->n_endpoints; i++) {
+		e = &c->m->endpoints[i];
+		for (j = 0; j < e->n_ports; j++) {
+			err = intern_name(c, &in->names, e->ports[j].name, false, &name_id);
+			if (err)
+				return err;
+			if (name_id == CC_NONE)
+				continue;
+			key = (struct cc_np){ name_id, e->ports[j].proto, e->ports[j].port };
+			c->nps[c->n_nps] = key; /* room reserved by reserve() */
+			err = hset_get(&in->nps, hash_bytes(HASH_SEED, &key, sizeof(key)), np_eq, c,
+				       &key, c->n_nps, &id);
+			if (err < 0)
+				return err;
+			c->n_nps += err;
+			err = cc_vec_push(ep, (uint32_t)i);
+			if (!err)
+				err = cc_vec_push(np, id);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int build_name_nps(struct compile_ctx *c)
+{
+	uint32_t *rows = malloc((c->n_nps ? c->n_nps : 1) * sizeof(*rows));
+	uint32_t *vals = malloc((c->n_nps ? c->n_nps : 1) * sizeof(*vals));
+	uint32_t i;
+	int err = -ENOMEM;
+
+	if (rows && vals) {
+		for (i = 0; i < c->n_nps; i++) {
+			rows[i] = c->nps[i].name_id;
+			vals[i] = i;
+		}
+		err = cc_csr_build(&c->name_nps, c->n_names, rows, vals, c->n_nps);
+	}
+	free(rows);
+	free(vals);
+	return err;
+}
+
+static int cmp_ns_ep(const void *a, const void *b, void *arg)
+{
+	const struct pm_model *m = arg;
+	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+	int r = strcmp(m->endpoints[ia].ns, m->endpoints[ib].ns);
+
+	return r ? r : (ia > ib) - (ia < ib);
+}
+
+static int cmp_label_ent(const void *a, const void *b)
+{
+	const struct label_ent *x = a, *y = b;
+
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return (x->ep > y->ep) - (x->ep < y->ep);
+}
+
+static uint64_t label_hash(const char *key, const char *value)
+{
+	return hash_str(hash_str(HASH_SEED, key), value);
+}
+
+static int index_namespaces(struct compile_ctx *c, struct ep_index *ix)
+{
+	const struct pm_model *m = c->m;
+	const struct pm_namespace *ns;
+	size_t i;
+
+	ix->ns_eps = malloc((m->n_endpoints + 1) * sizeof(*ix->ns_eps));
+	ix->ns = calloc(m->n_endpoints + 1, sizeof(*ix->ns));
+	if (!ix->ns_eps || !ix->ns)
+		return -ENOMEM;
+	for (i = 0; i < m->n_endpoints; i++)
+		ix->ns_eps[i] = (uint32_t)i;
+	qsort_r(ix->ns_eps, m->n_endpoints, sizeof(*ix->ns_eps), cmp_ns_ep, (void *)m);
+	for (i = 0; i < m->n_endpoints; i++) {
+		if (!i || strcmp(m->endpoints[ix->ns_eps[i]].ns, ix->ns[ix->n_ns - 1].name)) {
+			ix->ns[ix->n_ns].name = m->endpoints[ix->ns_eps[i]].ns;
+			ix->ns[ix->n_ns].first = (uint32_t)i;
+			ns = pm_model_namespace(m, ix->ns[ix->n_ns].name);
+			ix->ns[ix->n_ns].labels = ns ? &ns->labels : &no_labels;
+			ix->n_ns++;
+		}
+		ix->ns[ix->n_ns - 1].count++;
+	}
+	return 0;
+}
+
+static int index_labels(struct compile_ctx *c, struct ep_index *ix)
+{
+	const struct pm_endpoint *e;
+	size_t n = 0, i, j, k;
+
+	for (i = 0; i < c->m->n_endpoints; i++)
+		n += c->m->endpoints[i].labels.n;
+	ix->labels = malloc((n ? n : 1) * sizeof(*ix->labels));
+	if (!ix->labels)
+		return -ENOMEM;
+	for (i = 0; i < ix->n_ns; i++) {
+		for (j = 0; j < ix->ns[i].count; j++) {
+			e = &c->m->endpoints[ix->ns_eps[ix->ns[i].first + j]];
+			for (k = 0; k < e->labels.n; k++) {
+				ix->labels[ix->n_labels++] = (struct label_ent){
+					(uint32_t)i,
+					label_hash(e->labels.items[k].key, e->labels.items[k].value),
+					ix->ns_eps[ix->ns[i].first + j]
+				};
+			}
+		}
+	}
+	qsort(ix->labels, ix->n_labels, sizeof(*ix->labels), cmp_label_ent);
+	return 0;
+}
+
+static const struct label_ent *label_range(const struct ep_index *ix, uint32_t ns, uint64_t h,
+					   size_t *n)
+{
+	struct label_ent probe = { ns, h, 0 };
+	size_t lo = 0, hi = ix->n_labels, mid, first;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (cmp_label_ent(&ix->labels[mid], &probe) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	while (lo < ix->n_labels && ix->labels[lo].ns == ns && ix->labels[lo].hash == h)
+		lo++;
+	*n = lo - first;
+	return &ix->labels[first];
+}
+
+static int add_member(struct ep_index *ix, uint32_t ep, uint32_t g)
+{
+	int err = cc_vec_push(&ix->rows, ep);
+
+	return err ? err : cc_vec_push(&ix->vals, g);
+}
+
+/* Members of group g in namespace ns: sel NULL means every pod there. */
+static int scan_ns(const struct compile_ctx *c, struct ep_index *ix, uint32_t ns,
+		   const struct pm_selector *sel, uint32_t g)
+{
+	const struct label_ent *best = NULL, *le;
+	const struct pm_label *l;
+	size_t n_best = ix->ns[ns].count, n, i;
+	uint32_t ep;
+	int err;
+
+	for (i = 0; sel && i < sel->match_labels.n; i++) {
+		l = &sel->match_labels.items[i];
+		le = label_range(ix, ns, label_hash(l->key, l->value), &n);
+		if (n < n_best) {
+			best = le;
+			n_best = n;
+		}
+	}
+	for (i = 0; i < n_best; i++) {
+		ep = best ? best[i].ep : ix->ns_eps[ix->ns[ns].first + i];
+		if (sel && !pm_selector_matches(sel, &c->m->endpoints[ep].labels))
+			continue;
+		err = add_member(ix, ep, g);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int find_ns(const struct ep_index *ix, const char *name)
+{
+	uint32_t lo = 0, hi = ix->n_ns, mid;
+	int r;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		r = strcmp(ix->ns[mid].name, name);
+		if (!r)
+			return (int)mid;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static bool ns_sel_eq(const void *ctx, uint32_t id, const void *key)
+{
+	return sel_equal(((const struct ep_index *)ctx)->ns_sel_of[id], key);
+}
+
+/* The namespaces matching sel, as *first and *n in ix->ns_sel_ns. */
+static int ns_sel_lookup(struct ep_index *ix, const struct pm_selector *sel, size_t *first,
+			 size_t *n)
+{
+	const struct pm_selector **of;
+	uint32_t id, i;
+	int err;
+
+	of = realloc(ix->ns_sel_of, (ix->n_ns_sels + 1) * sizeof(*of));
+	if (!of)
+		return -ENOMEM;
+	ix->ns_sel_of = of;
+	of[ix->n_ns_sels] = sel;
+	err = hset_get(&ix->ns_sels, sel_hash(HASH_SEED, sel), ns_sel_eq, ix, sel, ix->n_ns_sels,
+		       &id);
+	if (err < 0)
+		return err;
+	if (err == 1) {
+		ix->n_ns_sels++;
+		err = cc_vec_push(&ix->ns_sel_off, (uint32_t)ix->ns_sel_ns.n);
+		for (i = 0; i < ix->n_ns && !err; i++) {
+			if (pm_selector_matches(sel, ix->ns[i].labels))
+				err = cc_vec_push(&ix->ns_sel_ns, i);
+		}
+		if (err)
+			return err;
+	}
+	*first = ix->ns_sel_off.v[id];
+	*n = (id + 1 < ix->n_ns_sels ? ix->ns_sel_off.v[id + 1] : ix->ns_sel_ns.n) - *first;
+	return 0;
+}
+
+static int eval_group(const struct compile_ctx *c, struct ep_index *ix, uint32_t g)
+{
+	const struct cc_group *gr = &c->groups[g];
+	const struct pm_selector *pod = gr->pod_sel->is_present ? gr->pod_sel : NULL;
+	size_t first, n, i;
+	int ns, err;
+
+	if (gr->ns) {
+		ns = find_ns(ix, gr->ns);
+		/* An absent podSelector without a namespaceSelector selects nothing. */
+		if (ns < 0 || !pod)
+			return 0;
+		return scan_ns(c, ix, (uint32_t)ns, pod, g);
+	}
+	err = ns_sel_lookup(ix, gr->ns_sel, &first, &n);
+	for (i = 0; i < n && !err; i++)
+		err = scan_ns(c, ix, ix->ns_sel_ns.v[first + i], pod, g);
+	return err;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sort and dedupe each row in place (rows keep their capacity). */
+static void csr_normalize(struct cc_csr *cs)
+{
+	size_t r, i, w, lo, hi, out = 0;
+
+	for (r = 0; r < cs->n_rows; r++) {
+		lo = cs->off[r];
+		hi = cs->off[r + 1];
+		if (hi - lo > 1)
+			qsort(cs->val + lo, hi - lo, sizeof(*cs->val), cmp_u32);
+		cs->off[r] = (uint32_t)out;
+		for (i = lo, w = 0; i < hi; i++) {
+			if (w && cs->val[out - 1] == cs->val[i])
+				continue;
+			cs->val[out++] = cs->val[i];
+			w++;
+		}
+	}
+	cs->off[cs->n_rows] = (uint32_t)out;
+}
+
+static void ep_index_free(struct ep_index *ix)
+{
+	free(ix->ns_eps);
+	free(ix->ns);
+	free(ix->labels);
+	cc_vec_free(&ix->rows);
+	cc_vec_free(&ix->vals);
+	hset_free(&ix->ns_sels);
+	free(ix->ns_sel_of);
+	cc_vec_free(&ix->ns_sel_off);
+	cc_vec_free(&ix->ns_sel_ns);
+}
+
+/* Step 2: endpoint -> features (selector groups, then named ports). */
+static int build_ep_feats(struct compile_ctx *c, struct interner *in)
+{
+	struct ep_index ix = { 0 };
+	struct cc_vec np = { 0 };
+	uint32_t g;
+	size_t i;
+	int err;
+
+	err = index_namespaces(c, &ix);
+	if (!err)
+		err = index_labels(c, &ix);
+	for (g = 0; g < c->n_groups && !err; g++)
+		err = eval_group(c, &ix, g);
+	if (!err)
+		err = intern_endpoint_ports(c, in, &ix.rows, &np);
+	for (i = 0; i < np.n && !err; i++)
+		err = cc_vec_push(&ix.vals, cc_np_feat(c, np.v[i]));
+	if (!err)
+		err = cc_csr_build(&c->ep_feats, c->m->n_endpoints, ix.rows.v, ix.vals.v,
+				   ix.rows.n);
+	if (!err)
+		csr_normalize(&c->ep_feats);
+	cc_vec_free(&np);
+	ep_index_free(&ix);
+	return err;
+}
+
+static int cmp_addr(const struct pm_addr *a, const struct pm_addr *b)
+{
+	int r;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	r = memcmp(a->addr, b->addr, sizeof(a->addr));
+	if (r)
+		return r;
+	return (a->prefixlen > b->prefixlen) - (a->prefixlen < b->prefixlen);
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	const struct cc_prefix *x = a, *y = b;
+	int r = cmp_addr(&x->a, &y->a);
+
+	if (r)
+		return r;
+	return (x->ep > y->ep) - (x->ep < y->ep);
+}
+
+static bool prefix_contains(const struct pm_addr *outer, const struct pm_addr *inner)
+{
+	unsigned int full = outer->prefixlen / 8, rest = outer->prefixlen % 8;
+	uint8_t mask = (uint8_t)(0xff00 >> rest);
+
+	if (outer->family != inner->family || outer->prefixlen > inner->prefixlen)
+		return false;
+	if (memcmp(outer->addr, inner->addr, full))
+		return false;
+	return !rest || (inner->addr[full] & mask) == outer->addr[full];
+}
+
+static bool addr_valid(const struct pm_addr *a)
+{
+	if (a->family == BM_FAMILY_IPV4)
+		return a->prefixlen <= 32;
+	return a->family == BM_FAMILY_IPV6 && a->prefixlen <= 128;
+}
+
+static int push_prefix(struct compile_ctx *c, size_t *cap, const struct pm_addr *a, uint32_t ep)
+{
+	struct cc_prefix *np;
+
+	if (!addr_valid(a)) {
+		cc_error(c, "address of family %u with prefix length %u", a->family, a->prefixlen);
+		return -EINVAL;
+	}
+	if (c->n_pfx == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		np = realloc(c->pfx, *cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		c->pfx = np;
+	}
+	memset(&c->pfx[c->n_pfx], 0, sizeof(c->pfx[0]));
+	c->pfx[c->n_pfx].a = *a;
+	c->pfx[c->n_pfx].ep = ep;
+	c->pfx[c->n_pfx].owner = CC_NONE;
+	c->n_pfx++;
+	return 0;
+}
+
+static int collect_prefixes(struct compile_ctx *c)
+{
+	const struct pm_endpoint *e;
+	size_t cap = 0, i, j;
+	int err = 0;
+
+	for (i = 0; i < c->m->n_endpoints && !err; i++) {
+		e = &c->m->endpoints[i];
+		for (j = 0; j < e->n_addrs && !err; j++)
+			err = push_prefix(c, &cap, &e->addrs[j], (uint32_t)i);
+	}
+	for (i = 0; i < c->n_blocks && !err; i++) {
+		err = push_prefix(c, &cap, &c->blocks[i]->cidr, CC_NONE);
+		for (j = 0; j < c->blocks[i]->n_except && !err; j++)
+			err = push_prefix(c, &cap, &c->blocks[i]->except[j], CC_NONE);
+	}
+	return err;
+}
+
+static int overlap_error(struct compile_ctx *c, uint32_t a, uint32_t b)
+{
+	cc_error(c, "endpoints %s/%s and %s/%s have overlapping addresses",
+		 c->m->endpoints[a].ns, c->m->endpoints[a].name, c->m->endpoints[b].ns,
+		 c->m->endpoints[b].name);
+	return -EINVAL;
+}
+
+/* Sort, merge duplicates (an endpoint prefix sorts first and wins). */
+static int dedupe_prefixes(struct compile_ctx *c)
+{
+	size_t i, w = 0;
+
+	if (c->n_pfx > 1)
+		qsort(c->pfx, c->n_pfx, sizeof(*c->pfx), cmp_prefix);
+	for (i = 0; i < c->n_pfx; i++) {
+		if (w && !cmp_addr(&c->pfx[w - 1].a, &c->pfx[i].a)) {
+			if (c->pfx[i].ep != CC_NONE && c->pfx[i].ep != c->pfx[w - 1].ep)
+				return overlap_error(c, c->pfx[w - 1].ep, c->pfx[i].ep);
+			continue;
+		}
+		c->pfx[w++] = c->pfx[i];
+	}
+	c->n_pfx = w;
+	return 0;
+}
+
+/* Step 3: owners and subtree ends with one stack walk over sorted prefixes. */
+static int walk_prefixes(struct compile_ctx *c)
+{
+	struct cc_prefix *p, *top;
+	struct cc_vec stack = { 0 };
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < c->n_pfx && !err; i++) {
+		p = &c->pfx[i];
+		while (stack.n && !prefix_contains(&c->pfx[stack.v[stack.n - 1]].a, &p->a))
+			c->pfx[stack.v[--stack.n]].end = (uint32_t)i;
+		top = stack.n ? &c->pfx[stack.v[stack.n - 1]] : NULL;
+		if (p->ep != CC_NONE && top && top->owner != CC_NONE)
+			err = overlap_error(c, top->owner, p->ep);
+		p->owner = p->ep != CC_NONE ? p->ep : top ? top->owner : CC_NONE;
+		if (!err)
+			err = cc_vec_push(&stack, (uint32_t)i);
+	}
+	while (stack.n)
+		c->pfx[stack.v[--stack.n]].end = (uint32_t)c->n_pfx;
+	cc_vec_free(&stack);
+	return err;
+}
+
+static size_t find_prefix(const struct compile_ctx *c, const struct pm_addr *a)
+{
+	size_t lo = 0, hi = c->n_pfx, mid;
+	int r;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		r = cmp_addr(&c->pfx[mid].a, a);
+		if (!r)
+			return mid;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return c->n_pfx;
+}
+
+static bool is_except(const struct pm_ip_block *b, const struct pm_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_except; i++) {
+		if (addr_equal(&b->except[i], a))
+			return true;
+	}
+	return false;
+}
+
+/* The regions inside block b: its cidr's run minus its excepts' runs. */
+static int block_members(struct compile_ctx *c, uint32_t b, struct cc_vec *rows,
+			 struct cc_vec *vals)
+{
+	const struct pm_ip_block *blk = c->blocks[b];
+	size_t i, j, end;
+	int err;
+
+	for (i = 0; i < blk->n_except; i++) {
+		if (prefix_contains(&blk->except[i], &blk->cidr))
+			return 0;
+		if (!prefix_contains(&blk->cidr, &blk->except[i]))
+			cc_warn(c, "ipBlock except outside its cidr is ignored");
+	}
+	j = find_prefix(c, &blk->cidr);
+	end = j < c->n_pfx ? c->pfx[j].end : j;
+	while (j < end) {
+		if (is_except(blk, &c->pfx[j].a)) {
+			j = c->pfx[j].end;
+			continue;
+		}
+		err = cc_vec_push(rows, (uint32_t)j);
+		if (!err)
+			err = cc_vec_push(vals, cc_block_feat(c, b));
+		if (err)
+			return err;
+		j++;
+	}
+	return 0;
+}
+
+static int build_pfx_feats(struct compile_ctx *c)
+{
+	struct cc_vec rows = { 0 }, vals = { 0 };
+	uint32_t b;
+	int err = 0;
+
+	for (b = 0; b < c->n_blocks && !err; b++)
+		err = block_members(c, b, &rows, &vals);
+	if (!err)
+		err = cc_csr_build(&c->pfx_feats, c->n_pfx, rows.v, vals.v, rows.n);
+	cc_vec_free(&rows);
+	cc_vec_free(&vals);
+	return err;
+}
+
+/* A region's signature as two runs. */
+static void region_sig(const struct compile_ctx *c, size_t j, const uint32_t **a, size_t *na,
+		       const uint32_t **b, size_t *nb)
+{
+	uint32_t owner = c->pfx[j].owner;
+
+	*na = owner == CC_NONE ? 0 : cc_csr_len(&c->ep_feats, owner);
+	*a = owner == CC_NONE ? NULL : cc_csr_row(&c->ep_feats, owner);
+	*nb = cc_csr_len(&c->pfx_feats, j);
+	*b = cc_csr_row(&c->pfx_feats, j);
+}
+
+/* See policy_compile_priv.h. */
+void cc_class_sig(const struct compile_ctx *c, uint32_t class_id, const uint32_t **a, size_t *na,
+		  const uint32_t **b, size_t *nb)
+{
+	region_sig(c, c->class_rep[class_id - BM_CLASS_FIRST], a, na, b, nb);
+}
+
+static int cmp_regions(const struct compile_ctx *c, size_t x, size_t y)
+{
+	const uint32_t *xa, *xb, *ya, *yb;
+	size_t xna, xnb, yna, ynb, i;
+	uint32_t u, v;
+
+	region_sig(c, x, &xa, &xna, &xb, &xnb);
+	region_sig(c, y, &ya, &yna, &yb, &ynb);
+	for (i = 0; i < xna + xnb && i < yna + ynb; i++) {
+		u = i < xna ? xa[i] : xb[i - xna];
+		v = i < yna ? ya[i] : yb[i - yna];
+		if (u != v)
+			return u < v ? -1 : 1;
+	}
+	return (xna + xnb > yna + ynb) - (xna + xnb < yna + ynb);
+}
+
+static bool region_eq(const void *ctx, uint32_t id, const void *key)
+{
+	return !cmp_regions(ctx, id, *(const size_t *)key);
+}
+
+static int cmp_region_ids(const void *a, const void *b, void *arg)
+{
+	return cmp_regions(arg, *(const uint32_t *)a, *(const uint32_t *)b);
+}
+
+static uint64_t region_hash(const struct compile_ctx *c, size_t j)
+{
+	const uint32_t *a, *b;
+	size_t na, nb;
+
+	region_sig(c, j, &a, &na, &b, &nb);
+	return hash_bytes(hash_bytes(HASH_SEED, a, na * 4), b, nb * 4);
+}
+
+/* Step 4: distinct non-empty signatures, sorted, become classes. */
+static int assign_classes(struct compile_ctx *c)
+{
+	struct cc_hset set = { 0 };
+	struct cc_vec reps = { 0 };
+	uint32_t *rank = NULL, id;
+	size_t j, na, nb;
+	const uint32_t *a, *b;
+	int err = 0;
+
+	for (j = 0; j < c->n_pfx && !err; j++) {
+		region_sig(c, j, &a, &na, &b, &nb);
+		if (!na && !nb)
+			continue;
+		err = hset_get(&set, region_hash(c, j), region_eq, c, &j, (uint32_t)j, &id);
+		if (err == 1)
+			err = cc_vec_push(&reps, (uint32_t)j);
+	}
+	if (err < 0)
+		goto out;
+	if (reps.n > 1)
+		qsort_r(reps.v, reps.n, sizeof(*reps.v), cmp_region_ids, c);
+	rank = malloc((c->n_pfx + 1) * sizeof(*rank));
+	if (!rank) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (j = 0; j < reps.n; j++)
+		rank[reps.v[j]] = BM_CLASS_FIRST + (uint32_t)j;
+	for (j = 0; j < c->n_pfx; j++) {
+		hset_get(&set, region_hash(c, j), region_eq, c, &j, CC_NONE, &id);
+		c->pfx[j].class_id = id == CC_NONE ? BM_CLASS_WORLD : rank[id];
+	}
+	c->n_classes = (uint32_t)reps.n;
+	c->class_rep = reps.v;
+	reps.v = NULL;
+	err = 0;
+out:
+	free(rank);
+	cc_vec_free(&reps);
+	hset_free(&set);
+	return err;
+}
+
+/* Isolation flags and feature -> classes. */
+static int index_classes(struct compile_ctx *c)
+{
+	struct cc_vec rows = { 0 }, vals = { 0 };
+	const uint32_t *a, *b;
+	size_t na, nb, i;
+	uint32_t k;
+	int err = 0;
+
+	c->class_flags = calloc(c->n_classes + 1, sizeof(*c->class_flags));
+	if (!c->class_flags)
+		return -ENOMEM;
+	for (k = 0; k < c->n_classes && !err; k++) {
+		cc_class_sig(c, BM_CLASS_FIRST + k, &a, &na, &b, &nb);
+		for (i = 0; i < na + nb && !err; i++) {
+			if (i < na && a[i] < c->n_groups)
+				c->class_flags[k] |= c->groups[a[i]].policy_flags;
+			err = cc_vec_push(&rows, i < na ? a[i] : b[i - na]);
+			if (!err)
+				err = cc_vec_push(&vals, BM_CLASS_FIRST + k);
+		}
+	}
+	if (!err)
+		err = cc_csr_build(&c->feat_classes, cc_nr_feats(c), rows.v, vals.v, rows.n);
+	cc_vec_free(&rows);
+	cc_vec_free(&vals);
+	return err;
+}
+
+static int emit_ipcache(struct compile_ctx *c, struct bm_tables *out)
+{
+	union {
+		struct bm_host4_key h4;
+		struct bm_host6_key h6;
+		struct bm_cidr4_key c4;
+		struct bm_cidr6_key c6;
+	} key;
+	struct bm_ipcache_value v;
+	const struct cc_prefix *p;
+	enum tables_kind kind;
+	bool is_v4, is_host;
+	size_t i;
+	int err;
+
+	for (i = 0; i < c->n_pfx; i++) {
+		p = &c->pfx[i];
+		is_v4 = p->a.family == BM_FAMILY_IPV4;
+		is_host = p->a.prefixlen == (is_v4 ? 32 : 128);
+		memset(&key, 0, sizeof(key));
+		memset(&v, 0, sizeof(v));
+		v.class_id = p->class_id;
+		v.sec_id = p->owner == CC_NONE ? BM_ID_WORLD : c->m->endpoints[p->owner].sec_id;
+		if (p->class_id >= BM_CLASS_FIRST)
+			v.flags = c->class_flags[p->class_id - BM_CLASS_FIRST];
+		if (p->owner != CC_NONE && c->m->endpoints[p->owner].is_local)
+			v.flags |= BM_IPC_F_LOCAL;
+		if (is_host) {
+			kind = is_v4 ? TABLES_HOST4 : TABLES_HOST6;
+			memcpy(&key, p->a.addr, is_v4 ? 4 : 16);
+		} else {
+			kind = is_v4 ? TABLES_CIDR4 : TABLES_CIDR6;
+			key.c6.prefixlen = p->a.prefixlen;
+			memcpy(key.c6.addr, p->a.addr, is_v4 ? 4 : 16);
+		}
+		err = tables_append(out, kind, &key, &v);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Upper bounds for the interned arrays: one entry per mention. */
+static int reserve(struct compile_ctx *c)
+{
+	const struct pm_policy *p;
+	size_t peers = 1, ports = 1, ep_ports = 1, i, j;
+
+	for (i = 0; i < c->m->n_policies; i++) {
+		p = &c->m->policies[i];
+		for (j = 0; j < p->n_ingress; j++) {
+			peers += p->ingress[j].n_peers;
+			ports += p->ingress[j].n_ports;
+		}
+		for (j = 0; j < p->n_egress; j++) {
+			peers += p->egress[j].n_peers;
+			ports += p->egress[j].n_ports;
+		}
+	}
+	for (i = 0; i < c->m->n_endpoints; i++)
+		ep_ports += c->m->endpoints[i].n_ports;
+	c->blocks = malloc(peers * sizeof(*c->blocks));
+	c->names = malloc(ports * sizeof(*c->names));
+	c->nps = malloc(ep_ports * sizeof(*c->nps));
+	return c->blocks && c->names && c->nps ? 0 : -ENOMEM;
+}
+
+static int intern_all(struct compile_ctx *c, struct interner *in)
+{
+	uint32_t pi;
+	int err;
+
+	err = reserve(c);
+	if (err)
+		return err;
+
+	c->n_rules = c->m->n_rules ? c->m->n_rules : 1;
+	c->rules = calloc(c->n_rules, sizeof(*c->rules));
+	c->policy_group = calloc(c->m->n_policies + 1, sizeof(*c->policy_group));
+	if (!c->rules || !c->policy_group)
+		return -ENOMEM;
+	for (pi = 0; pi < c->m->n_policies && !err; pi++)
+		err = intern_policy(c, in, pi);
+	if (!err)
+		err = build_group_policies(c);
+	return err;
+}
+
+/* See policy_compile_priv.h. Fills c and appends the ipcache entries to out. */
+int cc_classes_build(struct compile_ctx *c, struct bm_tables *out)
+{
+	struct interner in = { 0 };
+	int err;
+
+	err = intern_all(c, &in);
+	if (!err)
+		err = build_ep_feats(c, &in);
+	if (!err) {
+		untag_peers(c);
+		err = build_name_nps(c);
+	}
+	if (!err)
+		err = collect_prefixes(c);
+	if (!err)
+		err = dedupe_prefixes(c);
+	if (!err)
+		err = walk_prefixes(c);
+	if (!err)
+		err = build_pfx_feats(c);
+	if (!err)
+		err = assign_classes(c);
+	if (!err)
+		err = index_classes(c);
+	if (!err)
+		err = emit_ipcache(c, out);
+	hset_free(&in.groups);
+	hset_free(&in.blocks);
+	hset_free(&in.names);
+	hset_free(&in.nps);
+	return err;
+}
+
+/* See policy_compile_priv.h. NULL-safe on every member. */
+void cc_classes_free(struct compile_ctx *c)
+{
+	free(c->pfx);
+	free(c->groups);
+	free(c->policy_group);
+	cc_csr_free(&c->group_policies);
+	free(c->names);
+	free(c->nps);
+	cc_csr_free(&c->name_nps);
+	free(c->blocks);
+	free(c->rules);
+	cc_vec_free(&c->peer_feats);
+	cc_vec_free(&c->port_names);
+	cc_csr_free(&c->ep_feats);
+	cc_csr_free(&c->pfx_feats);
+	free(c->class_rep);
+	free(c->class_flags);
+	cc_csr_free(&c->feat_classes);
+}
