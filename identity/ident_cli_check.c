@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "ident_cli_priv.h"
+#include "ident_enroll.h"
 #include "ident_id.h"
 
 #define SHOW_MAX_LEN (64 + (size_t)IDENT_CRL_MAX_SERIALS * 8)
@@ -93,6 +94,19 @@ static int show_trust(const uint8_t *buf, size_t len)
 	return 0;
 }
 
+static int show_request(const uint8_t *buf, size_t len)
+{
+	struct ident_enroll_req r;
+	int ret;
+
+	ret = ident_enroll_decode(buf, len, &r);
+	if (ret)
+		return ret;
+	printf("enrollment request: node %s, proof of possession good\n", r.node);
+	print_key("public key", r.public_key);
+	return 0;
+}
+
 /* Show one file, recognised by its magic. */
 static int show_file(const struct icli *c, int has_trust, const char *path)
 {
@@ -109,6 +123,8 @@ static int show_file(const struct icli *c, int has_trust, const char *path)
 		ret = show_crl(buf, len, c, has_trust);
 	else if (len >= 4 && !memcmp(buf, IDENT_TRUST_MAGIC, 4))
 		ret = show_trust(buf, len);
+	else if (len >= 4 && !memcmp(buf, IDENT_REQ_MAGIC, 4))
+		ret = show_request(buf, len);
 	else if (len >= 4 && !memcmp(buf, IDENT_KEY_MAGIC, 4))
 		ret = -EACCES; /* never print secret keys */
 	else

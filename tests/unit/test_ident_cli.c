@@ -192,6 +192,7 @@ static void test_ident_cli_remote_enrollment(void)
 	CU_ASSERT_EQUAL(run_in(node_state, "enroll", "--request", req, "--node", "node-b", NULL),
 			0);
 	CU_ASSERT_EQUAL(mode_of(key), 0600);
+	CU_ASSERT_EQUAL(run("show", req, NULL), 0);
 	CU_ASSERT_EQUAL(run("enroll", "--sign", req, NULL), 2); /* -o missing */
 	CU_ASSERT_EQUAL(run("enroll", "--sign", req, "-o", nd, "--ttl", "1d", NULL), 0);
 	CU_ASSERT_EQUAL(run_in(node_state, "enroll", "--install", nd, NULL), 2); /* no bundle */
