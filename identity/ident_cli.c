@@ -21,7 +21,10 @@ struct icli_action {
 
 static const struct icli_action actions[] = {
 	{"init", icli_init, "init --trust-domain DOMAIN"},
-	{"enroll", icli_enroll, "enroll [--node NAME] [--ttl DURATION]"},
+	{"enroll", icli_enroll,
+	 "enroll [--node NAME] [--ttl DURATION] | enroll --request FILE [--node NAME]\n"
+	 "       bpfmesh identity enroll --sign REQUEST -o FILE [--ttl DURATION]"
+	 " | enroll --install FILE [--trust-bundle FILE]"},
 	{"issue", icli_issue, "issue --namespace NS --service-account SA [--ttl DURATION] -o FILE"},
 	{"show", icli_show, "show [FILE]"},
 	{"verify", icli_verify, "verify FILE"},
