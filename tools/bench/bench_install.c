@@ -5,10 +5,13 @@
  *
  *  synthetic   the hand-built tables of benchlib.h with --entries policy
  *              entries: building them in memory, then dp_install();
- *  compiled    random models from policy_gen_model(), --models E:P[,E:P...]
- *              (E endpoints, P policies): policy_compile(), then
- *              dp_install() of its output, so the growth of compiled
- *              entries with rules shows.
+ *  compiled    random models from policy_gen_model(), --models
+ *              SPEC[,SPEC...]: "E" is a realistic cluster of E endpoints
+ *              (policy_gen_scale_defaults(): about one rule per endpoint),
+ *              "E:P" a small dense model (policy_gen_defaults(), E
+ *              endpoints, P policies, many overlapping selectors); each
+ *              policy_compile(), then dp_install() of its output. Models
+ *              of 20000 endpoints or more run at most 3 rounds.
  *  swap        one userland update of an outer map slot, the fixed cost
  *              dp_install() pays once per outer map;
  * Each is run --rounds times; the best and the median are printed. Lines
@@ -33,7 +36,7 @@
 
 struct model_size {
 	uint32_t endpoints;
-	uint32_t policies;
+	uint32_t policies; /* 0: policy_gen_scale_defaults() for endpoints */
 };
 
 struct opts {
@@ -49,7 +52,7 @@ struct opts {
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_install --pin-dir DIR [--entries N] [--rounds N]\n"
-			"                     [--models E:P[,E:P...]] [--max-rules N]\n");
+			"                     [--models E|E:P[,...]] [--max-rules N]\n");
 }
 
 static int parse_models(char *s, struct opts *o)
@@ -59,11 +62,16 @@ static int parse_models(char *s, struct opts *o)
 	o->nr_models = 0;
 	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		colon = strchr(tok, ':');
-		if (!colon || o->nr_models == MAX_MODELS)
+		if (o->nr_models == MAX_MODELS)
 			return -EINVAL;
-		*colon = '\0';
-		if (bench_parse_u32(tok, 1, 60000, &o->models[o->nr_models].endpoints) ||
-		    bench_parse_u32(colon + 1, 1, 100000, &o->models[o->nr_models].policies))
+		o->models[o->nr_models].policies = 0;
+		if (colon) {
+			*colon = '\0';
+			if (bench_parse_u32(colon + 1, 1, 200000,
+					    &o->models[o->nr_models].policies))
+				return -EINVAL;
+		}
+		if (bench_parse_u32(tok, 1, 200000, &o->models[o->nr_models].endpoints))
 			return -EINVAL;
 		o->nr_models++;
 	}
@@ -196,16 +204,36 @@ static int generate(const struct opts *o, const struct model_size *ms, struct pm
 	struct policy_gen_params gp;
 	int err;
 
-	policy_gen_defaults(&gp);
-	gp.n_namespaces = 20;
-	gp.n_endpoints = ms->endpoints;
-	gp.n_policies = ms->policies;
-	gp.max_rules = o->max_rules;
-	gp.n_label_values = 40;
+	if (ms->policies) {
+		policy_gen_defaults(&gp);
+		gp.n_namespaces = 20;
+		gp.n_endpoints = ms->endpoints;
+		gp.n_policies = ms->policies;
+		gp.max_rules = o->max_rules;
+		gp.n_label_values = 40;
+	} else {
+		policy_gen_scale_defaults(&gp, ms->endpoints);
+	}
 	err = policy_gen_model(o->seed, &gp, m);
 	if (err)
 		fprintf(stderr, "generate model: %s\n", strerror(-err));
 	return err;
+}
+
+static void report_model(const struct pm_model *m, const struct compile_report *rep,
+			 const struct bm_tables *t, double *compile_ms, double *load_ms,
+			 uint32_t rounds)
+{
+	size_t rules = m->n_rules - 1; /* rules[0] is unused */
+
+	printf("compiled model: %zu endpoints, %zu policies, %zu rules -> %u classes, "
+	       "%zu policy entries, %zu map entries in all\n",
+	       m->n_endpoints, m->n_policies, rules, rep->nr_classes, t->maps[TABLES_POLICY].n,
+	       total_entries(t));
+	printf("@model %zu %zu %zu %u %zu %zu\n", m->n_endpoints, m->n_policies, rules,
+	       rep->nr_classes, t->maps[TABLES_POLICY].n, total_entries(t));
+	report("compiled", rules, "compile", compile_ms, rounds);
+	report("compiled", rules, "install", load_ms, rounds);
 }
 
 static int bench_compiled(struct dataplane *dp, const struct opts *o, const struct model_size *ms)
@@ -215,11 +243,12 @@ static int bench_compiled(struct dataplane *dp, const struct opts *o, const stru
 	struct pm_model *m = NULL;
 	struct bm_tables t;
 	uint64_t t0;
-	uint32_t r, gen;
+	uint32_t r, gen, rounds;
 	int err;
 
 	err = generate(o, ms, &m);
-	for (r = 0; r < o->rounds && !err; r++) {
+	rounds = ms->endpoints >= 20000 && o->rounds > 3 ? 3 : o->rounds;
+	for (r = 0; r < rounds && !err; r++) {
 		tables_init(&t);
 		t0 = bench_now_ns();
 		err = policy_compile(m, &t, &rep);
@@ -232,15 +261,8 @@ static int bench_compiled(struct dataplane *dp, const struct opts *o, const stru
 		t0 = bench_now_ns();
 		err = dp_install(dp, &t, &gen);
 		load_ms[r] = ms_since(t0);
-		if (r + 1 == o->rounds && !err) {
-			printf("compiled model: %zu endpoints, %zu policies, %zu rules -> %u "
-			       "classes, "
-			       "%zu policy entries, %zu map entries in all\n",
-			       m->n_endpoints, m->n_policies, m->n_rules - 1, rep.nr_classes,
-			       t.maps[TABLES_POLICY].n, total_entries(&t));
-			report("compiled", m->n_rules - 1, "compile", compile_ms, o->rounds);
-			report("compiled", m->n_rules - 1, "install", load_ms, o->rounds);
-		}
+		if (r + 1 == rounds && !err)
+			report_model(m, &rep, &t, compile_ms, load_ms, rounds);
 		tables_release(&t);
 	}
 	pm_model_free(m);
