@@ -44,6 +44,7 @@ struct ep_index {
 	uint32_t n_ns;
 	struct label_ent *labels;
 	size_t n_labels;
+	struct cc_hset ns_names; /* namespace name -> index into ns */
 	struct cc_vec rows; /* (endpoint, feature) pairs being collected */
 	struct cc_vec vals;
 	/* namespaceSelector -> matching namespaces, evaluated once per distinct selector */
@@ -175,8 +176,8 @@ static int hset_grow(struct cc_hset *s)
  * inserted; new_id == CC_NONE only looks. Returns 1 if inserted, 0 if found
  * (or not found when only looking), -ENOMEM.
  */
-static int hset_get(struct cc_hset *s, uint64_t h, hset_eq_fn eq, const void *ctx,
-		    const void *key, uint32_t new_id, uint32_t *id)
+static int hset_get(struct cc_hset *s, uint64_t h, hset_eq_fn eq, const void *ctx, const void *key,
+		    uint32_t new_id, uint32_t *id)
 {
 	size_t j;
 	int err;
@@ -335,8 +336,8 @@ static bool name_eq(const void *ctx, uint32_t id, const void *key)
 	return !strcmp(((const struct compile_ctx *)ctx)->names[id], key);
 }
 
-static int intern_name(struct compile_ctx *c, struct cc_hset *set, const char *name,
-		       bool is_insert, uint32_t *id)
+static int intern_name(struct compile_ctx *c, struct cc_hset *set, const char *name, bool is_insert,
+		       uint32_t *id)
 {
 	int err;
 
@@ -361,7 +362,7 @@ struct interner {
 static int intern_peer(struct compile_ctx *c, struct interner *in, const struct pm_policy *p,
 		       const struct pm_peer *peer)
 {
-	struct cc_group g = { 0 };
+	struct cc_group g = {0};
 	uint32_t id;
 	int err;
 
@@ -415,7 +416,7 @@ static int intern_rule(struct compile_ctx *c, struct interner *in, uint32_t pi, 
 static int intern_policy(struct compile_ctx *c, struct interner *in, uint32_t pi)
 {
 	const struct pm_policy *p = &c->m->policies[pi];
-	struct cc_group g = { .ns = p->ns, .pod_sel = &p->pod_selector };
+	struct cc_group g = {.ns = p->ns, .pod_sel = &p->pod_selector};
 	uint32_t id;
 	size_t i;
 	int err;
@@ -485,7 +486,7 @@ static int intern_endpoint_ports(struct compile_ctx *c, struct interner *in, str
 				return err;
 			if (name_id == CC_NONE)
 				continue;
-			key = (struct cc_np){ name_id, e->ports[j].proto, e->ports[j].port };
+			key = (struct cc_np){name_id, e->ports[j].proto, e->ports[j].port};
 			c->nps[c->n_nps] = key; /* room reserved by reserve() */
 			err = hset_get(&in->nps, hash_bytes(HASH_SEED, &key, sizeof(key)), np_eq, c,
 				       &key, c->n_nps, &id);
@@ -521,15 +522,6 @@ static int build_name_nps(struct compile_ctx *c)
 	return err;
 }
 
-static int cmp_ns_ep(const void *a, const void *b, void *arg)
-{
-	const struct pm_model *m = arg;
-	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
-	int r = strcmp(m->endpoints[ia].ns, m->endpoints[ib].ns);
-
-	return r ? r : (ia > ib) - (ia < ib);
-}
-
 static int cmp_label_ent(const void *a, const void *b)
 {
 	const struct label_ent *x = a, *y = b;
@@ -546,30 +538,52 @@ static uint64_t label_hash(const char *key, const char *value)
 	return hash_str(hash_str(HASH_SEED, key), value);
 }
 
+static bool ns_name_eq(const void *ctx, uint32_t id, const void *key)
+{
+	return !strcmp(((const struct ep_index *)ctx)->ns[id].name, key);
+}
+
+/* Namespaces by first appearance; their endpoints as runs of ns_eps (a counting sort). */
 static int index_namespaces(struct compile_ctx *c, struct ep_index *ix)
 {
 	const struct pm_model *m = c->m;
 	const struct pm_namespace *ns;
+	uint32_t *ep_ns, id, *pos = NULL;
 	size_t i;
+	int err = -ENOMEM;
 
 	ix->ns_eps = malloc((m->n_endpoints + 1) * sizeof(*ix->ns_eps));
 	ix->ns = calloc(m->n_endpoints + 1, sizeof(*ix->ns));
-	if (!ix->ns_eps || !ix->ns)
-		return -ENOMEM;
-	for (i = 0; i < m->n_endpoints; i++)
-		ix->ns_eps[i] = (uint32_t)i;
-	qsort_r(ix->ns_eps, m->n_endpoints, sizeof(*ix->ns_eps), cmp_ns_ep, (void *)m);
+	ep_ns = malloc((m->n_endpoints + 1) * sizeof(*ep_ns));
+	if (!ix->ns_eps || !ix->ns || !ep_ns)
+		goto out;
 	for (i = 0; i < m->n_endpoints; i++) {
-		if (!i || strcmp(m->endpoints[ix->ns_eps[i]].ns, ix->ns[ix->n_ns - 1].name)) {
-			ix->ns[ix->n_ns].name = m->endpoints[ix->ns_eps[i]].ns;
-			ix->ns[ix->n_ns].first = (uint32_t)i;
-			ns = pm_model_namespace(m, ix->ns[ix->n_ns].name);
-			ix->ns[ix->n_ns].labels = ns ? &ns->labels : &no_labels;
-			ix->n_ns++;
-		}
-		ix->ns[ix->n_ns - 1].count++;
+		ix->ns[ix->n_ns].name = m->endpoints[i].ns;
+		err = hset_get(&ix->ns_names, hash_str(HASH_SEED, m->endpoints[i].ns), ns_name_eq,
+			       ix, m->endpoints[i].ns, ix->n_ns, &id);
+		if (err < 0)
+			goto out;
+		ix->n_ns += err;
+		ep_ns[i] = id;
+		ix->ns[id].count++;
 	}
-	return 0;
+	pos = calloc(ix->n_ns + 1, sizeof(*pos));
+	err = -ENOMEM;
+	if (!pos)
+		goto out;
+	for (id = 0; id < ix->n_ns; id++) {
+		ix->ns[id].first = id ? ix->ns[id - 1].first + ix->ns[id - 1].count : 0;
+		pos[id] = ix->ns[id].first;
+		ns = pm_model_namespace(m, ix->ns[id].name);
+		ix->ns[id].labels = ns ? &ns->labels : &no_labels;
+	}
+	for (i = 0; i < m->n_endpoints; i++)
+		ix->ns_eps[pos[ep_ns[i]]++] = (uint32_t)i;
+	err = 0;
+out:
+	free(pos);
+	free(ep_ns);
+	return err;
 }
 
 static int index_labels(struct compile_ctx *c, struct ep_index *ix)
@@ -586,11 +600,11 @@ static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 		for (j = 0; j < ix->ns[i].count; j++) {
 			e = &c->m->endpoints[ix->ns_eps[ix->ns[i].first + j]];
 			for (k = 0; k < e->labels.n; k++) {
-				ix->labels[ix->n_labels++] = (struct label_ent){
-					(uint32_t)i,
-					label_hash(e->labels.items[k].key, e->labels.items[k].value),
-					ix->ns_eps[ix->ns[i].first + j]
-				};
+				ix->labels[ix->n_labels++] =
+					(struct label_ent){(uint32_t)i,
+							   label_hash(e->labels.items[k].key,
+								      e->labels.items[k].value),
+							   ix->ns_eps[ix->ns[i].first + j]};
 			}
 		}
 	}
@@ -601,7 +615,7 @@ static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 static const struct label_ent *label_range(const struct ep_index *ix, uint32_t ns, uint64_t h,
 					   size_t *n)
 {
-	struct label_ent probe = { ns, h, 0 };
+	struct label_ent probe = {ns, h, 0};
 	size_t lo = 0, hi = ix->n_labels, mid, first;
 
 	while (lo < hi) {
@@ -654,22 +668,12 @@ static int scan_ns(const struct compile_ctx *c, struct ep_index *ix, uint32_t ns
 	return 0;
 }
 
-static int find_ns(const struct ep_index *ix, const char *name)
+static int find_ns(struct ep_index *ix, const char *name)
 {
-	uint32_t lo = 0, hi = ix->n_ns, mid;
-	int r;
+	uint32_t id;
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		r = strcmp(ix->ns[mid].name, name);
-		if (!r)
-			return (int)mid;
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	hset_get(&ix->ns_names, hash_str(HASH_SEED, name), ns_name_eq, ix, name, CC_NONE, &id);
+	return id == CC_NONE ? -1 : (int)id;
 }
 
 static bool ns_sel_eq(const void *ctx, uint32_t id, const void *key)
@@ -765,6 +769,7 @@ static void ep_index_free(struct ep_index *ix)
 	cc_vec_free(&ix->rows);
 	cc_vec_free(&ix->vals);
 	hset_free(&ix->ns_sels);
+	hset_free(&ix->ns_names);
 	free(ix->ns_sel_of);
 	cc_vec_free(&ix->ns_sel_off);
 	cc_vec_free(&ix->ns_sel_ns);
@@ -773,8 +778,8 @@ static void ep_index_free(struct ep_index *ix)
 /* Step 2: endpoint -> features (selector groups, then named ports). */
 static int build_ep_feats(struct compile_ctx *c, struct interner *in)
 {
-	struct ep_index ix = { 0 };
-	struct cc_vec np = { 0 };
+	struct ep_index ix = {0};
+	struct cc_vec np = {0};
 	uint32_t g;
 	size_t i;
 	int err;
@@ -883,9 +888,8 @@ static int collect_prefixes(struct compile_ctx *c)
 
 static int overlap_error(struct compile_ctx *c, uint32_t a, uint32_t b)
 {
-	cc_error(c, "endpoints %s/%s and %s/%s have overlapping addresses",
-		 c->m->endpoints[a].ns, c->m->endpoints[a].name, c->m->endpoints[b].ns,
-		 c->m->endpoints[b].name);
+	cc_error(c, "endpoints %s/%s and %s/%s have overlapping addresses", c->m->endpoints[a].ns,
+		 c->m->endpoints[a].name, c->m->endpoints[b].ns, c->m->endpoints[b].name);
 	return -EINVAL;
 }
 
@@ -912,7 +916,7 @@ static int dedupe_prefixes(struct compile_ctx *c)
 static int walk_prefixes(struct compile_ctx *c)
 {
 	struct cc_prefix *p, *top;
-	struct cc_vec stack = { 0 };
+	struct cc_vec stack = {0};
 	size_t i;
 	int err = 0;
 
@@ -995,7 +999,7 @@ static int block_members(struct compile_ctx *c, uint32_t b, struct cc_vec *rows,
 
 static int build_pfx_feats(struct compile_ctx *c)
 {
-	struct cc_vec rows = { 0 }, vals = { 0 };
+	struct cc_vec rows = {0}, vals = {0};
 	uint32_t b;
 	int err = 0;
 
@@ -1066,8 +1070,8 @@ static uint64_t region_hash(const struct compile_ctx *c, size_t j)
 /* Step 4: distinct non-empty signatures, sorted, become classes. */
 static int assign_classes(struct compile_ctx *c)
 {
-	struct cc_hset set = { 0 };
-	struct cc_vec reps = { 0 };
+	struct cc_hset set = {0};
+	struct cc_vec reps = {0};
 	uint32_t *rank = NULL, id;
 	size_t j, na, nb;
 	const uint32_t *a, *b;
@@ -1110,7 +1114,7 @@ out:
 /* Isolation flags and feature -> classes. */
 static int index_classes(struct compile_ctx *c)
 {
-	struct cc_vec rows = { 0 }, vals = { 0 };
+	struct cc_vec rows = {0}, vals = {0};
 	const uint32_t *a, *b;
 	size_t na, nb, i;
 	uint32_t k;
@@ -1227,7 +1231,7 @@ static int intern_all(struct compile_ctx *c, struct interner *in)
 /* See policy_compile_priv.h. Fills c and appends the ipcache entries to out. */
 int cc_classes_build(struct compile_ctx *c, struct bm_tables *out)
 {
-	struct interner in = { 0 };
+	struct interner in = {0};
 	int err;
 
 	err = intern_all(c, &in);

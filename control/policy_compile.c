@@ -111,7 +111,7 @@ static int seg_push(struct seg_vec *v, uint32_t lo, uint32_t hi, uint32_t rule_i
 		v->v = nv;
 		v->cap = cap;
 	}
-	v->v[v->n++] = (struct seg){ lo, hi, rule_id, flags };
+	v->v[v->n++] = (struct seg){lo, hi, rule_id, flags};
 	return 0;
 }
 
@@ -341,8 +341,7 @@ static int too_many(struct compile_ctx *c, const struct entry *e, size_t n)
 
 	subject_name(c, e->subject, who, sizeof(who));
 	cc_error(c, "%s %s: %zu port ranges towards peer class %u, at most %d fit", who,
-		 e->dir == BM_DIR_INGRESS ? "ingress" : "egress", n, e->peer,
-		 BM_POLICY_MAX_RANGES);
+		 e->dir == BM_DIR_INGRESS ? "ingress" : "egress", n, e->peer, BM_POLICY_MAX_RANGES);
 	return -E2BIG;
 }
 
@@ -506,8 +505,9 @@ static int subject_rules(const struct compile_ctx *c, uint32_t subject, uint8_t 
 				continue;
 			n = dir == BM_DIR_INGRESS ? p->n_ingress : p->n_egress;
 			for (k = 0; k < n && !err; k++)
-				err = cc_vec_push(rules, dir == BM_DIR_INGRESS ? p->ingress[k].rule_id
-									       : p->egress[k].rule_id);
+				err = cc_vec_push(rules, dir == BM_DIR_INGRESS
+								 ? p->ingress[k].rule_id
+								 : p->egress[k].rule_id);
 		}
 	}
 	if (!err)
@@ -562,10 +562,10 @@ static int emit_peer(struct compile_ctx *c, struct bm_tables *out, struct entry 
 	return err;
 }
 
-static int compile_dir(struct compile_ctx *c, struct bm_tables *out, uint32_t subject,
-		       uint8_t dir, struct scratch *s)
+static int compile_dir(struct compile_ctx *c, struct bm_tables *out, uint32_t subject, uint8_t dir,
+		       struct scratch *s)
 {
-	struct entry e = { subject, BM_CLASS_ANY, dir };
+	struct entry e = {subject, BM_CLASS_ANY, dir};
 	size_t i;
 	int k, err;
 
@@ -616,7 +616,7 @@ static int emit_policy(struct compile_ctx *c, struct bm_tables *out)
 		[BM_DIR_INGRESS] = BM_IPC_F_INGRESS_ISOLATED,
 		[BM_DIR_EGRESS] = BM_IPC_F_EGRESS_ISOLATED,
 	};
-	struct scratch s = { 0 };
+	struct scratch s = {0};
 	uint32_t k;
 	uint8_t dir;
 	int err = 0;

@@ -78,7 +78,7 @@ static bool policy_selects(const struct pm_policy *p, const struct pm_endpoint *
 static bool ns_matches(const struct pm_model *m, const struct pm_selector *sel, const char *ns)
 {
 	const struct pm_namespace *n = pm_model_namespace(m, ns);
-	struct pm_labels none = { 0 };
+	struct pm_labels none = {0};
 
 	return pm_selector_matches(sel, n ? &n->labels : &none);
 }
@@ -101,7 +101,8 @@ static bool peer_matches(const struct pm_model *m, const struct pm_policy *p,
 	if (!ep)
 		return false;
 	if (!peer->ns_selector.is_present)
-		return !strcmp(ep->ns, p->ns) && pm_selector_matches(&peer->pod_selector, &ep->labels);
+		return !strcmp(ep->ns, p->ns) &&
+		       pm_selector_matches(&peer->pod_selector, &ep->labels);
 	if (!ns_matches(m, &peer->ns_selector, ep->ns))
 		return false;
 	return !peer->pod_selector.is_present ||
@@ -248,7 +249,7 @@ int policy_eval(const struct pm_model *m, const struct pe_tuple *t, const struct
 		struct pe_result *out)
 {
 	struct dir_verdict in, eg;
-	struct ends e = { .t = t };
+	struct ends e = {.t = t};
 
 	memset(out, 0, sizeof(*out));
 	if (t->family != BM_FAMILY_IPV4 && t->family != BM_FAMILY_IPV6)

@@ -15,9 +15,9 @@
 #define V4_PLAN_BITS 24 /* 10.0.0.0/8 */
 #define CIDR_SIZE 16 /* /28 and /124 endpoints */
 
-static const char *const label_keys[] = { "app", "env", "role", "tier" }; /* sorted */
-static const char *const port_names[] = { "dns", "http", "metrics", "web" };
-static const uint16_t port_pool[] = { 53, 80, 443, 5000, 5005, 8080, 8443, 9090 };
+static const char *const label_keys[] = {"app", "env", "role", "tier"}; /* sorted */
+static const char *const port_names[] = {"dns", "http", "metrics", "web"};
+static const uint16_t port_pool[] = {53, 80, 443, 5000, 5005, 8080, 8443, 9090};
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -197,7 +197,7 @@ static void gen_endpoint_addrs(struct gen *g, struct pm_endpoint *e)
 
 static void gen_endpoint_ports(struct gen *g, struct pm_endpoint *e)
 {
-	static const uint8_t protos[] = { BM_PROTO_TCP, BM_PROTO_UDP, BM_PROTO_SCTP };
+	static const uint8_t protos[] = {BM_PROTO_TCP, BM_PROTO_UDP, BM_PROTO_SCTP};
 	size_t k;
 
 	e->ports = zalloc(g, ARRAY_LEN(port_names), sizeof(*e->ports));
@@ -347,7 +347,7 @@ static void mask_prefix(struct pm_addr *a)
 	unsigned int bits = a->family == BM_FAMILY_IPV4 ? 32 : 128, i;
 
 	for (i = a->prefixlen; i < bits; i++)
-		a->addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+		a->addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
 }
 
 /* A prefix around a random endpoint-ish address of family. */
@@ -374,7 +374,7 @@ static void gen_except(struct gen *g, const struct pm_addr *cidr, struct pm_addr
 	gen_prefix(g, x, cidr->family, cidr->prefixlen + 1);
 	set_addr(x, cidr->family, below(g, g->counter + 32), x->prefixlen);
 	for (i = 0; i < cidr->prefixlen; i++) {
-		x->addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+		x->addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
 		x->addr[i / 8] |= cidr->addr[i / 8] & (0x80 >> (i % 8));
 	}
 	if (x->prefixlen > max)
@@ -424,8 +424,8 @@ static void gen_peer(struct gen *g, struct pm_peer *peer)
 
 static void gen_port(struct gen *g, struct pm_port *pt)
 {
-	static const uint8_t protos[] = { BM_PROTO_TCP, BM_PROTO_TCP, BM_PROTO_TCP,
-					  BM_PROTO_UDP, BM_PROTO_UDP, BM_PROTO_SCTP };
+	static const uint8_t protos[] = {BM_PROTO_TCP, BM_PROTO_TCP, BM_PROTO_TCP,
+					 BM_PROTO_UDP, BM_PROTO_UDP, BM_PROTO_SCTP};
 
 	pt->proto = protos[below(g, ARRAY_LEN(protos))];
 	if (chance(g, 10))
@@ -485,7 +485,7 @@ static void gen_policy(struct gen *g, uint32_t i)
 /* See policy_gen.h. */
 int policy_gen_model(uint64_t seed, const struct policy_gen_params *p, struct pm_model **out)
 {
-	struct gen g = { .p = p };
+	struct gen g = {.p = p};
 	int err = -ENOMEM;
 	uint32_t i;
 
@@ -520,9 +520,8 @@ err_free:
 }
 
 /* An address of family: an endpoint's, an ipBlock edge, or random. */
-static const struct pm_endpoint *pick_endpoint(struct policy_gen_rng *rng,
-					       const struct pm_model *m, uint8_t family,
-					       uint8_t *addr)
+static const struct pm_endpoint *pick_endpoint(struct policy_gen_rng *rng, const struct pm_model *m,
+					       uint8_t family, uint8_t *addr)
 {
 	const struct pm_endpoint *e;
 	const struct pm_addr *a;
@@ -639,7 +638,8 @@ static uint16_t pick_port(struct policy_gen_rng *rng, const struct pm_model *m,
 			rule = n < p->n_ingress ? &p->ingress[n] : &p->egress[n - p->n_ingress];
 			if (rule->n_ports) {
 				pt = &rule->ports[policy_gen_below(rng, (uint32_t)rule->n_ports)];
-				n = pt->end_port && policy_gen_below(rng, 2) ? pt->end_port : pt->port;
+				n = pt->end_port && policy_gen_below(rng, 2) ? pt->end_port
+									     : pt->port;
 				return (uint16_t)(n + policy_gen_below(rng, 3) - 1);
 			}
 		}
@@ -702,10 +702,9 @@ int policy_gen_auth(struct policy_gen_rng *rng, const struct pm_model *m, size_t
 	for (i = 0; i < n && ne; i++) {
 		(*keys)[i].src_id = m->endpoints[policy_gen_below(rng, ne)].sec_id;
 		(*keys)[i].dst_id = m->endpoints[policy_gen_below(rng, ne)].sec_id;
-		(*values)[i].expires_boot_ns = policy_gen_below(rng, 3) ? now_boot_ns + 1 +
-									  policy_gen_below(rng, 1000)
-									: now_boot_ns -
-									  policy_gen_below(rng, 1000);
+		(*values)[i].expires_boot_ns =
+			policy_gen_below(rng, 3) ? now_boot_ns + 1 + policy_gen_below(rng, 1000)
+						 : now_boot_ns - policy_gen_below(rng, 1000);
 		(*values)[i].handshake_id = i + 1;
 	}
 	return 0;

@@ -206,7 +206,7 @@ int policy_gen_add_peer(struct pm_rule *r, const char *ns_selector, const char *
 int policy_gen_add_ip_block(struct pm_rule *r, const char *cidr, const char *excepts)
 {
 	struct pm_peer *p = new_peer(r);
-	struct pm_endpoint tmp = { 0 };
+	struct pm_endpoint tmp = {0};
 	int err;
 
 	if (!p)
@@ -302,7 +302,7 @@ static void number(struct pm_model *m, size_t pi, uint8_t dir, struct pm_rule *r
 
 	for (j = 0; j < n; j++) {
 		rules[j].rule_id = (uint32_t)m->n_rules;
-		m->rules[m->n_rules++] = (struct pm_rule_ref){ (uint32_t)pi, dir, (uint32_t)j };
+		m->rules[m->n_rules++] = (struct pm_rule_ref){(uint32_t)pi, dir, (uint32_t)j};
 	}
 }
 

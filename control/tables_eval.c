@@ -107,8 +107,8 @@ static size_t lower_bound(const struct bm_tables *tb, enum tables_kind kind, siz
 	return lo;
 }
 
-static const void *find_in(const struct bm_tables *tb, enum tables_kind kind, size_t lo,
-			   size_t hi, const void *key)
+static const void *find_in(const struct bm_tables *tb, enum tables_kind kind, size_t lo, size_t hi,
+			   const void *key)
 {
 	size_t i = lower_bound(tb, kind, lo, hi, key);
 
@@ -275,7 +275,7 @@ static void finish(const struct dir_hit *in, const struct dir_hit *eg, const str
 int tables_eval(const struct bm_tables *tb, const struct pe_tuple *t, const struct pe_auth *auth,
 		struct pe_result *out)
 {
-	struct dir_hit in = { 0 }, eg = { 0 };
+	struct dir_hit in = {0}, eg = {0};
 	struct ipc_hit src, dst;
 	uint8_t proto;
 	uint16_t port;
@@ -301,7 +301,7 @@ int tables_eval(const struct bm_tables *tb, const struct pe_tuple *t, const stru
 	proto = pe_policy_proto(t->proto);
 	/* The data plane reads ports only for these; the others carry port 0. */
 	port = proto == BM_PROTO_TCP || proto == BM_PROTO_UDP || proto == BM_PROTO_SCTP ? t->dport
-											  : 0;
+											: 0;
 	if (in.does_apply)
 		lookup_dir(tb, dst.class_id, src.class_id, BM_DIR_INGRESS, proto, port, &in);
 	if (eg.does_apply)
@@ -338,7 +338,7 @@ static bool is_sorted(const struct bm_tables *t, enum tables_kind kind)
 static int sort_one(struct bm_tables *t, enum tables_kind kind)
 {
 	struct tables_map *m = &t->maps[kind];
-	struct sort_ctx ctx = { t, kind };
+	struct sort_ctx ctx = {t, kind};
 	char *keys = NULL, *values = NULL;
 	size_t *idx, i;
 	int err = -ENOMEM;

@@ -39,7 +39,7 @@ static void tuple(struct pe_tuple *t, uint8_t proto, const char *src, const char
 
 static void format_tuple(const struct pe_tuple *t, char *buf, size_t len)
 {
-	struct pm_addr s = { .family = t->family }, d = { .family = t->family };
+	struct pm_addr s = {.family = t->family}, d = {.family = t->family};
 	char sb[64], db[64];
 
 	s.prefixlen = d.prefixlen = t->family == BM_FAMILY_IPV4 ? 32 : 128;
@@ -72,8 +72,8 @@ static bool agree(uint64_t seed, const struct pm_model *m, const struct bm_table
 		"seed %" PRIu64 ": %s: model says verdict %u reason %u rule %u ids %u->%u auth %d,"
 		" tables say verdict %u reason %u rule %u ids %u->%u auth %d\n",
 		seed, buf, want.verdict, want.reason, want.rule_id, want.src_id, want.dst_id,
-		want.is_auth_required, got.verdict, got.reason, got.rule_id, got.src_id,
-		got.dst_id, got.is_auth_required);
+		want.is_auth_required, got.verdict, got.reason, got.rule_id, got.src_id, got.dst_id,
+		got.is_auth_required);
 	return false;
 }
 
@@ -105,7 +105,7 @@ static int differential(uint64_t seed, const struct policy_gen_params *p, size_t
 	err = policy_gen_auth(&rng, m, m->n_endpoints * 20, NOW_NS, &keys, &values);
 	if (err)
 		goto out;
-	auth = (struct pe_auth){ keys, values, m->n_endpoints * 20, NOW_NS };
+	auth = (struct pe_auth){keys, values, m->n_endpoints * 20, NOW_NS};
 	for (i = 0; i < n_tuples && bad < 5; i++) {
 		policy_gen_tuple(&rng, m, &t);
 		bad += !agree(seed, m, &tb, &t, i % 5 ? &auth : NULL);
@@ -224,7 +224,7 @@ static void test_policy_compile_classes_shared(void)
 {
 	struct compile_report rep;
 	struct pm_model *m = pm_model_new();
-	struct bm_host4_key k = { 0 };
+	struct bm_host4_key k = {0};
 	const struct bm_ipcache_value *v1, *v2, *v3;
 	struct bm_tables tb;
 	struct pm_rule *r;
@@ -393,16 +393,16 @@ static void test_policy_compile_scale(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "classes_shared", test_policy_compile_classes_shared },
-		{ "spill", test_policy_compile_spill },
-		{ "entries_well_formed", test_policy_compile_entries_well_formed },
-		{ "overlap_rejected", test_policy_compile_overlap_rejected },
-		{ "deterministic", test_policy_compile_deterministic },
-		{ "differential", test_policy_compile_differential },
-		{ "differential_wide", test_policy_compile_differential_wide },
-		{ "differential_spill", test_policy_compile_differential_spill },
-		{ "scale", test_policy_compile_scale },
-		{ NULL, NULL },
+		{"classes_shared", test_policy_compile_classes_shared},
+		{"spill", test_policy_compile_spill},
+		{"entries_well_formed", test_policy_compile_entries_well_formed},
+		{"overlap_rejected", test_policy_compile_overlap_rejected},
+		{"deterministic", test_policy_compile_deterministic},
+		{"differential", test_policy_compile_differential},
+		{"differential_wide", test_policy_compile_differential_wide},
+		{"differential_spill", test_policy_compile_differential_spill},
+		{"scale", test_policy_compile_scale},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("policy_compile", NULL, NULL, cases);

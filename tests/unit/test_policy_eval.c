@@ -26,12 +26,12 @@ static struct pm_model *cluster(void)
 	int ep;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	CU_ASSERT_EQUAL(policy_gen_add_namespace(m, "default",
-						 "kubernetes.io/metadata.name=default"), 0);
-	CU_ASSERT_EQUAL(policy_gen_add_namespace(m, "prod",
-						 "kubernetes.io/metadata.name=prod,team=a"), 0);
-	CU_ASSERT_EQUAL(policy_gen_add_namespace(m, "dev",
-						 "kubernetes.io/metadata.name=dev,team=b"), 0);
+	CU_ASSERT_EQUAL(
+		policy_gen_add_namespace(m, "default", "kubernetes.io/metadata.name=default"), 0);
+	CU_ASSERT_EQUAL(
+		policy_gen_add_namespace(m, "prod", "kubernetes.io/metadata.name=prod,team=a"), 0);
+	CU_ASSERT_EQUAL(
+		policy_gen_add_namespace(m, "dev", "kubernetes.io/metadata.name=dev,team=b"), 0);
 	ep = policy_gen_add_endpoint(m, "default", "web", "app=web", "10.0.0.1,fd00::1", true, WEB);
 	CU_ASSERT_EQUAL(policy_gen_add_named_port(m, (size_t)ep, "http", BM_PROTO_TCP, 8080), 0);
 	ep = policy_gen_add_endpoint(m, "default", "db", "app=db", "10.0.0.2", true, DB);
@@ -39,7 +39,8 @@ static struct pm_model *cluster(void)
 	CU_ASSERT(policy_gen_add_endpoint(m, "prod", "api", "app=api", "10.0.1.1", true, API) >= 0);
 	ep = policy_gen_add_endpoint(m, "prod", "dbp", "app=db", "10.0.1.2", false, DBP);
 	CU_ASSERT_EQUAL(policy_gen_add_named_port(m, (size_t)ep, "pg", BM_PROTO_TCP, 6432), 0);
-	CU_ASSERT(policy_gen_add_endpoint(m, "dev", "tool", "app=tool", "10.0.2.1", true, TOOL) >= 0);
+	CU_ASSERT(policy_gen_add_endpoint(m, "dev", "tool", "app=tool", "10.0.2.1", true, TOOL) >=
+		  0);
 	CU_ASSERT(policy_gen_add_endpoint(m, "dev", "batch", "app=batch", "10.0.3.0/28", true,
 					  BATCH) >= 0);
 	return m;
@@ -63,7 +64,7 @@ static void compile(struct fixture *f, struct pm_model *m)
 	CU_ASSERT_EQUAL_FATAL(policy_gen_finish(m), 0);
 	tables_init(&f->tb);
 	CU_ASSERT_EQUAL_FATAL(policy_compile(m, &f->tb, &rep), 0);
-	f->auth = (struct pe_auth){ f->keys, f->values, 0, NOW_NS };
+	f->auth = (struct pe_auth){f->keys, f->values, 0, NOW_NS};
 }
 
 static void release(struct fixture *f)
@@ -74,8 +75,8 @@ static void release(struct fixture *f)
 
 static void add_auth(struct fixture *f, uint32_t src, uint32_t dst, uint64_t expires)
 {
-	f->keys[f->auth.n] = (struct bm_auth_key){ src, dst };
-	f->values[f->auth.n] = (struct bm_auth_value){ expires, 1 };
+	f->keys[f->auth.n] = (struct bm_auth_key){src, dst};
+	f->values[f->auth.n] = (struct bm_auth_value){expires, 1};
 	f->auth.n++;
 }
 
@@ -99,7 +100,7 @@ static void check(const struct fixture *f, uint8_t proto, const char *src, const
 		  uint16_t dport, uint8_t reason, uint32_t rule_id, int line)
 {
 	struct pe_result want, got;
-	struct pe_tuple t = { .proto = proto, .sport = 40000, .dport = dport };
+	struct pe_tuple t = {.proto = proto, .sport = 40000, .dport = dport};
 	struct pm_addr a;
 
 	CU_ASSERT_EQUAL_FATAL(pm_addr_parse(src, &a), 0);
@@ -112,15 +113,16 @@ static void check(const struct fixture *f, uint8_t proto, const char *src, const
 	if (want.reason != reason || want.rule_id != rule_id || got.reason != want.reason ||
 	    got.rule_id != want.rule_id || got.verdict != want.verdict ||
 	    got.src_id != want.src_id || got.dst_id != want.dst_id)
-		fprintf(stderr, "line %d: %s -> %s/%u:%u: want reason %u rule %u; model %u/%u, "
-				"tables %u/%u\n",
+		fprintf(stderr,
+			"line %d: %s -> %s/%u:%u: want reason %u rule %u; model %u/%u, "
+			"tables %u/%u\n",
 			line, src, dst, proto, dport, reason, rule_id, want.reason, want.rule_id,
 			got.reason, got.rule_id);
 	CU_ASSERT_EQUAL(want.reason, reason);
 	CU_ASSERT_EQUAL(want.rule_id, rule_id);
-	CU_ASSERT_EQUAL(want.verdict, bm_reason_is_deny(reason) ? BM_VERDICT_DENY
-				       : reason == BM_REASON_ALLOW_AUTH ? BM_VERDICT_ALLOW_AUTH
-									: BM_VERDICT_ALLOW);
+	CU_ASSERT_EQUAL(want.verdict, bm_reason_is_deny(reason)	       ? BM_VERDICT_DENY
+				      : reason == BM_REASON_ALLOW_AUTH ? BM_VERDICT_ALLOW_AUTH
+								       : BM_VERDICT_ALLOW);
 	CU_ASSERT_EQUAL(got.verdict, want.verdict);
 	CU_ASSERT_EQUAL(got.reason, want.reason);
 	CU_ASSERT_EQUAL(got.rule_id, want.rule_id);
@@ -490,7 +492,7 @@ static void test_policy_eval_endpoints(void)
 {
 	struct pm_model *m = cluster();
 	struct pe_result res;
-	struct pe_tuple t = { .family = 5 };
+	struct pe_tuple t = {.family = 5};
 	struct fixture f;
 
 	policy_gen_add_policy(m, "dev", "deny", "", true, true, false);
@@ -519,25 +521,25 @@ static void test_policy_eval_policy_proto(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "policy_proto", test_policy_eval_policy_proto },
-		{ "no_policy", test_policy_eval_no_policy },
-		{ "deny_all_ingress", test_policy_eval_deny_all_ingress },
-		{ "deny_all_egress", test_policy_eval_deny_all_egress },
-		{ "allow_all", test_policy_eval_allow_all },
-		{ "same_namespace", test_policy_eval_same_namespace },
-		{ "pod_label", test_policy_eval_pod_label },
-		{ "namespace_label", test_policy_eval_namespace_label },
-		{ "namespace_and_pod", test_policy_eval_namespace_and_pod },
-		{ "namespace_expression", test_policy_eval_namespace_expression },
-		{ "ip_block_except", test_policy_eval_ip_block_except },
-		{ "port_range", test_policy_eval_port_range },
-		{ "named_ports", test_policy_eval_named_ports },
-		{ "sctp_udp", test_policy_eval_sctp_udp },
-		{ "icmp_portless_only", test_policy_eval_icmp_portless_only },
-		{ "mesh_auth", test_policy_eval_mesh_auth },
-		{ "egress_and_ingress", test_policy_eval_egress_and_ingress },
-		{ "endpoints", test_policy_eval_endpoints },
-		{ NULL, NULL },
+		{"policy_proto", test_policy_eval_policy_proto},
+		{"no_policy", test_policy_eval_no_policy},
+		{"deny_all_ingress", test_policy_eval_deny_all_ingress},
+		{"deny_all_egress", test_policy_eval_deny_all_egress},
+		{"allow_all", test_policy_eval_allow_all},
+		{"same_namespace", test_policy_eval_same_namespace},
+		{"pod_label", test_policy_eval_pod_label},
+		{"namespace_label", test_policy_eval_namespace_label},
+		{"namespace_and_pod", test_policy_eval_namespace_and_pod},
+		{"namespace_expression", test_policy_eval_namespace_expression},
+		{"ip_block_except", test_policy_eval_ip_block_except},
+		{"port_range", test_policy_eval_port_range},
+		{"named_ports", test_policy_eval_named_ports},
+		{"sctp_udp", test_policy_eval_sctp_udp},
+		{"icmp_portless_only", test_policy_eval_icmp_portless_only},
+		{"mesh_auth", test_policy_eval_mesh_auth},
+		{"egress_and_ingress", test_policy_eval_egress_and_ingress},
+		{"endpoints", test_policy_eval_endpoints},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("policy_eval", NULL, NULL, cases);
