@@ -105,6 +105,8 @@ int cmd_auth(const struct cli_globals *g, int argc, char **argv)
 		fprintf(stderr, "usage: bpfmesh auth set|del|list ...\n");
 		return CLI_EXIT_ERROR;
 	}
+	if (!strcmp(argv[1], "serve") || !strcmp(argv[1], "connect"))
+		return cmd_handshake(g, argc - 1, argv + 1);
 	fd = pinned_map_fd(g->pin_dir, BM_MAP_AUTH);
 	if (fd < 0)
 		return CLI_EXIT_ERROR;

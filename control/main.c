@@ -39,10 +39,24 @@ static const struct cli_command commands[] = {
 	 "example: bpfmesh observe --json --count 10"},
 	{"auth", cmd_auth,
 	 "  bpfmesh auth set SRC DST --ttl SECONDS\n  bpfmesh auth del SRC DST\n"
-	 "  bpfmesh auth list",
-	 "Inspect or set mutual-authentication entries; SRC and DST are SPIFFE IDs or numeric\n"
-	 "identities (for operators and tests; the agent maintains them from handshakes).\n"
-	 "example: bpfmesh auth set 1234 5678 --ttl 60"},
+	 "  bpfmesh auth list\n"
+	 "  bpfmesh auth serve --identity FILE ADDR PORT [--ttl SECONDS] [--count N]\n"
+	 "  bpfmesh auth connect --identity FILE ADDR PORT [--ttl SECONDS]",
+	 "Mutual authentication: serve/connect run the X25519 + Ed25519 handshake for the\n"
+	 "workload identity document FILE (its key is FILE.key) and write the authenticated\n"
+	 "pair into the kernel's auth map; set/del/list edit the map directly (SRC and DST are\n"
+	 "SPIFFE IDs or numeric identities).\n"
+	 "example: bpfmesh auth connect --identity backend.id 198.18.4.2 4433\n"
+	 "example: bpfmesh auth set spiffe://d/ns/a/sa/x spiffe://d/ns/a/sa/y --ttl 60"},
+	{"agent", cmd_agent,
+	 "  bpfmesh agent [run] [--bus nats://HOST:PORT[,...]] [--node NAME] [--heartbeat-ms N]\n"
+	 "        [--dead-after-ms N] [--nats-port N] [--socket PATH]\n"
+	 "  bpfmesh agent status [--json] | publish FILE... | revoke|unrevoke IDENTITY\n"
+	 "  bpfmesh agent endpoint put NS/NAME --identity URI --address ADDR... | del NS/NAME",
+	 "Run the node agent: follow the NATS bus (docs/topics.md) and keep this node's maps at\n"
+	 "the current policy revision, endpoints and revocations; without --bus it runs its own\n"
+	 "nats-server with JetStream. The other forms talk to the local agent.\n"
+	 "example: bpfmesh agent --bus nats://198.18.0.1:4222 --node n1"},
 	{"identity", cmd_identity,
 	 "  bpfmesh identity init|enroll|issue|show|verify|revoke|rotate ...",
 	 "Workload identities: trust domain, node enrollment, signed documents, revocation.\n"

@@ -71,7 +71,7 @@ static int parse_port_value(struct mf_ctx *c, const struct mf_node *n, struct pm
 static int parse_end_port(struct mf_ctx *c, const struct mf_node *n, struct pm_port *out,
 			  bool is_port_ok)
 {
-	uint16_t end;
+	uint16_t end = 0; /* set by port_number(); gcc -O2 cannot see it */
 
 	if (port_number(c, n, &end))
 		return -EINVAL;

@@ -14,13 +14,11 @@ POLICY=${1:-$ROOT/examples/policy.yaml}
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates namespaces and loads BPF)" >&2; exit 2; }
-if [ ! -x build/control/bpfmesh ]; then
-	step "installing Debian packages and building (first run only)"
-	[ "${BM_SKIP_DEPS:-0}" = 1 ] || tools/deps.sh
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build build -j"$(nproc)" >/dev/null
-fi
-BPFMESH=$ROOT/build/control/bpfmesh
+step "installing Debian packages and building"
+[ "${BM_SKIP_DEPS:-0}" = 1 ] || tools/deps.sh
+cmake -S . -B build-demo -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-demo -j"$(nproc)" --target bpfmesh >/dev/null
+BPFMESH=$ROOT/build-demo/control/bpfmesh
 NETTOOL="python3 $ROOT/tests/netns/nettool.py"
 
 ID=bmdemo$$
@@ -94,14 +92,42 @@ request backend-v1 198.18.2.2 8080 allow
 request db 198.18.2.2 8080 deny
 request backend-v1 198.18.4.2 5432 deny
 
-step "mutual authentication backend <-> db, then the MeshPolicy admits the pair"
-bm auth set spiffe://demo.bpfmesh/ns/shop/sa/backend spiffe://demo.bpfmesh/ns/shop/sa/db --ttl 30
-bm auth set spiffe://demo.bpfmesh/ns/shop/sa/db spiffe://demo.bpfmesh/ns/shop/sa/backend --ttl 30
+step "workload identities: a trust domain, a node, signed documents for backend and db"
+bmi() { "$BPFMESH" --state-dir "$STATE" "$@"; }
+bmi identity init --trust-domain demo.bpfmesh >/dev/null
+bmi identity enroll --node "$NODE" >/dev/null
+bmi identity issue --namespace shop --service-account backend --ttl 10m -o "$DIR/backend.id"
+bmi identity issue --namespace shop --service-account db --ttl 10m -o "$DIR/db.id"
+bmi identity verify "$DIR/backend.id" | sed 's/^/  /'
+
+step "mutual authentication backend <-> db (X25519 + Ed25519 handshake), then the MeshPolicy admits the pair"
+ip netns exec "$ID-db" "$BPFMESH" --pin-dir "$PINS" --state-dir "$STATE" \
+	auth serve --identity "$DIR/db.id" 198.18.4.2 4433 --count 1 --ttl 60 | sed 's/^/  db:      /' &
+PIDS+=($!)
+sleep 0.3
+ip netns exec "$ID-backend-v1" "$BPFMESH" --pin-dir "$PINS" --state-dir "$STATE" \
+	auth connect --identity "$DIR/backend.id" 198.18.4.2 4433 --ttl 60 | sed 's/^/  backend: /'
+sleep 0.2
 request backend-v1 198.18.4.2 5432 allow
 request backend-v2 198.18.4.2 5432 allow
+request frontend 198.18.4.2 5432 deny
 
-step "revoking the pair: its traffic is cut at once"
+step "revoking the backend's identity: the pair's entries go, its traffic is cut at once"
+bmi identity revoke "$DIR/backend.id" | sed 's/^/  /'
 bm auth del spiffe://demo.bpfmesh/ns/shop/sa/backend spiffe://demo.bpfmesh/ns/shop/sa/db
+bm auth del spiffe://demo.bpfmesh/ns/shop/sa/db spiffe://demo.bpfmesh/ns/shop/sa/backend
+request backend-v1 198.18.4.2 5432 deny
+ip netns exec "$ID-db" "$BPFMESH" --pin-dir "$PINS" --state-dir "$STATE" \
+	auth serve --identity "$DIR/db.id" 198.18.4.2 4433 --count 1 --ttl 60 >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.3
+if ip netns exec "$ID-backend-v1" "$BPFMESH" --pin-dir "$PINS" --state-dir "$STATE" \
+	auth connect --identity "$DIR/backend.id" 198.18.4.2 4433 >/dev/null 2>&1; then
+	echo "  UNEXPECTED: a handshake with the revoked identity succeeded"
+	FAILS=$((FAILS + 1))
+else
+	echo "  ok         a new handshake with the revoked identity is refused"
+fi
 request backend-v1 198.18.4.2 5432 deny
 
 step "what the kernel reported (bpfmesh observe: every deny, sampled allows)"
