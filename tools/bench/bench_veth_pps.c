@@ -19,12 +19,15 @@
  *            nftables (loaded by run.sh) runs behind it.
  *  drop      bm_bench_drop: the generator's ceiling.
  *  bpfmesh   bm_xdp_ingress through dp_attach() (libxdp dispatcher) with
- *            the synthetic policy of --entries installed.
+ *            the synthetic policy of --entries installed;
+ *  bpfmesh-direct  the same program attached alone, without the dispatcher
+ *            (to show what the dispatcher costs).
  * Cases (--cases, comma-separated), each --rounds runs of --time-ms:
  *  allow     UDP to port 80 (allowed), flow cache on;
  *  nocache   the same with the flow cache off (bpfmesh only);
  *  deny      UDP to port 81 (denied).
- * Dump nftables scripts of the same policy instead: --emit-nft sets|linear.
+ * Dump nftables scripts of the same policy instead: --emit-nft
+ * sets|linear|sets-inet (see emit_nft()).
  *
  * Rate: repetitions sent, in chunks until --time-ms or --max-chunks, divided
  * by the on-CPU time of the sending thread (thread_cpu_ns(): the softirq
@@ -72,6 +75,7 @@ enum filter {
 	FILTER_PASS,
 	FILTER_DROP,
 	FILTER_BPFMESH,
+	FILTER_BPFMESH_DIRECT,
 };
 
 struct traffic_case {
@@ -125,11 +129,13 @@ struct veth {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_veth_pps --gen-ns NS --sink-ns NS --gen-if IF --sink-if IF\n"
-			"         --filter pass|drop|bpfmesh [--pin-dir DIR] [--entries N]\n"
-			"         [--cases allow,nocache,deny] [--rounds N] [--time-ms N]\n"
-			"         [--max-chunks N] [--flows N] [--label L]\n"
-			"       bench_veth_pps --emit-nft sets|linear --entries N --sink-if IF\n");
+	fprintf(stderr,
+		"usage: bench_veth_pps --gen-ns NS --sink-ns NS --gen-if IF --sink-if IF\n"
+		"         --filter pass|drop|bpfmesh|bpfmesh-direct [--pin-dir DIR] [--entries N]\n"
+		"         [--cases allow,nocache,deny] [--rounds N] [--time-ms N]\n"
+		"         [--max-chunks N] [--flows N] [--label L]\n"
+		"       bench_veth_pps --emit-nft sets|linear|sets-inet --entries N "
+		"--sink-if IF\n");
 }
 
 static int parse_filter(const char *s, struct opts *o)
@@ -140,6 +146,8 @@ static int parse_filter(const char *s, struct opts *o)
 		o->filter = FILTER_DROP;
 	else if (!strcmp(s, "bpfmesh"))
 		o->filter = FILTER_BPFMESH;
+	else if (!strcmp(s, "bpfmesh-direct"))
+		o->filter = FILTER_BPFMESH_DIRECT;
 	else
 		return -EINVAL;
 	return 0;
@@ -209,58 +217,78 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return 0;
 	if (!o->gen_ns || !o->sink_ns || !o->gen_if)
 		return -EINVAL;
-	if (o->filter == FILTER_BPFMESH && !o->pin_dir)
+	if (o->filter >= FILTER_BPFMESH && !o->pin_dir)
 		return -EINVAL;
 	return 0;
+}
+
+/* "a.b.c.d" of a host-order address; buf holds at least 16 bytes. */
+static const char *ip4_str(uint32_t a, char *buf)
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	return buf;
+}
+
+/* The nft tuple of the j-th rule: pair j + 1, so that pair 0 comes last. */
+static void nft_tuple(const struct bench_policy *p, uint32_t j, uint32_t n, char *sa, char *da)
+{
+	uint32_t src, dst;
+
+	bench_policy_pair(p, (j + 1) % n, &src, &dst);
+	ip4_str(bench_host_addr(src), sa);
+	ip4_str(bench_host_addr(dst), da);
 }
 
 /*
  * nftables with the same allowed tuples as the synthetic policy: one
  * element or rule per policy entry, each (src host, dst host, udp, 80);
  * pair 0 (the measured flow) goes last so that a linear chain matches it
- * after every other rule, as it does for a denied packet. Netdev ingress on
- * the sink veth: the earliest nftables hook, the most favourable to it.
+ * after every other rule, as it does for a denied packet. Kinds:
+ *  sets, linear  netdev ingress on the sink veth: the earliest nftables
+ *                hook, before the IP stack, the most favourable to nftables;
+ *  sets-inet     inet prerouting: after the IP stack's receive checks, where
+ *                host firewalls usually filter.
  */
 static void emit_nft(const struct opts *o)
 {
-	bool is_sets = !strcmp(o->emit_nft, "sets");
+	bool is_inet = !strcmp(o->emit_nft, "sets-inet");
+	bool is_sets = is_inet || !strcmp(o->emit_nft, "sets");
+	const char *family = is_inet ? "inet" : "netdev";
+	/* netdev sees every ethertype; inet prerouting only IP, of both versions */
+	const char *is_ip4 = is_inet ? "meta nfproto ipv4" : "meta protocol ip";
+	char sa[16], da[16];
 	struct bench_policy p;
-	uint32_t n, j, src, dst, sa, da;
+	uint32_t n = o->entries, j;
 
 	bench_policy_size(o->entries, &p);
-	n = o->entries;
-	printf("table netdev bmbench {\n");
+	printf("table %s bmbench {\n", family);
 	if (is_sets)
 		printf("  set allow {\n    type ipv4_addr . ipv4_addr . inet_proto . "
 		       "inet_service\n    size %u\n  }\n",
 		       n < 65536 ? 65536 : n * 2);
-	printf("  chain ingress {\n    type filter hook ingress device \"%s\" priority 0; "
-	       "policy accept;\n",
-	       o->sink_if);
+	if (is_inet)
+		printf("  chain pre {\n    type filter hook prerouting priority 0; policy "
+		       "accept;\n");
+	else
+		printf("  chain ingress {\n    type filter hook ingress device \"%s\" priority 0; "
+		       "policy accept;\n",
+		       o->sink_if);
 	if (is_sets)
-		printf("    meta protocol ip ip saddr . ip daddr . meta l4proto . udp dport "
-		       "@allow accept\n");
+		printf("    %s ip saddr . ip daddr . meta l4proto . udp dport @allow accept\n",
+		       is_ip4);
 	for (j = 0; !is_sets && j < n; j++) {
-		bench_policy_pair(&p, (j + 1) % n, &src, &dst);
-		sa = bench_host_addr(src);
-		da = bench_host_addr(dst);
-		printf("    meta protocol ip ip saddr %u.%u.%u.%u ip daddr %u.%u.%u.%u "
-		       "udp dport %u accept\n",
-		       sa >> 24, (sa >> 16) & 255, (sa >> 8) & 255, sa & 255, da >> 24,
-		       (da >> 16) & 255, (da >> 8) & 255, da & 255, BENCH_PORT_ALLOW);
+		nft_tuple(&p, j, n, sa, da);
+		printf("    meta protocol ip ip saddr %s ip daddr %s udp dport %u accept\n", sa, da,
+		       BENCH_PORT_ALLOW);
 	}
-	printf("    meta protocol ip drop\n  }\n}\n");
+	printf("    %s drop\n  }\n}\n", is_ip4);
 	for (j = 0; is_sets && j < n; j++) {
 		if (j % 1000 == 0)
-			printf("%sadd element netdev bmbench allow { ", j ? " }\n" : "");
+			printf("%sadd element %s bmbench allow { ", j ? " }\n" : "", family);
 		else
 			printf(", ");
-		bench_policy_pair(&p, (j + 1) % n, &src, &dst);
-		sa = bench_host_addr(src);
-		da = bench_host_addr(dst);
-		printf("%u.%u.%u.%u . %u.%u.%u.%u . udp . %u", sa >> 24, (sa >> 16) & 255,
-		       (sa >> 8) & 255, sa & 255, da >> 24, (da >> 16) & 255, (da >> 8) & 255,
-		       da & 255, BENCH_PORT_ALLOW);
+		nft_tuple(&p, j, n, sa, da);
+		printf("%s . %s . udp . %u", sa, da, BENCH_PORT_ALLOW);
 	}
 	if (is_sets && n)
 		printf(" }\n");
@@ -355,8 +383,10 @@ static int attach_filter(struct veth *v)
 	} else {
 		if (v->o.filter == FILTER_PASS)
 			fd = bpf_program__fd(v->pass->progs.bm_xdp_pass);
-		else
+		else if (v->o.filter == FILTER_DROP)
 			fd = bpf_program__fd(v->gen->progs.bm_bench_drop);
+		else
+			fd = dp_prog_fd(v->dp);
 		err = bpf_xdp_attach(v->sink_ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
 	}
 	if (err)
@@ -379,7 +409,7 @@ static int setup_sink(struct veth *v)
 	if (!v->sink_ifindex)
 		return -errno;
 	err = link_mac(v->o.sink_if, v->sink_mac);
-	if (!err && v->o.filter == FILTER_BPFMESH)
+	if (!err && v->o.filter >= FILTER_BPFMESH)
 		err = install_policy(v);
 	if (!err)
 		err = attach_filter(v);

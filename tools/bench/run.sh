@@ -41,6 +41,7 @@ if [ "$QUICK" = 1 ]; then
 	XDP_ARGS=(--repeat 200000 --rounds 3 --flows 2000)
 	VETH_SIZES=(1 100000)
 	NFT_SET_SIZES=(1 10000)
+	NFT_INET_SIZES=(10000)
 	NFT_LINEAR_SIZES=(1 1000)
 	VETH_ARGS=(--rounds 3 --time-ms 150)
 	INSTALL_ARGS=(--rounds 3 --models 100:30,10000)
@@ -49,6 +50,7 @@ else
 	XDP_ARGS=(--repeat 1000000 --rounds 7 --flows 8192)
 	VETH_SIZES=(1 10000 100000 1000000)
 	NFT_SET_SIZES=(1 10000 100000)
+	NFT_INET_SIZES=(100000)
 	NFT_LINEAR_SIZES=(1 1000 10000)
 	VETH_ARGS=(--rounds 7 --time-ms 250)
 	INSTALL_ARGS=(--rounds 5 --models 100:30,300:100,10000,100000)
@@ -164,6 +166,7 @@ nft_load() {
 
 nft_flush() {
 	ip netns exec "$NS_SINK" nft delete table netdev bmbench 2>/dev/null || true
+	ip netns exec "$NS_SINK" nft delete table inet bmbench 2>/dev/null || true
 }
 
 bench_veth() {
@@ -176,8 +179,14 @@ bench_veth() {
 			--label "bpfmesh-$n" --cases allow,nocache,deny
 		veth --filter pass --label nofilter --cases allow
 	done
+	veth --filter bpfmesh-direct --pin-dir "$PIN" --entries 100000 --label bpfmesh-direct-100000 \
+		--cases allow,deny
 	for n in "${NFT_SET_SIZES[@]}"; do
 		nft_load sets "$n" && veth --filter pass --label "nft-set-$n" --cases allow,deny
+		nft_flush
+	done
+	for n in "${NFT_INET_SIZES[@]}"; do
+		nft_load sets-inet "$n" && veth --filter pass --label "nft-inet-$n" --cases allow,deny
 		nft_flush
 	done
 	for n in "${NFT_LINEAR_SIZES[@]}"; do

@@ -81,7 +81,8 @@ END {
 		load = ""
 		if (l ~ /^nft-set-/) { split(l, p, "-"); load = nftload["sets", p[3]] }
 		if (l ~ /^nft-linear-/) { split(l, p, "-"); load = nftload["linear", p[3]] }
-		if (l ~ /^bpfmesh-/) { split(l, p, "-"); load = xdpinst_for(p[2]) }
+		if (l ~ /^nft-inet-/) { split(l, p, "-"); load = nftload["sets-inet", p[3]] }
+		if (l ~ /^bpfmesh-[0-9]/) { split(l, p, "-"); load = xdpinst_for(p[2]) }
 		printf "%-20s %11s %11s %11s | %9s %9s %8s\n", l, fmt_pps(pps[l, "allow"]),
 		       fmt_pps(pps[l, "nocache"]), fmt_pps(pps[l, "deny"]),
 		       fmt_ns(sink_ns(pps[l, "allow"])), fmt_ns(sink_ns(pps[l, "deny"])), load
@@ -89,7 +90,10 @@ END {
 	print "xdp-drop: a bare XDP_DROP receiver, the generator's ceiling; nofilter: bare XDP_PASS"
 	print "receiver + the namespace's IP/UDP stack (no socket: the datagram is dropped there)."
 	print "sink ns = 1e9/pps - 1e9/ceiling: what the receiver adds per packet above the generator."
-	print "nft-*: nofilter + nftables netdev ingress on the sink veth, one rule/element per entry."
+	print "nft-set/linear-*: nofilter + nftables netdev ingress on the sink veth (before the IP"
+	print "stack: nftables' cheapest spot), one set element / rule per entry; nft-inet-*: the"
+	print "same set in an inet prerouting chain (after the IP receive checks)."
+	print "bpfmesh-direct: bm_xdp_ingress attached alone, without the libxdp dispatcher."
 	print "load ms: nft -f time for nft-*, dp_install() of the synthetic policy for bpfmesh-*."
 	print "Wall-clock rates (best round) are in the raw log; they agree when the machine is idle."
 	if (short != "") { print "FRAMES LOST BETWEEN GENERATOR AND SINK:"; printf "%s", short }
@@ -140,11 +144,18 @@ END {
 	if (ns_set == "") ns_set = pps["nft-set-10000", "deny"]
 	if (d != "" && ns_set != "") {
 		r = ratio(d, ns_set)
-		printf "%-8s veth deny >= 4x nftables (set): %s vs %s pps = %s pipeline; " \
+		printf "%-8s veth deny >= 4x nftables (set, netdev ingress): %s vs %s pps = %s pipeline; " \
 		       "sink cost %s vs %s ns = %s\n", verdict(r >= 4), fmt_pps(d), fmt_pps(ns_set),
 		       fmt_ratio(r), fmt_ns(sink_ns(d)), fmt_ns(sink_ns(ns_set)),
 		       fmt_ratio(ratio(sink_ns(ns_set), sink_ns(d)))
 	}
+	ns_inet = pps["nft-inet-" big, "deny"]
+	if (d != "" && ns_inet != "")
+		printf "%-8s veth deny >= 4x nftables (set, inet prerouting): %s vs %s pps = %s " \
+		       "pipeline; sink cost %s vs %s ns = %s\n", verdict(ratio(d, ns_inet) >= 4),
+		       fmt_pps(d), fmt_pps(ns_inet), fmt_ratio(ratio(d, ns_inet)),
+		       fmt_ns(sink_ns(d)), fmt_ns(sink_ns(ns_inet)),
+		       fmt_ratio(ratio(sink_ns(ns_inet), sink_ns(d)))
 	if (d != "" && ns_lin != "")
 		printf "%-8s veth deny >= 4x nftables (10k linear rules): %s vs %s pps = %s\n",
 		       verdict(ratio(d, ns_lin) >= 4), fmt_pps(d), fmt_pps(ns_lin),
