@@ -928,6 +928,7 @@ static int walk_prefixes(struct compile_ctx *c)
 		if (p->ep != CC_NONE && top && top->owner != CC_NONE)
 			err = overlap_error(c, top->owner, p->ep);
 		p->owner = p->ep != CC_NONE ? p->ep : top ? top->owner : CC_NONE;
+		p->parent = top ? stack.v[stack.n - 1] : CC_NONE;
 		if (!err)
 			err = cc_vec_push(&stack, (uint32_t)i);
 	}
@@ -1140,6 +1141,33 @@ static int index_classes(struct compile_ctx *c)
 	return err;
 }
 
+static void ipcache_value(const struct compile_ctx *c, uint32_t j, struct bm_ipcache_value *v)
+{
+	const struct cc_prefix *p = &c->pfx[j];
+
+	memset(v, 0, sizeof(*v));
+	v->class_id = p->class_id;
+	v->sec_id = p->owner == CC_NONE ? BM_ID_WORLD : c->m->endpoints[p->owner].sec_id;
+	if (p->class_id >= BM_CLASS_FIRST)
+		v->flags = c->class_flags[p->class_id - BM_CLASS_FIRST];
+	if (p->owner != CC_NONE && c->m->endpoints[p->owner].is_local)
+		v->flags |= BM_IPC_F_LOCAL;
+}
+
+/*
+ * A region that resolves exactly like the one around it needs no entry: the
+ * lookup falls through to the enclosing prefix (or to WORLD) and finds the
+ * same value. Enclosing entries dropped this way held that value too.
+ */
+static bool is_redundant(const struct compile_ctx *c, uint32_t j, const struct bm_ipcache_value *v)
+{
+	struct bm_ipcache_value outer = {.sec_id = BM_ID_WORLD, .class_id = BM_CLASS_WORLD};
+
+	if (c->pfx[j].parent != CC_NONE)
+		ipcache_value(c, c->pfx[j].parent, &outer);
+	return !memcmp(&outer, v, sizeof(*v));
+}
+
 static int emit_ipcache(struct compile_ctx *c, struct bm_tables *out)
 {
 	union {
@@ -1151,23 +1179,18 @@ static int emit_ipcache(struct compile_ctx *c, struct bm_tables *out)
 	struct bm_ipcache_value v;
 	const struct cc_prefix *p;
 	enum tables_kind kind;
-	bool is_v4, is_host;
-	size_t i;
+	bool is_v4;
+	uint32_t i;
 	int err;
 
 	for (i = 0; i < c->n_pfx; i++) {
 		p = &c->pfx[i];
+		ipcache_value(c, i, &v);
+		if (is_redundant(c, i, &v))
+			continue;
 		is_v4 = p->a.family == BM_FAMILY_IPV4;
-		is_host = p->a.prefixlen == (is_v4 ? 32 : 128);
 		memset(&key, 0, sizeof(key));
-		memset(&v, 0, sizeof(v));
-		v.class_id = p->class_id;
-		v.sec_id = p->owner == CC_NONE ? BM_ID_WORLD : c->m->endpoints[p->owner].sec_id;
-		if (p->class_id >= BM_CLASS_FIRST)
-			v.flags = c->class_flags[p->class_id - BM_CLASS_FIRST];
-		if (p->owner != CC_NONE && c->m->endpoints[p->owner].is_local)
-			v.flags |= BM_IPC_F_LOCAL;
-		if (is_host) {
+		if (p->a.prefixlen == (is_v4 ? 32 : 128)) {
 			kind = is_v4 ? TABLES_HOST4 : TABLES_HOST6;
 			memcpy(&key, p->a.addr, is_v4 ? 4 : 16);
 		} else {

@@ -51,6 +51,7 @@ struct cc_prefix {
 	uint32_t ep; /* endpoint with exactly this prefix, or CC_NONE */
 	uint32_t owner; /* endpoint whose prefix contains it, or CC_NONE */
 	uint32_t end; /* first index after the prefixes it contains */
+	uint32_t parent; /* innermost prefix containing it, or CC_NONE */
 	uint32_t class_id;
 };
 
