@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "cli.h"
 #include "dataplane.h"
+#include "id_names.h"
 #include "names.h"
 #include "pinned.h"
 #include "tables.h"
@@ -73,6 +75,76 @@ static json_t *reason_counters(const char *pin_dir)
 	return obj;
 }
 
+struct pair_row {
+	struct bm_pair_key key;
+	uint64_t packets[BM_VERDICT_MAX];
+	uint64_t total;
+};
+
+static int cmp_pair_rows(const void *a, const void *b)
+{
+	const struct pair_row *x = a, *y = b;
+
+	return x->total < y->total ? 1 : x->total > y->total ? -1 : 0;
+}
+
+/* Up to PAIR_TOP identity pairs with the most packets, with per-verdict counts. */
+#define PAIR_TOP 20
+
+static size_t read_pairs(int slots_fd, int stats_fd, struct pair_row *rows, size_t cap)
+{
+	struct bm_pair_key key, next;
+	uint64_t sum[2 * BM_VERDICT_MAX];
+	void *prev = NULL;
+	size_t n = 0;
+	__u32 slot;
+	int v;
+
+	while (n < cap && !bpf_map_get_next_key(slots_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(slots_fd, &key, &slot) ||
+		    pinned_percpu_sum(stats_fd, slot, sum, 2 * BM_VERDICT_MAX))
+			continue;
+		rows[n].key = key;
+		rows[n].total = 0;
+		for (v = 0; v < BM_VERDICT_MAX; v++) {
+			rows[n].packets[v] = sum[v];
+			rows[n].total += sum[v];
+		}
+		n++;
+	}
+	qsort(rows, n, sizeof(*rows), cmp_pair_rows);
+	return n;
+}
+
+static json_t *pair_counters(const char *pin_dir, const struct id_names *names)
+{
+	int slots_fd = pinned_map_fd(pin_dir, BM_MAP_PAIR_SLOTS);
+	int stats_fd = pinned_map_fd(pin_dir, BM_MAP_PAIR_STATS);
+	json_t *arr = json_array();
+	struct pair_row *rows;
+	size_t i, n = 0;
+
+	rows = calloc(BM_PAIR_SLOTS, sizeof(*rows));
+	if (rows && slots_fd >= 0 && stats_fd >= 0)
+		n = read_pairs(slots_fd, stats_fd, rows, BM_PAIR_SLOTS);
+	for (i = 0; i < n && i < PAIR_TOP; i++)
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s, s:I, s:I, s:I}", "src",
+				       id_names_get(names, rows[i].key.src_id), "dst",
+				       id_names_get(names, rows[i].key.dst_id), "allow",
+				       (json_int_t)rows[i].packets[BM_VERDICT_ALLOW], "allow_auth",
+				       (json_int_t)rows[i].packets[BM_VERDICT_ALLOW_AUTH], "deny",
+				       (json_int_t)rows[i].packets[BM_VERDICT_DENY]));
+	free(rows);
+	if (slots_fd >= 0)
+		close(slots_fd);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	return arr;
+}
+
 static int read_config(const char *pin_dir, struct bm_config *cfg)
 {
 	__u32 zero = 0;
@@ -104,6 +176,14 @@ static void print_text(json_t *st)
 	printf("%s\nmap fill:\n", json_array_size(json_object_get(st, "attached")) ? "" : " none");
 	json_object_foreach (json_object_get(st, "maps"), key, v)
 		printf("  %-14s %lld\n", key, (long long)json_integer_value(v));
+	printf("busiest identity pairs (packets allow / allow-auth / deny):\n");
+	json_array_foreach (json_object_get(st, "pairs"), i, a)
+		printf("  %s -> %s  %lld / %lld / %lld\n",
+		       json_string_value(json_object_get(a, "src")),
+		       json_string_value(json_object_get(a, "dst")),
+		       (long long)json_integer_value(json_object_get(a, "allow")),
+		       (long long)json_integer_value(json_object_get(a, "allow_auth")),
+		       (long long)json_integer_value(json_object_get(a, "deny")));
 	printf("verdicts by reason:\n");
 	json_object_foreach (json_object_get(st, "reasons"), key, v)
 		printf("  %-22s %llu packets\n", key,
@@ -114,16 +194,20 @@ static void print_text(json_t *st)
 int cmd_status(const struct cli_globals *g, int argc, char **argv)
 {
 	bool is_json = argc > 1 && !strcmp(argv[1], "--json");
+	struct id_names *names;
 	struct bm_config cfg;
 	json_t *st;
 
 	(void)argv;
 	if (read_config(g->pin_dir, &cfg))
 		return CLI_EXIT_ERROR;
-	st = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "pin_dir", g->pin_dir, "generation",
+	names = id_names_load(g->state_dir);
+	st = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "pin_dir", g->pin_dir, "generation",
 		       (json_int_t)cfg.generation, "abi_version", (json_int_t)cfg.abi_version,
 		       "attached", attachments(), "maps", map_fill(g->pin_dir, cfg.generation & 1),
-		       "reasons", reason_counters(g->pin_dir));
+		       "reasons", reason_counters(g->pin_dir), "pairs",
+		       pair_counters(g->pin_dir, names));
+	id_names_free(names);
 	if (!st)
 		return CLI_EXIT_ERROR;
 	if (is_json) {

@@ -53,6 +53,13 @@ deny_count() {
 		'import json,sys; r=json.load(sys.stdin)["reasons"]; print(r.get("deny-ingress",{}).get("packets",0))'
 }
 check "deny-ingress counter counts the drops" [ "$(deny_count)" -gt 0 ]
+pair_denies() {
+	bm "$S" status --json | python3 -c '
+import json, sys
+pairs = json.load(sys.stdin)["pairs"]
+print(sum(p["deny"] for p in pairs if p["src"].endswith("/sa/intruder") and p["dst"].endswith("/sa/server")))'
+}
+check "per-identity-pair counters count the intruder's denies" [ "$(pair_denies)" -gt 0 ]
 
 expect "policy check (reference) says allow" 0 bm "$S" policy check --from 198.18.1.1 --to 198.18.1.2 --proto tcp --port 8080
 expect "policy check (reference) says deny" 1 bm "$S" policy check --from 198.18.1.3 --to 198.18.1.2 --proto tcp --port 8080
