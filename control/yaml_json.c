@@ -659,8 +659,8 @@ static bool is_json_name(const char *name)
 	return len >= 5 && !strcmp(name + len - 5, ".json");
 }
 
-/* Parse fp if given, else len bytes of buf. */
-static int load(const char *name, FILE *fp, const char *buf, size_t len, struct yj_stream **out,
+/* Parse len bytes of buf. */
+static int load(const char *name, const char *buf, size_t len, struct yj_stream **out,
 		struct yj_error *err)
 {
 	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG};
@@ -679,7 +679,7 @@ static int load(const char *name, FILE *fp, const char *buf, size_t len, struct 
 	p = fy_parser_create(&cfg);
 	if (!p)
 		goto out;
-	if (fp ? fy_parser_set_input_fp(p, name, fp) : fy_parser_set_string(p, buf, len))
+	if (fy_parser_set_string(p, buf, len))
 		goto out;
 	ret = run_parser(p, cfg.diag, &b);
 	if (!ret) {
@@ -693,24 +693,129 @@ out:
 	return ret;
 }
 
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/*
+ * libfyaml 0.7 can loop forever on some invalid UTF-8 (in directives), and
+ * YAML must be Unicode anyway: check the whole input first.
+ */
+static int check_utf8(const char *buf, size_t len, struct yj_error *err)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	struct yj_pos pos = {1, 1};
+	size_t i = 0, step;
+
+	while (i < len) {
+		step = utf8_len(p + i, len - i);
+		if (!step) {
+			if (err) {
+				err->pos = pos;
+				snprintf(err->text, sizeof(err->text),
+					 "invalid UTF-8 (byte 0x%02x); manifests must be UTF-8",
+					 p[i]);
+			}
+			return -EINVAL;
+		}
+		if (p[i] == '\n')
+			pos.line++, pos.column = 0;
+		pos.column++;
+		i += step;
+	}
+	return 0;
+}
+
+#define MAX_INPUT_BYTES (64u << 20)
+
+/* Read all of fp into a NUL-terminated buffer the caller frees. */
+static int read_all(FILE *fp, char **out, size_t *len)
+{
+	size_t cap = 65536, n = 0, got;
+	char *buf = malloc(cap), *grown;
+
+	while (buf) {
+		got = fread(buf + n, 1, cap - n - 1, fp);
+		n += got;
+		if (n < cap - 1)
+			break;
+		grown = cap >= MAX_INPUT_BYTES ? NULL : realloc(buf, cap * 2);
+		if (!grown) {
+			free(buf);
+			return cap >= MAX_INPUT_BYTES ? -EFBIG : -ENOMEM;
+		}
+		buf = grown;
+		cap *= 2;
+	}
+	if (!buf)
+		return -ENOMEM;
+	if (ferror(fp)) {
+		free(buf);
+		return -EIO;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static void set_errno_text(struct yj_error *err, const char *what, int ret)
+{
+	if (!err)
+		return;
+	memset(err, 0, sizeof(*err));
+	snprintf(err->text, sizeof(err->text), "%s: %s", what, strerror(-ret));
+}
+
 /* See yaml_json.h. */
 int yj_load_file(const char *path, struct yj_stream **out, struct yj_error *err)
 {
 	bool is_stdin = !strcmp(path, "-");
 	FILE *fp = is_stdin ? stdin : fopen(path, "r");
+	size_t len = 0;
+	char *buf;
 	int ret;
 
 	if (!fp) {
 		ret = -errno;
-		if (err) {
-			memset(err, 0, sizeof(*err));
-			snprintf(err->text, sizeof(err->text), "open: %s", strerror(-ret));
-		}
+		set_errno_text(err, "open", ret);
 		return ret;
 	}
-	ret = load(path, fp, NULL, 0, out, err);
+	ret = read_all(fp, &buf, &len);
 	if (!is_stdin)
 		fclose(fp);
+	if (ret) {
+		set_errno_text(err, "read", ret);
+		return ret;
+	}
+	ret = yj_load_buffer(path, buf, len, out, err);
+	free(buf);
 	return ret;
 }
 
@@ -718,7 +823,14 @@ int yj_load_file(const char *path, struct yj_stream **out, struct yj_error *err)
 int yj_load_buffer(const char *name, const char *buf, size_t len, struct yj_stream **out,
 		   struct yj_error *err)
 {
-	return load(name, NULL, buf ? buf : "", buf ? len : 0, out, err);
+	int ret;
+
+	if (err)
+		memset(err, 0, sizeof(*err));
+	if (!buf)
+		len = 0;
+	ret = check_utf8(buf, len, err);
+	return ret ? ret : load(name, buf ? buf : "", len, out, err);
 }
 
 /* See yaml_json.h. */

@@ -38,10 +38,11 @@ struct yj_stream;
 
 /*
  * Parse the file at path ("-" reads stdin; a ".json" name enables libfyaml's
- * JSON mode). On success *out owns every document; free it with
- * yj_stream_free(). Returns 0, -EINVAL for malformed input (err filled with
- * libfyaml's message and position), -ENOENT/-EACCES/... if the file cannot
- * be opened, or -ENOMEM.
+ * JSON mode). Input must be UTF-8 and at most 64 MiB. On success *out owns
+ * every document; free it with yj_stream_free(). Returns 0, -EINVAL for
+ * malformed input (err filled with libfyaml's message and position),
+ * -ENOENT/-EACCES/... if the file cannot be opened, -EIO on a read error,
+ * -EFBIG if it is too large, or -ENOMEM.
  */
 int yj_load_file(const char *path, struct yj_stream **out, struct yj_error *err);
 
