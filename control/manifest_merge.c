@@ -209,11 +209,63 @@ static void check_overlaps(struct mf_ctx *c, const struct pm_model *m)
 	free(refs);
 }
 
+struct id_ref {
+	const struct pm_endpoint *ep;
+	bool is_new;
+};
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct id_ref *x = a, *y = b;
+
+	if (x->ep->sec_id != y->ep->sec_id)
+		return x->ep->sec_id < y->ep->sec_id ? -1 : 1;
+	return strcmp(x->ep->identity_uri, y->ep->identity_uri);
+}
+
+/*
+ * Replicas share an identity and so a sec_id; two different SPIFFE IDs
+ * folding to one 32-bit sec_id would let policy confuse them: refuse.
+ */
+static void check_id_collisions(struct mf_ctx *c, const struct pm_model *m)
+{
+	size_t n = 0, i, total = m->n_endpoints + c->st->n_endpoints;
+	struct id_ref *refs = calloc(total + 1, sizeof(*refs));
+	const struct id_ref *x, *y;
+	char where[300];
+
+	if (!refs) {
+		c->oom = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < m->n_endpoints; i++)
+		refs[n++] = (struct id_ref){&m->endpoints[i], false};
+	for (i = 0; i < c->st->n_endpoints; i++)
+		refs[n++] = (struct id_ref){&c->st->endpoints[i], true};
+	qsort(refs, n, sizeof(*refs), cmp_id);
+	for (i = 1; i < n; i++) {
+		x = &refs[i - 1];
+		y = &refs[i];
+		if (x->ep->sec_id != y->ep->sec_id || !cmp_id(x, y) || (!x->is_new && !y->is_new))
+			continue;
+		if (!y->is_new)
+			x = &refs[i], y = &refs[i - 1];
+		format_pos(&x->ep->pos, where, sizeof(where));
+		report_at(c, &y->ep->pos,
+			  "identity %s of endpoint %s/%s has the same numeric identity %u as %s of "
+			  "endpoint %s/%s (defined at %s)",
+			  y->ep->identity_uri, y->ep->ns, y->ep->name, y->ep->sec_id,
+			  x->ep->identity_uri, x->ep->ns, x->ep->name, where);
+	}
+	free(refs);
+}
+
 /* See manifest_priv.h. */
 void mf_check_set(struct mf_ctx *c, const struct pm_model *m)
 {
 	check_duplicates(c, m);
 	check_overlaps(c, m);
+	check_id_collisions(c, m);
 }
 
 static bool ns_known(const struct pm_model *m, const struct pm_model *st, const char *name)

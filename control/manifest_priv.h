@@ -125,7 +125,8 @@ int mf_load_namespace(struct mf_ctx *c, const struct mf_node *doc);
 
 /*
  * manifest_merge.c: check the staging model against itself and m (duplicate
- * objects, overlapping endpoint addresses; errors go to c->diag), then move
+ * objects, overlapping endpoint addresses, two SPIFFE IDs with one numeric
+ * identity; errors go to c->diag), then move
  * it into m. mf_commit() returns 0 or -ENOMEM, leaving m unchanged on error.
  */
 void mf_check_set(struct mf_ctx *c, const struct pm_model *m);

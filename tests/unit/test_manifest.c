@@ -374,6 +374,66 @@ static void test_manifest_overlap(void)
 	CU_ASSERT_EQUAL(m->n_endpoints, 1);
 }
 
+struct id_pair {
+	uint32_t id;
+	uint32_t n;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct id_pair *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Search SPIFFE IDs .../sa/wN for two with the same numeric identity (birthday bound). */
+static bool find_collision(uint32_t *a, uint32_t *b)
+{
+	enum { N = 400000 };
+	struct id_pair *ids = calloc(N, sizeof(*ids));
+	char uri[64];
+	bool found = false;
+	uint32_t i;
+
+	for (i = 0; ids && i < N; i++) {
+		snprintf(uri, sizeof(uri), "spiffe://td/ns/default/sa/w%u", i);
+		ids[i].n = i;
+		if (ident_numeric_id(uri, &ids[i].id))
+			break;
+	}
+	if (ids && i == N)
+		qsort(ids, N, sizeof(*ids), cmp_pair);
+	for (i = 1; ids && i < N && !found; i++) {
+		found = ids[i].id == ids[i - 1].id;
+		*a = ids[i - 1].n;
+		*b = ids[i].n;
+	}
+	free(ids);
+	return found;
+}
+
+static void test_manifest_identity_collision(void)
+{
+	char text[1024];
+	uint32_t a, b;
+
+	reset();
+	if (!find_collision(&a, &b)) {
+		CU_PASS("no colliding pair among the candidates");
+		return;
+	}
+	snprintf(text, sizeof(text),
+		 EP_HEAD
+		 "spec:\n  identity: spiffe://td/ns/default/sa/w%u\n  addresses: [10.0.0.1]\n"
+		 "---\n" EP_HEAD "spec:\n  identity: spiffe://td/ns/default/sa/w%u\n"
+		 "  addresses: [10.0.0.2]\n---\n" EP_HEAD
+		 "spec:\n  identity: spiffe://td/ns/default/sa/w%u\n  addresses: [10.0.0.3]\n",
+		 "a", a, "b", b, "c", a);
+	CU_ASSERT_EQUAL(load("id.yaml", text), -EINVAL);
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "has the same numeric identity"));
+	CU_ASSERT_EQUAL(diag.n_errors, 1);
+}
+
 static void test_manifest_malformed_yaml(void)
 {
 	const char *paths[] = {data_path("malformed.yaml")};
@@ -690,6 +750,7 @@ int bm_test_register(void)
 		{"atomic", test_manifest_atomic},
 		{"duplicates", test_manifest_duplicates},
 		{"overlap", test_manifest_overlap},
+		{"identity_collision", test_manifest_identity_collision},
 		{"malformed_yaml", test_manifest_malformed_yaml},
 		{"warnings", test_manifest_warnings},
 		{"policy_errors", test_manifest_policy_errors},
