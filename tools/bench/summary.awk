@@ -32,7 +32,8 @@ function fmt_ratio(r) { return r == "" ? "-" : sprintf("%.2fx", r) }
 	# a label measured twice (the baselines): keep the higher rate
 	if (!(key in pps) || $4 > pps[key]) pps[key] = $4
 	if (!(key in wall) || $7 > wall[key]) wall[key] = $7
-	if ($9 + 0 < $8 + 0) short = short sprintf("  %s %s: %s sent, %s seen by the sink\n", $2, $3, $8, $9)
+	if ($9 + 0 < $8 + 0)
+		short = short sprintf("  %s %s: %s sent, %s seen by the sink\n", $2, $3, $8, $9)
 	if (!($2 in seen_label)) { seen_label[$2] = 1; labels[++nlabels] = $2 }
 	if ($2 == "xdp-drop") ceiling = max(ceiling, $4)
 }
@@ -45,7 +46,8 @@ function fmt_ratio(r) { return r == "" ? "-" : sprintf("%.2fx", r) }
 
 END {
 	print ""
-	print "A. ns per packet, BPF_PROG_TEST_RUN, 60-byte UDP (best round; bare XDP_PASS in the same run)"
+	print "A. ns per packet, BPF_PROG_TEST_RUN, 60-byte UDP"
+	print "   (best round; the bare XDP_PASS program measured in the same run)"
 	printf "%-9s %9s %9s %9s %9s | %9s %9s %9s %9s\n", "entries", "XDP_PASS", "cached",
 	       "uncached", "deny", "new-pair", "new-conn", "new-conn", "XDP_PASS"
 	printf "%-9s %9s %9s %9s %9s | %9s %9s %9s %9s\n", "", "", "allow", "allow", "",
