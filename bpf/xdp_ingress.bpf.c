@@ -23,6 +23,11 @@
 
 /* Set through rodata by a dry-run instance (see bm_verdict_record). */
 const volatile __u32 bm_dry_run;
+/*
+ * Set with bm_dry_run by `policy check --bpf`: judge by policy alone, as for
+ * a new flow, without consulting the flow cache or fragment records.
+ */
+const volatile __u32 bm_policy_only;
 
 /* Not pinned: each dry-run instance has its own. */
 struct {
@@ -68,7 +73,7 @@ int bm_xdp_ingress(struct xdp_md *ctx)
 	} else {
 		v.reason = bm_parse(ctx, &pkt);
 		if (v.reason == BM_PARSE_OK)
-			bm_judge(ctx, cfg, gen, &pkt, &v, bm_dry_run);
+			bm_judge(ctx, cfg, gen, &pkt, &v, bm_dry_run, bm_policy_only);
 		else
 			v.verdict =
 				bm_reason_is_deny(v.reason) ? BM_VERDICT_DENY : BM_VERDICT_ALLOW;

@@ -257,7 +257,7 @@ static int check_bpf(const struct cli_globals *g, const struct pe_tuple *t, stru
 	len = frame_build(t, frame, sizeof(frame));
 	if (len < 0)
 		return len;
-	err = dp_open(g->pin_dir, true, &dp);
+	err = dp_open_policy_check(g->pin_dir, &dp);
 	if (!err)
 		err = dp_test_run(dp, frame, (size_t)len, &rec);
 	dp_close(dp);

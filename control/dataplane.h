@@ -31,6 +31,13 @@ enum dp_mode {
  */
 int dp_open(const char *pin_dir, bool is_dry_run, struct dataplane **out);
 
+/*
+ * As dp_open() with is_dry_run, for `policy check --bpf`: the instance also
+ * ignores the flow cache and fragment records, so its verdict is the policy's
+ * verdict for a new flow, whatever traffic the node carries.
+ */
+int dp_open_policy_check(const char *pin_dir, struct dataplane **out);
+
 /* Unload our references (pins and attachments stay). NULL-safe. */
 void dp_close(struct dataplane *dp);
 

@@ -72,7 +72,8 @@ static int check_config(struct dataplane *dp)
 	return 0;
 }
 
-static int open_skeleton(const char *pin_dir, bool is_dry_run, struct xdp_ingress **out)
+static int open_skeleton(const char *pin_dir, bool is_dry_run, bool is_policy_only,
+			 struct xdp_ingress **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct xdp_ingress *skel;
@@ -83,12 +84,13 @@ static int open_skeleton(const char *pin_dir, bool is_dry_run, struct xdp_ingres
 		return -errno;
 	}
 	skel->rodata->bm_dry_run = is_dry_run ? 1 : 0;
+	skel->rodata->bm_policy_only = is_policy_only ? 1 : 0;
 	*out = skel;
 	return 0;
 }
 
-/* See dataplane.h. */
-int dp_open(const char *pin_dir, bool is_dry_run, struct dataplane **out)
+static int open_instance(const char *pin_dir, bool is_dry_run, bool is_policy_only,
+			 struct dataplane **out)
 {
 	char probe[PATH_MAX];
 	struct dataplane *dp;
@@ -108,7 +110,7 @@ int dp_open(const char *pin_dir, bool is_dry_run, struct dataplane **out)
 		err = -ENOENT;
 		goto err_free;
 	}
-	err = open_skeleton(pin_dir, is_dry_run, &dp->skel);
+	err = open_skeleton(pin_dir, is_dry_run, is_policy_only, &dp->skel);
 	if (err)
 		goto err_free;
 	err = xdp_ingress__load(dp->skel);
@@ -133,6 +135,18 @@ err_destroy:
 err_free:
 	free(dp);
 	return err;
+}
+
+/* See dataplane.h. */
+int dp_open(const char *pin_dir, bool is_dry_run, struct dataplane **out)
+{
+	return open_instance(pin_dir, is_dry_run, false, out);
+}
+
+/* See dataplane.h. */
+int dp_open_policy_check(const char *pin_dir, struct dataplane **out)
+{
+	return open_instance(pin_dir, true, true, out);
 }
 
 /* See dataplane.h. */
@@ -193,7 +207,7 @@ static int attach_in_mode(struct dataplane *dp, int ifindex, enum xdp_attach_mod
 	 * dispatcher), so attach a second, unloaded instance of the object;
 	 * its maps resolve to the same pins.
 	 */
-	err = open_skeleton(dp->pin_dir, false, &skel);
+	err = open_skeleton(dp->pin_dir, false, false, &skel);
 	if (err)
 		return err;
 	prog = xdp_program__from_bpf_obj(skel->obj, "xdp");

@@ -218,14 +218,15 @@ static __always_inline void bm_frag_record(const struct bm_pkt *pkt, __u32 gener
 
 /* A non-first fragment: the fragment rule above. */
 static __always_inline void bm_judge_later_frag(__u32 generation, const struct bm_pkt *pkt,
-						struct bm_verdict *v)
+						struct bm_verdict *v, int is_policy_only)
 {
 	struct bm_ipcache_value src, dst;
-	struct bm_frag_value *fv;
+	struct bm_frag_value *fv = NULL;
 	struct bm_frag_key k;
 
 	bm_frag_key(pkt, &k);
-	fv = bpf_map_lookup_elem(&bm_frags, &k);
+	if (!is_policy_only)
+		fv = bpf_map_lookup_elem(&bm_frags, &k);
 	if (fv && fv->generation == generation) {
 		v->rule_id = fv->rule_id;
 		v->src_id = fv->src_id;
@@ -296,7 +297,7 @@ static __always_inline void bm_flow_update(const struct bm_pkt *pkt, __u32 gener
  */
 static __always_inline void bm_judge(struct xdp_md *ctx, const struct bm_config *cfg,
 				     __u32 generation, const struct bm_pkt *pkt,
-				     struct bm_verdict *v, int is_dry_run)
+				     struct bm_verdict *v, int is_dry_run, int is_policy_only)
 {
 	struct bm_ipcache_value src, dst;
 	__u32 slot = generation & 1;
@@ -304,10 +305,10 @@ static __always_inline void bm_judge(struct xdp_md *ctx, const struct bm_config 
 	int is_cache;
 
 	if (pkt->flags & BM_PKT_F_LATER_FRAG) {
-		bm_judge_later_frag(generation, pkt, v);
+		bm_judge_later_frag(generation, pkt, v, is_policy_only);
 		return;
 	}
-	is_cache = cfg->flags & BM_CFG_F_FLOW_CACHE;
+	is_cache = (cfg->flags & BM_CFG_F_FLOW_CACHE) && !is_policy_only;
 	if (is_cache && bm_flow_hit(&pkt->key, generation, v, &stale_flags))
 		goto out;
 	if (bm_ipcache_resolve(slot, &pkt->key, &src, &dst)) {
