@@ -85,7 +85,10 @@ int mf_node_int(struct mf_ctx *c, const struct mf_node *n, long long *out);
 
 /* strdup that records -ENOMEM in c. */
 char *mf_strdup(struct mf_ctx *c, const char *s);
-/* Grow *arr (of *n elements of size) by one zeroed element; NULL (oom recorded) on failure. */
+/*
+ * Grow *arr (of *n elements of size) by one zeroed element; NULL (oom
+ * recorded) on failure. Only for arrays grown by nothing but mf_append().
+ */
 void *mf_append(struct mf_ctx *c, void *arr_p, size_t *n, size_t size);
 
 /* The source position of the node, as the model stores it. */

@@ -2,6 +2,7 @@
 /* Manifest validation context: field paths, messages and typed accessors. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,17 +312,24 @@ char *mf_strdup(struct mf_ctx *c, const char *s)
 	return d;
 }
 
-/* See manifest_priv.h. */
+/*
+ * See manifest_priv.h. The capacity is implicit, the next power of two at or
+ * above *n, so the array only grows when *n reaches one: linear total copying.
+ */
 void *mf_append(struct mf_ctx *c, void *arr_p, size_t *n, size_t size)
 {
 	void **arr = arr_p;
-	char *grown = realloc(*arr, (*n + 1) * size);
+	size_t cap = *n ? *n * 2 : 1;
+	char *grown = *arr;
 
-	if (!grown) {
-		c->oom = -ENOMEM;
-		return NULL;
+	if (!*n || !(*n & (*n - 1))) {
+		grown = cap > SIZE_MAX / size ? NULL : realloc(*arr, cap * size);
+		if (!grown) {
+			c->oom = -ENOMEM;
+			return NULL;
+		}
+		*arr = grown;
 	}
-	*arr = grown;
 	memset(grown + *n * size, 0, size);
 	return grown + (*n)++ * size;
 }
