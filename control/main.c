@@ -48,6 +48,15 @@ static const struct cli_command commands[] = {
 	 "SPIFFE IDs or numeric identities).\n"
 	 "example: bpfmesh auth connect --identity backend.id 198.18.4.2 4433\n"
 	 "example: bpfmesh auth set spiffe://d/ns/a/sa/x spiffe://d/ns/a/sa/y --ttl 60"},
+	{"agent", cmd_agent,
+	 "  bpfmesh agent [run] [--bus nats://HOST:PORT[,...]] [--node NAME] [--heartbeat-ms N]\n"
+	 "        [--dead-after-ms N] [--nats-port N] [--socket PATH]\n"
+	 "  bpfmesh agent status [--json] | publish FILE... | revoke|unrevoke IDENTITY\n"
+	 "  bpfmesh agent endpoint put NS/NAME --identity URI --address ADDR... | del NS/NAME",
+	 "Run the node agent: follow the NATS bus (docs/topics.md) and keep this node's maps at\n"
+	 "the current policy revision, endpoints and revocations; without --bus it runs its own\n"
+	 "nats-server with JetStream. The other forms talk to the local agent.\n"
+	 "example: bpfmesh agent --bus nats://198.18.0.1:4222 --node n1"},
 	{"identity", cmd_identity,
 	 "  bpfmesh identity init|enroll|issue|show|verify|revoke|rotate ...",
 	 "Workload identities: trust domain, node enrollment, signed documents, revocation.\n"

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The node agent: turns bus state (docs/topics.md) into pinned BPF maps.
+ * One thread owns every map write and every piece of state; the bus's
+ * threads only queue events for it. See docs/agent.md.
+ */
+#ifndef BM_AGENT_H
+#define BM_AGENT_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#define AGENT_DEFAULT_SOCKET "/run/bpfmesh/agent.sock"
+#define AGENT_DEFAULT_HEARTBEAT_MS 1000
+#define AGENT_DEFAULT_DEAD_AFTER_MS 5000
+
+struct agent_config {
+	const char *state_dir;
+	const char *pin_dir;
+	const char *node; /* node name: [A-Za-z0-9_-], the subject token */
+	const char *bus_urls; /* NULL: supervise a local nats-server */
+	const char *sock_path; /* the CLI's unix socket */
+	unsigned int nats_port; /* local server port; 0: a free one */
+	unsigned int heartbeat_ms;
+	unsigned int dead_after_ms;
+};
+
+/*
+ * Run the agent until *stop becomes non-zero (SIGTERM/SIGINT handlers set
+ * it). Enforcement never pauses: maps are only ever replaced by atomic
+ * swaps, and nothing is torn down on exit. Returns 0 or -errno of set-up.
+ */
+int agent_run(const struct agent_config *cfg, volatile sig_atomic_t *stop);
+
+/*
+ * The socket path for a state directory: the default socket for the
+ * default state directory, STATE_DIR/agent.sock otherwise. Cannot fail.
+ */
+void agent_sock_path(const char *state_dir, char *buf, size_t len);
+
+struct policy_sources;
+
+/*
+ * Hand srcs to the agent listening for state_dir, which checks them as its
+ * peers will and publishes them as the next policy revision. Returns 0 and
+ * *revision, -ENOENT when no agent listens there, or another -errno (the
+ * agent's reason printed).
+ */
+int agent_client_publish(const char *state_dir, const struct policy_sources *srcs,
+			 unsigned long long *revision);
+
+#endif /* BM_AGENT_H */

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The agent's state, shared by agent.c (loop), agent_apply.c and agent_ops.c. */
+#ifndef BM_AGENT_PRIV_H
+#define BM_AGENT_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "agent.h"
+#include "bus.h"
+#include "policy_store.h"
+
+#define AGENT_SUBJECT_PREFIX "bpfmesh.v1.node."
+#define AGENT_POLICY_KEY "current"
+
+enum agent_ev_kind {
+	AGENT_EV_KV,
+	AGENT_EV_MSG,
+	AGENT_EV_CONNECTED,
+	AGENT_EV_DISCONNECTED,
+};
+
+/* One queued bus event; data is NUL-terminated (len excludes the NUL). */
+struct agent_ev {
+	struct agent_ev *next;
+	enum agent_ev_kind kind;
+	enum bus_bucket bucket;
+	bool is_delete;
+	bool is_replay_done;
+	uint64_t rev;
+	char *key; /* KV key or subject */
+	char *data;
+	size_t len;
+};
+
+/* A key of the endpoint or revocation bucket and what it stands for. */
+struct agent_item {
+	char *key;
+	uint64_t rev;
+	char *doc; /* endpoints: the Endpoint manifest (JSON) built from the message */
+	uint32_t id; /* revocations: the numeric identity */
+	char *identity; /* revocations: the SPIFFE ID, or NULL */
+};
+
+struct agent_items {
+	struct agent_item *v;
+	size_t n, cap;
+};
+
+struct agent_peer {
+	char name[64];
+	uint64_t last_ms;
+	uint64_t revision;
+	bool is_alive;
+	bool is_ready;
+};
+
+struct agent {
+	const struct agent_config *cfg;
+	struct bus *bus;
+	struct dataplane *dp;
+	struct pm_model *model; /* what the kernel enforces now; NULL before the first install */
+	int sock_fd;
+	int wake_fd; /* eventfd: the queue has events */
+
+	pthread_mutex_t lock; /* protects queue only */
+	struct agent_ev *queue, **queue_tail;
+
+	bool is_connected, is_watching, is_ready, is_dirty;
+	bool is_replayed[BUS_BUCKET_NR];
+	uint64_t policy_rev; /* the newest accepted policy revision */
+	uint64_t applied_rev; /* the revision the kernel enforces */
+	uint64_t applied_sig; /* endpoint set signature installed with it */
+	struct policy_sources policy; /* sources of policy_rev */
+	char *policy_origin; /* node that published policy_rev */
+	struct agent_items endpoints, revoked;
+	struct agent_peer *peers;
+	size_t n_peers;
+	uint64_t hb_seq, next_hb_ms;
+	uint64_t n_rejected, n_installs;
+	uint32_t generation;
+	double last_install_ms;
+};
+
+uint64_t agent_now_ms(void);
+
+/* agent_apply.c: apply one queued event to the state (may mark it dirty). */
+void agent_apply(struct agent *a, const struct agent_ev *ev);
+
+/* agent_apply.c: if dirty and replayed, build, compile and install. */
+void agent_reconcile(struct agent *a);
+
+/* agent_apply.c: delete every bm_auth entry of a revoked identity. Returns the count. */
+int agent_sweep_auth(struct agent *a);
+
+/* agent_apply.c: heartbeat bookkeeping: send ours, expire peers. */
+void agent_tick_members(struct agent *a);
+
+/* agent_apply.c: build a model from sources + bus endpoints; prints diagnostics. */
+int agent_build_model(const struct agent *a, const struct policy_sources *srcs,
+		      struct pm_model **out, char *why, size_t why_len);
+
+/* agent_ops.c: answer one socket request; returns a new reply. */
+json_t *agent_handle(struct agent *a, const json_t *req);
+
+void agent_items_clear(struct agent_items *items);
+
+#endif /* BM_AGENT_PRIV_H */

@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The NATS bus: connection with backoff, supervised local server, KV watchers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "bus.h"
+#include "log.h"
+
+#define SERVER_START_TIMEOUT_MS 10000
+#define WATCH_POLL_MS 250
+#define BUS_MAX_SUBS 8
+
+static const char *const bucket_names[BUS_BUCKET_NR] = {
+	[BUS_BUCKET_POLICY] = "bpfmesh-policy",
+	[BUS_BUCKET_ENDPOINTS] = "bpfmesh-endpoints",
+	[BUS_BUCKET_REVOKED] = "bpfmesh-revoked",
+};
+
+/* Revisions kept per key: policy keeps a short history for operators. */
+static const uint8_t bucket_history[BUS_BUCKET_NR] = {16, 1, 1};
+
+struct sub_ctx {
+	bus_msg_fn fn;
+	void *ctx;
+};
+
+struct watch {
+	struct bus *bus;
+	enum bus_bucket bucket;
+	kvWatcher *w;
+	pthread_t thread;
+	atomic_bool is_stopping;
+	bool is_running;
+};
+
+struct bus {
+	natsConnection *nc;
+	jsCtx *js;
+	kvStore *kv[BUS_BUCKET_NR];
+	struct watch watch[BUS_BUCKET_NR];
+	bus_kv_fn kv_fn;
+	void *kv_ctx;
+	bus_state_fn state_fn;
+	void *state_ctx;
+	natsSubscription *subs[BUS_MAX_SUBS];
+	struct sub_ctx sub_ctx[BUS_MAX_SUBS];
+	unsigned int n_subs;
+	unsigned int max_backoff_ms;
+	pid_t server_pid;
+	char urls[1024];
+};
+
+/* libnats status to a negative errno, at the one place they enter. */
+static int nats_err(natsStatus s)
+{
+	switch (s) {
+	case NATS_OK:
+		return 0;
+	case NATS_TIMEOUT:
+		return -ETIMEDOUT;
+	case NATS_NO_MEMORY:
+		return -ENOMEM;
+	case NATS_NOT_FOUND:
+		return -ENOENT;
+	case NATS_INVALID_ARG:
+		return -EINVAL;
+	case NATS_NO_SERVER:
+		return -ECONNREFUSED;
+	case NATS_NOT_YET_CONNECTED:
+	case NATS_CONNECTION_CLOSED:
+	case NATS_CONNECTION_DISCONNECTED:
+		return -ENOTCONN;
+	default:
+		return -EIO;
+	}
+}
+
+/* See bus.h. */
+const char *bus_bucket_name(enum bus_bucket bucket)
+{
+	return (unsigned int)bucket < BUS_BUCKET_NR ? bucket_names[bucket] : NULL;
+}
+
+/* See bus.h. */
+bool bus_is_valid_key(const char *text)
+{
+	const char *p;
+
+	if (!text || !*text || strlen(text) > 200)
+		return false;
+	for (p = text; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("-_=.", *p)))
+			return false;
+	return text[0] != '.' && p[-1] != '.' && !strstr(text, "..");
+}
+
+static unsigned int free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	unsigned int port = 0;
+	int fd;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !getsockname(fd, (struct sockaddr *)&sa, &len))
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool port_accepts(unsigned int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	bool is_up;
+	int fd;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	is_up = !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return is_up;
+}
+
+/* In the child: die with the agent, log to STATE/nats/server.log, exec. */
+static void exec_server(const char *dir, unsigned int port)
+{
+	const char *bin = getenv("BPFMESH_NATS_SERVER");
+	char port_s[16], log_path[4096];
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	snprintf(port_s, sizeof(port_s), "%u", port);
+	snprintf(log_path, sizeof(log_path), "%s/server.log", dir);
+	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	if (bin && *bin)
+		execl(bin, bin, "-js", "-a", "127.0.0.1", "-p", port_s, "-sd", dir, (char *)NULL);
+	execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port_s, "-sd", dir,
+	       (char *)NULL);
+	execl("/usr/sbin/nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port_s, "-sd",
+	      dir, (char *)NULL);
+	_exit(127);
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Start nats-server with JetStream on 127.0.0.1 and wait until it accepts. */
+static int start_server(struct bus *b, const struct bus_config *cfg)
+{
+	unsigned int port = cfg->local_port ? cfg->local_port : free_port();
+	char dir[4096];
+	int status, i;
+
+	snprintf(dir, sizeof(dir), "%s/nats", cfg->state_dir);
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		pr_warn("create %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!port)
+		return -EADDRINUSE;
+	b->server_pid = fork();
+	if (b->server_pid < 0)
+		return -errno;
+	if (b->server_pid == 0)
+		exec_server(dir, port);
+	for (i = 0; i < SERVER_START_TIMEOUT_MS / 20; i++) {
+		if (port_accepts(port)) {
+			snprintf(b->urls, sizeof(b->urls), "nats://127.0.0.1:%u", port);
+			pr_info("bus: local nats-server pid %d on 127.0.0.1:%u, data in %s",
+				(int)b->server_pid, port, dir);
+			return 0;
+		}
+		if (waitpid(b->server_pid, &status, WNOHANG) == b->server_pid) {
+			b->server_pid = 0;
+			pr_warn("bus: nats-server exited (status %d); see %s/server.log", status,
+				dir);
+			return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOENT : -EIO;
+		}
+		sleep_ms(20);
+	}
+	pr_warn("bus: nats-server did not accept on port %u within %d ms", port,
+		SERVER_START_TIMEOUT_MS);
+	return -ETIMEDOUT;
+}
+
+static void stop_server(struct bus *b)
+{
+	int i;
+
+	if (b->server_pid <= 0)
+		return;
+	kill(b->server_pid, SIGTERM);
+	for (i = 0; i < 250; i++) {
+		if (waitpid(b->server_pid, NULL, WNOHANG) == b->server_pid)
+			goto out;
+		sleep_ms(20);
+	}
+	kill(b->server_pid, SIGKILL);
+	waitpid(b->server_pid, NULL, 0);
+out:
+	b->server_pid = 0;
+}
+
+static int64_t backoff_ms(natsConnection *nc, int attempts, void *closure)
+{
+	struct bus *b = closure;
+	int64_t ms = 50;
+
+	(void)nc;
+	while (attempts-- > 0 && ms < b->max_backoff_ms)
+		ms *= 2;
+	return ms < b->max_backoff_ms ? ms : b->max_backoff_ms;
+}
+
+static void on_connected(natsConnection *nc, void *closure)
+{
+	struct bus *b = closure;
+
+	(void)nc;
+	pr_info("bus: connected");
+	if (b->state_fn)
+		b->state_fn(b->state_ctx, true);
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	struct bus *b = closure;
+
+	(void)nc;
+	pr_warn("bus: disconnected; enforcing the last known state, reconnecting");
+	if (b->state_fn)
+		b->state_fn(b->state_ctx, false);
+}
+
+static int make_options(struct bus *b, const struct bus_config *cfg, natsOptions **out)
+{
+	natsOptions *o = NULL;
+	natsStatus s;
+
+	s = natsOptions_Create(&o);
+	if (s == NATS_OK)
+		s = natsOptions_SetURL(o, b->urls);
+	if (s == NATS_OK && cfg->name)
+		s = natsOptions_SetName(o, cfg->name);
+	if (s == NATS_OK)
+		s = natsOptions_SetTimeout(o, 2000);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(o, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetCustomReconnectDelay(o, backoff_ms, b);
+	if (s == NATS_OK)
+		s = natsOptions_SetDisconnectedCB(o, on_disconnected, b);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(o, on_connected, b);
+	if (s == NATS_OK)
+		s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, b);
+	if (s != NATS_OK) {
+		natsOptions_Destroy(o);
+		return nats_err(s);
+	}
+	*out = o;
+	return 0;
+}
+
+/* See bus.h. */
+int bus_open(const struct bus_config *cfg, bus_state_fn state_fn, void *ctx, struct bus **out)
+{
+	natsOptions *opts = NULL;
+	jsOptions jo;
+	struct bus *b;
+	natsStatus s;
+	int err;
+
+	if (nats_Open(-1) != NATS_OK)
+		return -ENOMEM;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->state_fn = state_fn;
+	b->state_ctx = ctx;
+	b->max_backoff_ms = cfg->max_backoff_ms ? cfg->max_backoff_ms : 2000;
+	if (cfg->urls)
+		snprintf(b->urls, sizeof(b->urls), "%s", cfg->urls);
+	err = cfg->urls ? 0 : start_server(b, cfg);
+	if (!err)
+		err = make_options(b, cfg, &opts);
+	if (err)
+		goto err_free;
+	s = natsConnection_Connect(&b->nc, opts);
+	natsOptions_Destroy(opts);
+	if (s == NATS_NOT_YET_CONNECTED) {
+		pr_warn("bus: %s unreachable; retrying in the background", b->urls);
+		s = NATS_OK;
+	}
+	if (s == NATS_OK)
+		s = jsOptions_Init(&jo);
+	jo.Wait = 2000;
+	if (s == NATS_OK)
+		s = natsConnection_JetStream(&b->js, b->nc, &jo);
+	err = nats_err(s);
+	if (err) {
+		pr_warn("bus: connect %s: %s", b->urls, nats_GetLastError(NULL));
+		goto err_free;
+	}
+	*out = b;
+	return 0;
+err_free:
+	bus_close(b);
+	return err;
+}
+
+static void stop_watch(struct watch *w)
+{
+	if (!w->is_running)
+		return;
+	atomic_store(&w->is_stopping, true);
+	kvWatcher_Stop(w->w);
+	pthread_join(w->thread, NULL);
+	kvWatcher_Destroy(w->w);
+	w->w = NULL;
+	w->is_running = false;
+}
+
+/* See bus.h. */
+void bus_close(struct bus *b)
+{
+	int i;
+
+	if (!b)
+		return;
+	/*
+	 * Close first: stopping a watcher on a live connection deletes its
+	 * consumer with a request that, while the server is away, blocks for
+	 * the JetStream timeout. The server drops ephemeral consumers itself.
+	 */
+	if (b->nc) {
+		if (bus_is_connected(b))
+			natsConnection_FlushTimeout(b->nc, 500);
+		natsConnection_Close(b->nc);
+	}
+	for (i = 0; i < (int)b->n_subs; i++)
+		natsSubscription_Destroy(b->subs[i]);
+	for (i = 0; i < BUS_BUCKET_NR; i++) {
+		stop_watch(&b->watch[i]);
+		kvStore_Destroy(b->kv[i]);
+	}
+	jsCtx_Destroy(b->js);
+	natsConnection_Destroy(b->nc);
+	/* Waits for libnats' threads: no callback can still see b after this. */
+	nats_CloseAndWait(2000);
+	stop_server(b);
+	free(b);
+}
+
+/* See bus.h. */
+bool bus_is_connected(struct bus *b)
+{
+	return b->nc && natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+/* See bus.h. */
+const char *bus_urls(const struct bus *b)
+{
+	return b->urls;
+}
+
+static int open_bucket(struct bus *b, enum bus_bucket bucket)
+{
+	kvConfig cfg;
+	natsStatus s;
+
+	if (b->kv[bucket])
+		return 0;
+	s = js_KeyValue(&b->kv[bucket], b->js, bucket_names[bucket]);
+	if (s != NATS_NOT_FOUND)
+		return nats_err(s);
+	kvConfig_Init(&cfg);
+	cfg.Bucket = bucket_names[bucket];
+	cfg.History = bucket_history[bucket];
+	cfg.StorageType = js_FileStorage;
+	s = js_CreateKeyValue(&b->kv[bucket], b->js, &cfg);
+	/* Another agent may have created it first. */
+	if (s != NATS_OK)
+		s = js_KeyValue(&b->kv[bucket], b->js, bucket_names[bucket]);
+	return nats_err(s);
+}
+
+static void deliver(struct watch *w, kvEntry *e)
+{
+	struct bus_kv_event ev = {.bucket = w->bucket};
+
+	if (e) {
+		ev.key = kvEntry_Key(e);
+		ev.rev = kvEntry_Revision(e);
+		ev.is_delete = kvEntry_Operation(e) != kvOp_Put;
+		ev.data = kvEntry_Value(e);
+		ev.len = (size_t)kvEntry_ValueLen(e);
+	}
+	w->bus->kv_fn(w->bus->kv_ctx, &ev);
+}
+
+static void *watch_thread(void *arg)
+{
+	struct watch *w = arg;
+	kvEntry *e;
+	natsStatus s;
+
+	while (!atomic_load(&w->is_stopping)) {
+		e = NULL;
+		s = kvWatcher_Next(&e, w->w, WATCH_POLL_MS);
+		if (s == NATS_TIMEOUT)
+			continue;
+		if (s != NATS_OK)
+			break;
+		/* NULL: the initial values have all been delivered. */
+		deliver(w, e);
+		kvEntry_Destroy(e);
+	}
+	return NULL;
+}
+
+static int start_watch(struct bus *b, enum bus_bucket bucket)
+{
+	struct watch *w = &b->watch[bucket];
+	int err;
+
+	stop_watch(w);
+	w->bus = b;
+	w->bucket = bucket;
+	atomic_store(&w->is_stopping, false);
+	err = nats_err(kvStore_WatchAll(&w->w, b->kv[bucket], NULL));
+	if (err)
+		return err;
+	err = -pthread_create(&w->thread, NULL, watch_thread, w);
+	if (err) {
+		kvWatcher_Destroy(w->w);
+		w->w = NULL;
+		return err;
+	}
+	w->is_running = true;
+	return 0;
+}
+
+/* See bus.h. */
+int bus_watch(struct bus *b, bus_kv_fn fn, void *ctx)
+{
+	int i, err = 0;
+
+	if (!bus_is_connected(b))
+		return -ENOTCONN;
+	b->kv_fn = fn;
+	b->kv_ctx = ctx;
+	for (i = 0; i < BUS_BUCKET_NR && !err; i++) {
+		err = open_bucket(b, (enum bus_bucket)i);
+		if (!err)
+			err = start_watch(b, (enum bus_bucket)i);
+		if (err)
+			pr_warn("bus: watch bucket %s: %s", bucket_names[i], strerror(-err));
+	}
+	return err;
+}
+
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	struct sub_ctx *sc = closure;
+
+	(void)nc;
+	(void)sub;
+	sc->fn(sc->ctx, natsMsg_GetSubject(msg), natsMsg_GetData(msg),
+	       (size_t)natsMsg_GetDataLength(msg));
+	natsMsg_Destroy(msg);
+}
+
+/* See bus.h. */
+int bus_subscribe(struct bus *b, const char *subject, bus_msg_fn fn, void *ctx)
+{
+	natsSubscription *sub = NULL;
+	struct sub_ctx *sc;
+	natsStatus s;
+
+	if (b->n_subs == BUS_MAX_SUBS)
+		return -ENOSPC;
+	sc = &b->sub_ctx[b->n_subs];
+	sc->fn = fn;
+	sc->ctx = ctx;
+	s = natsConnection_Subscribe(&sub, b->nc, subject, on_msg, sc);
+	if (s != NATS_OK)
+		return nats_err(s);
+	/* Kept until bus_close: destroying it would remove the interest. */
+	b->subs[b->n_subs++] = sub;
+	return 0;
+}
+
+/* See bus.h. */
+int bus_publish(struct bus *b, const char *subject, const void *data, size_t len)
+{
+	return nats_err(natsConnection_Publish(b->nc, subject, data, (int)len));
+}
+
+/* See bus.h. */
+int bus_kv_put(struct bus *b, enum bus_bucket bucket, const char *key, const void *data, size_t len,
+	       uint64_t *rev)
+{
+	int err;
+
+	if ((unsigned int)bucket >= BUS_BUCKET_NR || !bus_is_valid_key(key) || len > INT32_MAX)
+		return -EINVAL;
+	if (!bus_is_connected(b))
+		return -ENOTCONN;
+	err = open_bucket(b, bucket);
+	if (err)
+		return err;
+	if (!data)
+		return nats_err(kvStore_Delete(b->kv[bucket], key));
+	return nats_err(kvStore_Put(rev, b->kv[bucket], key, data, (int)len));
+}
