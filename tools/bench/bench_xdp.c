@@ -10,7 +10,9 @@
  *               packet after the first is a flow-cache hit (ALLOW_FLOW);
  *  - uncached:  the same flow with the flow cache off: the full decision
  *               (two ipcache lookups, both policy directions, range scan);
- *  - deny:      the same pair on a denied port (never cached).
+ *  - deny:      the same pair on a denied port (never cached);
+ *  - ref:       bm_bench_ref (reference.bpf.c), the issue's yardstick of two
+ *               LPM and two hash lookups, on the same policy and frame.
  * and, with run-time statistics (BPF_ENABLE_STATS) instead of the test-run
  * clock, --flows distinct allowed flows over random host pairs of the whole
  * table, each packet its own test run (one syscall each, so caches are as
@@ -27,6 +29,7 @@
  * the machine) and the median. Lines starting with '@' are for run.sh:
  * "@xdp <entries> <case> <best_ns> <median_ns> <action> <reason>".
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "reference.skel.h"
 #include "xdp_pass.skel.h"
 
 #include "benchlib.h"
@@ -60,6 +64,7 @@ struct bench {
 	struct opts o;
 	struct dataplane *dp;
 	struct xdp_pass *pass;
+	struct reference *ref;
 	int prog_fd;
 	int pass_fd;
 	int reasons_fd;
@@ -345,6 +350,98 @@ out:
 	return err;
 }
 
+/* Fill one reference map, in one batch where the kernel allows it. */
+static int ref_fill(int fd, const void *keys, const void *values, size_t key_size,
+		    size_t value_size, uint32_t n)
+{
+	uint32_t count = n, i;
+	int err;
+
+	err = bpf_map_update_batch(fd, keys, values, &count, NULL);
+	for (i = err ? 0 : n; i < n; i++) {
+		err = bpf_map_update_elem(fd, (const char *)keys + i * key_size,
+					  (const char *)values + i * value_size, BPF_ANY);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The synthetic policy as the reference program sees it. */
+static int ref_load(struct bench *b, const struct bench_policy *p)
+{
+	uint32_t n_ids = p->n_hosts + BENCH_NR_CIDRS, n_ports = p->n_hosts * 3, i, src, dst;
+	struct ref_port_key {
+		uint32_t id;
+		uint16_t port, pad;
+	} * ports;
+	struct ref_lpm_key {
+		uint32_t prefixlen, addr;
+	} * ids;
+	uint32_t *pairs, *vals, n_max;
+	int err = -ENOMEM;
+
+	b->ref = reference__open_and_load();
+	if (!b->ref)
+		return -errno;
+	n_max = n_ids > p->n_pairs ? n_ids : p->n_pairs;
+	n_max = n_max > n_ports ? n_max : n_ports;
+	ids = calloc(n_ids, sizeof(*ids));
+	pairs = calloc(p->n_pairs, 2 * sizeof(*pairs));
+	ports = calloc(n_ports, sizeof(*ports));
+	vals = calloc(n_max, sizeof(*vals));
+	if (!ids || !pairs || !ports || !vals)
+		goto out;
+	for (i = 0; i < p->n_hosts; i++) {
+		ids[i] = (struct ref_lpm_key){32, htonl(bench_host_addr(i))};
+		ports[3 * i] = (struct ref_port_key){.id = i, .port = 22};
+		ports[3 * i + 1] = (struct ref_port_key){.id = i, .port = 80};
+		ports[3 * i + 2] = (struct ref_port_key){.id = i, .port = 443};
+	}
+	for (i = 0; i < BENCH_NR_CIDRS; i++)
+		ids[p->n_hosts + i] = (struct ref_lpm_key){24, htonl(0xc6138000U + (i << 8))};
+	for (i = 0; i < n_max; i++)
+		vals[i] = i;
+	for (i = 0; i < p->n_pairs; i++) {
+		bench_policy_pair(p, i, &src, &dst);
+		pairs[2 * i] = src;
+		pairs[2 * i + 1] = dst;
+	}
+	err = ref_fill(bpf_map__fd(b->ref->maps.ref_ids), ids, vals, sizeof(*ids), 4, n_ids);
+	if (!err)
+		err = ref_fill(bpf_map__fd(b->ref->maps.ref_pairs), pairs, vals, 8, 4, p->n_pairs);
+	if (!err)
+		err = ref_fill(bpf_map__fd(b->ref->maps.ref_ports), ports, vals, sizeof(*ports), 4,
+			       n_ports);
+out:
+	free(ids);
+	free(pairs);
+	free(ports);
+	free(vals);
+	return err;
+}
+
+static int measure_reference(struct bench *b, const struct bench_policy *p)
+{
+	uint8_t allow[BENCH_FRAME_LEN];
+	struct result r;
+	int err;
+
+	err = ref_load(b, p);
+	if (err) {
+		fprintf(stderr, "reference program: %s\n", strerror(-err));
+		goto out;
+	}
+	flow_frame(p, 0, BENCH_SPORT, BENCH_PORT_ALLOW, allow);
+	err = run_repeat(b, bpf_program__fd(b->ref->progs.bm_bench_ref), allow, &r);
+	if (!err)
+		print_result(p->n_entries, "ref", &r, XDP_PASS);
+out:
+	reference__destroy(b->ref);
+	b->ref = NULL;
+	return err;
+}
+
 static int bench_size(struct bench *b, uint32_t n)
 {
 	struct bench_policy p;
@@ -371,6 +468,8 @@ static int bench_size(struct bench *b, uint32_t n)
 	err = measure_repeat_cases(b, &p);
 	if (!err)
 		err = measure_distinct_cases(b, &p);
+	if (!err)
+		err = measure_reference(b, &p);
 out:
 	tables_release(&t);
 	return err;
