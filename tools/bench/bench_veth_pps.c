@@ -33,8 +33,9 @@
  * by the on-CPU time of the sending thread (thread_cpu_ns(): the softirq
  * that runs the receive side on our CPU is charged to us) and by wall time.
  * The CPU-time rate is the one to read: wall time also counts waiting for a
- * CPU on a shared machine and the kernel's per-call teardown of the live
- * frame page pool, which sleeps. The median and the best over rounds are
+ * CPU on a shared machine and two RCU grace periods per test run (the kernel
+ * swaps the program into its XDP dispatcher and out again). The median and
+ * the best over rounds are
  * reported. Delivered (SINK_IF
  * rx_packets + rx_dropped, from the sink's counters) is printed next to it;
  * a gap means the veth ring dropped frames and the rate is not trustworthy.
@@ -503,7 +504,8 @@ static uint64_t thread_cpu_ns(void)
  * One round: send in chunks until the time budget or the chunk limit.
  * *pps: per wall-clock second; *cpu_pps: per second of this thread's CPU
  * time. Chunks are sized from the CPU-time rate: each test run also costs a
- * fixed sleep in the kernel (page pool teardown), which the CPU time skips.
+ * fixed sleep in the kernel (synchronize_rcu() in bpf_dispatcher_change_prog(),
+ * on entry and exit), which the CPU time skips.
  */
 static int run_round(struct veth *v, const uint8_t *frame, uint32_t chunk, double *pps,
 		     double *cpu_pps, uint64_t *sent)

@@ -4,7 +4,7 @@
  * for synthetic policies of several sizes (benchlib.h), next to the bare
  * bm_xdp_pass program measured in the same run, on the same frame.
  *
- * Per size it measures, each as the median of --rounds runs of --repeat:
+ * Per size it measures, each as the best and the median of --rounds runs of --repeat:
  *  - pass:      bm_xdp_pass (the floor: test-run loop plus an empty program);
  *  - cached:    the allowed flow repeated with the flow cache on, so every
  *               packet after the first is a flow-cache hit (ALLOW_FLOW);
