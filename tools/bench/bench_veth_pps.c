@@ -35,12 +35,11 @@
  * The CPU-time rate is the one to read: wall time also counts waiting for a
  * CPU on a shared machine and two RCU grace periods per test run (the kernel
  * swaps the program into its XDP dispatcher and out again). The median and
- * the best over rounds are
- * reported. Delivered (SINK_IF
- * rx_packets + rx_dropped, from the sink's counters) is printed next to it;
- * a gap means the veth ring dropped frames and the rate is not trustworthy.
- * Prints "@pps <label> <case> <cpu_median> <cpu_best> <wall_median> <wall_best> <sent>
- * <delivered>" for run.sh.
+ * the best over rounds are reported. Delivered (SINK_IF rx_packets +
+ * rx_dropped, from the sink's counters) is printed next to it; fewer than
+ * sent means the veth ring dropped frames and the rate is not trustworthy.
+ * Prints "@pps <label> <case> <cpu_median> <cpu_best> <wall_median>
+ * <wall_best> <sent> <delivered>" for run.sh.
  */
 #include <arpa/inet.h>
 #include <errno.h>
