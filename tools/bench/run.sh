@@ -181,6 +181,10 @@ bench_veth() {
 	done
 	veth --filter bpfmesh-direct --pin-dir "$PIN" --entries 100000 --label bpfmesh-direct-100000 \
 		--cases allow,deny
+	# many established connections: source ports cycle over 60000 values
+	veth --filter pass --flows 60000 --label nofilter-flows60k --cases allow
+	veth --filter bpfmesh --pin-dir "$PIN" --entries 100000 --flows 60000 \
+		--label bpfmesh-100000-flows60k --cases allow,nocache
 	for n in "${NFT_SET_SIZES[@]}"; do
 		nft_load sets "$n" && veth --filter pass --label "nft-set-$n" --cases allow,deny
 		nft_flush

@@ -77,9 +77,9 @@ END {
 	print ""
 	print "B. packets/s through a veth pair into a namespace, 60-byte UDP"
 	print "   (per CPU-second of the one CPU that runs generator + receiver; median of rounds)"
-	printf "%-20s %11s %11s %11s | %9s %9s %8s\n", "receiver", "allow", "allow", "deny",
+	printf "%-24s %10s %10s %10s | %8s %8s %8s\n", "receiver", "allow", "allow", "deny",
 	       "sink ns", "sink ns", "load ms"
-	printf "%-20s %11s %11s %11s | %9s %9s %8s\n", "", "", "no cache", "", "allow", "deny", ""
+	printf "%-24s %10s %10s %10s | %8s %8s %8s\n", "", "", "no cache", "", "allow", "deny", ""
 	for (i = 1; i <= nlabels; i++) {
 		l = labels[i]
 		load = ""
@@ -87,7 +87,7 @@ END {
 		if (l ~ /^nft-linear-/) { split(l, p, "-"); load = nftload["linear", p[3]] }
 		if (l ~ /^nft-inet-/) { split(l, p, "-"); load = nftload["sets-inet", p[3]] }
 		if (l ~ /^bpfmesh-[0-9]/) { split(l, p, "-"); load = xdpinst_for(p[2]) }
-		printf "%-20s %11s %11s %11s | %9s %9s %8s\n", l, fmt_pps(pps[l, "allow"]),
+		printf "%-24s %10s %10s %10s | %8s %8s %8s\n", l, fmt_pps(pps[l, "allow"]),
 		       fmt_pps(pps[l, "nocache"]), fmt_pps(pps[l, "deny"]),
 		       fmt_ns(sink_ns(pps[l, "allow"])), fmt_ns(sink_ns(pps[l, "deny"])), load
 	}
@@ -98,6 +98,7 @@ END {
 	print "stack: nftables' cheapest spot), one set element / rule per entry; nft-inet-*: the"
 	print "same set in an inet prerouting chain (after the IP receive checks)."
 	print "bpfmesh-direct: bm_xdp_ingress attached alone, without the libxdp dispatcher."
+	print "*-flows60k: the generator cycles the UDP source port over 60000 values (60000 flows)."
 	print "load ms: nft -f time for nft-*, dp_install() of the synthetic policy for bpfmesh-*."
 	print "Wall-clock rates (best round) are in the raw log; they agree when the machine is idle."
 	if (short != "") { print "FRAMES LOST BETWEEN GENERATOR AND SINK:"; printf "%s", short }
@@ -143,6 +144,12 @@ END {
 	if (a != "" && nf != "")
 		printf "%-8s veth allow within 10%% of no filter at 100k: %s vs %s pps (%.1f%% lower)\n",
 		       verdict(a >= 0.9 * nf), fmt_pps(a), fmt_pps(nf), 100 * (1 - a / nf)
+	nf60 = pps["nofilter-flows60k", "allow"]; a60 = pps["bpfmesh-" big "-flows60k", "allow"]
+	n60 = pps["bpfmesh-" big "-flows60k", "nocache"]
+	if (a60 != "" && nf60 != "")
+		printf "%-8s (extra) the same with 60000 flows: %s (cache on), %s (cache off) vs %s pps " \
+		       "(%.1f%% / %.1f%% lower)\n", verdict(a60 >= 0.9 * nf60), fmt_pps(a60),
+		       fmt_pps(n60), fmt_pps(nf60), 100 * (1 - a60 / nf60), 100 * (1 - n60 / nf60)
 	d = pps["bpfmesh-" big, "deny"]
 	ns_set = pps["nft-set-" big, "deny"]; ns_lin = pps["nft-linear-10000", "deny"]
 	if (ns_set == "") ns_set = pps["nft-set-10000", "deny"]
