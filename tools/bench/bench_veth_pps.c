@@ -69,6 +69,7 @@
 #define CHUNK_MAX (1U << 24)
 #define CHUNK_WARMUP 2048U
 #define CHUNK_TARGET_NS 100000000ULL /* aim for 100 ms of CPU per test run */
+#define CHUNK_GROWTH 8
 #define MAX_ROUNDS 15
 
 enum filter {
@@ -467,10 +468,18 @@ static int send_chunk(struct veth *v, const uint8_t *frame, uint32_t n)
 	return bpf_prog_test_run_opts(bpf_program__fd(v->gen->progs.bm_bench_tx), &t);
 }
 
-static uint32_t next_chunk(uint64_t sent, uint64_t ns)
+/*
+ * The next chunk: CHUNK_TARGET_NS of CPU at the rate seen so far, but at
+ * most CHUNK_GROWTH times the last one, so that one mis-estimate (a fast
+ * warm-up before a slow filter) cannot make a single test run take minutes.
+ */
+static uint32_t next_chunk(uint64_t sent, uint64_t ns, uint32_t last)
 {
 	double n = ns ? (double)sent / (double)ns * (double)CHUNK_TARGET_NS : 0;
+	double cap = (double)last * CHUNK_GROWTH;
 
+	if (n > cap)
+		n = cap;
 	if (n < CHUNK_MIN)
 		return CHUNK_MIN;
 	if (n > CHUNK_MAX)
@@ -527,7 +536,7 @@ static int run_round(struct veth *v, const uint8_t *frame, uint32_t chunk, doubl
 		if (now - start >= (uint64_t)v->o.time_ms * 1000000ULL)
 			break;
 		if (!v->o.chunk)
-			chunk = next_chunk(*sent, cpu);
+			chunk = next_chunk(*sent, cpu, chunk);
 	}
 	*pps = (double)*sent * 1e9 / (double)(now - start);
 	*cpu_pps = cpu ? (double)*sent * 1e9 / (double)cpu : 0;
@@ -541,7 +550,7 @@ static int warm_up(struct veth *v, const uint8_t *frame, uint32_t *chunk)
 	int err;
 
 	err = send_chunk(v, frame, CHUNK_WARMUP);
-	*chunk = next_chunk(CHUNK_WARMUP, thread_cpu_ns() - cpu0);
+	*chunk = next_chunk(CHUNK_WARMUP, thread_cpu_ns() - cpu0, CHUNK_WARMUP);
 	return err;
 }
 
