@@ -604,6 +604,13 @@ void agent_reconcile(struct agent *a)
 	if ((a->applied_rev == a->policy_rev && a->applied_sig == sig) ||
 	    (!a->policy_rev && !a->endpoints.n))
 		return set_ready(a);
+	/* The bus holds no valid revision as new as the enforced one: never go back. */
+	if (a->policy_rev < a->applied_rev) {
+		pr_warn("agent: the bus has no valid policy revision >= %llu (enforced); waiting "
+			"for a new one",
+			(unsigned long long)a->applied_rev);
+		return set_ready(a);
+	}
 	if (install(a, &m, &gen, &entries)) {
 		pm_model_free(m);
 		a->n_rejected++;

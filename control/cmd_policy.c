@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cli.h"
 #include "dataplane.h"
 #include "frame_build.h"
@@ -81,6 +82,7 @@ static int policy_load(const struct cli_globals *g, int argc, char **argv)
 	struct pm_model *m = NULL;
 	char node[HOST_NAME_MAX + 1] = "";
 	struct bm_tables t;
+	unsigned long long rev = 0;
 	uint32_t gen = 0;
 	int i, err = 0;
 
@@ -97,6 +99,13 @@ static int policy_load(const struct cli_globals *g, int argc, char **argv)
 	}
 	if (!srcs.n && !err)
 		goto usage;
+	/* On a node with an agent, policy comes from the bus: hand it to the agent. */
+	if (!err) {
+		err = agent_client_publish(g->state_dir, &srcs, &rev);
+		if (err != -ENOENT)
+			goto out_agent;
+		err = 0;
+	}
 	if (!err)
 		err = build_model(node, &srcs, &m);
 	if (!err) {
@@ -124,6 +133,11 @@ static int policy_load(const struct cli_globals *g, int argc, char **argv)
 	dp_close(dp);
 	tables_release(&t);
 	pm_model_free(m);
+	policy_sources_free(&srcs);
+	return err ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+out_agent:
+	if (!err)
+		printf("published as policy revision %llu through the local agent\n", rev);
 	policy_sources_free(&srcs);
 	return err ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 usage:

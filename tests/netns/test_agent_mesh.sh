@@ -17,8 +17,8 @@ expect "before any policy: intruder reaches n2 tcp/8080" 0 tcp 2 3 8080
 
 V1=$(policy_file v1)
 V2=$(policy_file v2)
-rev=$(bmn 1 agent publish "$V1" | awk '{print $NF}')
-check "policy published on n1 (revision $rev)" [ -n "$rev" ]
+rev=$(bmn 1 policy load "$V1" | grep -o 'revision [0-9]*' | awk '{print $2}')
+check "policy load on n1 publishes through its agent (revision $rev)" [ -n "$rev" ]
 check "every agent installs revision $rev" wait_for 10 all_at_revision "$rev"
 on_all "client -> server tcp/8080 allowed" 0 1 8080
 on_all "intruder -> server tcp/8080 denied" 1 3 8080
