@@ -47,10 +47,12 @@ int sock_cgroup_id(const char *path, uint64_t *id)
 {
 	struct statfs sfs;
 	struct stat st;
+	int err;
 
 	if (stat(path, &st) || statfs(path, &sfs)) {
-		pr_warn("cgroup %s: %s", path, strerror(errno));
-		return -errno;
+		err = -errno;
+		pr_warn("cgroup %s: %s", path, strerror(-err));
+		return err;
 	}
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
