@@ -28,6 +28,15 @@ uint64_t agent_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Microseconds on CLOCK_MONOTONIC. Cannot fail. */
+uint64_t agent_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* See agent.h. */
 void agent_sock_path(const char *state_dir, char *buf, size_t len)
 {

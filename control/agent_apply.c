@@ -540,11 +540,14 @@ static int install(struct agent *a, struct pm_model **m, uint32_t *gen, size_t *
 	struct compile_report rep = {0};
 	struct bm_tables t;
 	char why[512] = "";
+	uint64_t ms[4];
 	size_t i;
 	int err;
 
 	tables_init(&t);
+	ms[0] = agent_now_us();
 	err = agent_build_model(a, &a->policy, m, why, sizeof(why));
+	ms[1] = agent_now_us();
 	if (err)
 		pr_warn("agent: policy revision %llu with the bus endpoints: %s",
 			(unsigned long long)a->policy_rev, why);
@@ -555,9 +558,14 @@ static int install(struct agent *a, struct pm_model **m, uint32_t *gen, size_t *
 				(unsigned long long)a->policy_rev,
 				rep.error[0] ? rep.error : strerror(-err));
 	}
+	ms[2] = agent_now_us();
 	if (!err)
 		err = dp_install(a->dp, &t, gen);
+	ms[3] = agent_now_us();
 	*entries = t.maps[TABLES_POLICY].n;
+	pr_debug("agent: install steps: model %.1f ms, compile %.1f ms, dp_install %.1f ms",
+		 (double)(ms[1] - ms[0]) / 1e3, (double)(ms[2] - ms[1]) / 1e3,
+		 (double)(ms[3] - ms[2]) / 1e3);
 	tables_release(&t);
 	if (err)
 		return err;

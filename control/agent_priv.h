@@ -86,6 +86,7 @@ struct agent {
 };
 
 uint64_t agent_now_ms(void);
+uint64_t agent_now_us(void);
 
 /* agent_apply.c: apply one queued event to the state (may mark it dirty). */
 void agent_apply(struct agent *a, const struct agent_ev *ev);
