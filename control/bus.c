@@ -148,7 +148,7 @@ static bool port_accepts(unsigned int port)
 static void exec_server(const char *dir, unsigned int port)
 {
 	const char *bin = getenv("BPFMESH_NATS_SERVER");
-	char port_s[16], log_path[4096];
+	char port_s[16], log_path[4096], conf[4096];
 	int fd;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -159,12 +159,14 @@ static void exec_server(const char *dir, unsigned int port)
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
 	}
+	snprintf(conf, sizeof(conf), "%s/server.conf", dir);
 	if (bin && *bin)
-		execl(bin, bin, "-js", "-a", "127.0.0.1", "-p", port_s, "-sd", dir, (char *)NULL);
-	execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port_s, "-sd", dir,
-	       (char *)NULL);
-	execl("/usr/sbin/nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port_s, "-sd",
-	      dir, (char *)NULL);
+		execl(bin, bin, "-c", conf, "-js", "-a", "127.0.0.1", "-p", port_s, "-sd", dir,
+		      (char *)NULL);
+	execlp("nats-server", "nats-server", "-c", conf, "-js", "-a", "127.0.0.1", "-p", port_s,
+	       "-sd", dir, (char *)NULL);
+	execl("/usr/sbin/nats-server", "nats-server", "-c", conf, "-js", "-a", "127.0.0.1", "-p",
+	      port_s, "-sd", dir, (char *)NULL);
 	_exit(127);
 }
 
@@ -175,12 +177,32 @@ static void sleep_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * A policy revision is one message: raise the 1 MiB default payload limit to
+ * the server's maximum so that large policies fit (docs/topics.md).
+ */
+static int write_server_conf(const char *dir)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/server.conf", dir);
+	f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "max_payload: %u\n", BUS_MAX_PAYLOAD);
+		if (!fclose(f))
+			return 0;
+	}
+	pr_warn("write %s: %s", path, strerror(errno));
+	return -EIO;
+}
+
 /* Start nats-server with JetStream on 127.0.0.1 and wait until it accepts. */
 static int start_server(struct bus *b, const struct bus_config *cfg)
 {
 	unsigned int port = cfg->local_port ? cfg->local_port : free_port();
 	char dir[4096];
-	int status, i;
+	int status, i, err;
 
 	snprintf(dir, sizeof(dir), "%s/nats", cfg->state_dir);
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -189,6 +211,9 @@ static int start_server(struct bus *b, const struct bus_config *cfg)
 	}
 	if (!port)
 		return -EADDRINUSE;
+	err = write_server_conf(dir);
+	if (err)
+		return err;
 	b->server_pid = fork();
 	if (b->server_pid < 0)
 		return -errno;

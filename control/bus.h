@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #define BUS_SCHEMA 1 /* every message body: {"schema": 1, ...} */
+#define BUS_MAX_PAYLOAD (64u << 20) /* the supervised server's max_payload */
 
 enum bus_bucket {
 	BUS_BUCKET_POLICY, /* bpfmesh-policy: key "current", revision = KV revision */

@@ -9,7 +9,11 @@
 # timed until every node's bm_auth lost the identity. Finally reports the
 # agents' resident memory and CPU time.
 #
-#   tools/bench/agent.sh [COUNT]
+#   tools/bench/agent.sh [COUNT [SCALE]]
+#
+# With SCALE (e.g. 30000), afterwards publish one generated policy of SCALE
+# endpoints and about SCALE rules (agent_scale_policy.py) and report the time
+# until every node enforces it and each agent's memory and CPU time.
 #
 # Environment: BM_BENCH_BUILD (build directory, default <repo>/build-agent;
 # must hold control/bpfmesh and tools/bench/bench_agent).
@@ -24,6 +28,7 @@ BUILD=${BM_BENCH_BUILD:-$ROOT/build-agent}
 BPFMESH=$BUILD/control/bpfmesh
 BENCH=$BUILD/tools/bench/bench_agent
 COUNT=${1:-100}
+SCALE=${2:-0}
 DIR=/run/bpfmesh-bench-agent-$$
 NATS=$(command -v nats-server || echo /usr/sbin/nats-server)
 PIDS=()
@@ -43,7 +48,8 @@ mkdir -p "$DIR/pins" "$DIR/nats"
 chmod 700 "$DIR"
 mount -t bpf bpf "$DIR/pins"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$NATS" -js -a 127.0.0.1 -p "$PORT" -sd "$DIR/nats" >"$DIR/nats.log" 2>&1 &
+printf "max_payload: 67108864\n" >"$DIR/nats.conf"
+"$NATS" -c "$DIR/nats.conf" -js -a 127.0.0.1 -p "$PORT" -sd "$DIR/nats" >"$DIR/nats.log" 2>&1 &
 PIDS+=($!)
 for i in 1 2 3; do
 	mkdir -p "$DIR/pins/n$i" "$DIR/state/n$i"
@@ -97,9 +103,34 @@ echo "## agent propagation: 3 agents, one nats-server on 127.0.0.1, $(uname -r),
 grep -h "installed policy revision" "$DIR"/agent*.log |
 	sed -n 's/.*, \([0-9.]*\) ms$/\1/p' | sort -n |
 	awk '{v[NR]=$1} END {if (NR) printf "agent install step (build+compile+dp_install+store): n=%d p50=%s ms p99=%s ms\n", NR, v[int(NR/2)+1], v[(int(NR*0.99)>0)?int(NR*0.99):1]}'
+cpu_ticks() { awk '{print $14 + $15}' "/proc/${PIDS[$1]}/stat"; }
+if [ "$SCALE" -gt 0 ]; then
+	python3 "$ROOT/tools/bench/agent_scale_policy.py" "$SCALE" >"$DIR/scale.json"
+	for i in 1 2 3; do cpu0[$i]=$(cpu_ticks "$i"); done
+	t0=$(date +%s.%N)
+	rev=$("$BPFMESH" --state-dir "$DIR/state/n1" agent publish "$DIR/scale.json" | awk '{print $NF}')
+	t1=$(date +%s.%N)
+	for k in $(seq 1200); do
+		ok=0
+		for i in 1 2 3; do
+			"$BPFMESH" --state-dir "$DIR/state/n$i" agent status --json |
+				grep -q "\"revision\": $rev," && ok=$((ok + 1))
+		done
+		[ "$ok" = 3 ] && break
+		sleep 0.1
+	done
+	t2=$(date +%s.%N)
+	echo "## scale: $SCALE endpoints, ~$SCALE rules, $(stat -c %s "$DIR/scale.json") bytes of JSON, revision $rev"
+	awk -v a="$t0" -v b="$t1" -v c="$t2" -v ok="$ok" 'BEGIN {
+		printf "publish (validate + KV put) %.2f s; enforced on %d/3 nodes after %.2f s\n", b - a, ok, c - a }'
+	for i in 1 2 3; do
+		echo "agent n$i: cpu for this revision $(( $(cpu_ticks "$i") - cpu0[$i] )) ticks ($(getconf CLK_TCK)/s)"
+	done
+fi
 for i in 1 2 3; do
 	pid=${PIDS[$i]}
-	printf 'agent n%d: rss %s kB, cpu %s ticks (utime+stime)\n' "$i" \
+	printf 'agent n%d: rss %s kB (peak %s kB), cpu %s ticks (utime+stime)\n' "$i" \
 		"$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")" \
+		"$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")" \
 		"$(awk '{print $14 + $15}' "/proc/$pid/stat")"
 done
