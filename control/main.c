@@ -57,6 +57,13 @@ static const struct cli_command commands[] = {
 	 "the current policy revision, endpoints and revocations; without --bus it runs its own\n"
 	 "nats-server with JetStream. The other forms talk to the local agent.\n"
 	 "example: bpfmesh agent --bus nats://198.18.0.1:4222 --node n1"},
+	{"apply", cmd_apply,
+	 "  bpfmesh apply --dry-run [--strict] [--trust-domain D] -f FILE|DIR|- [-f ...]",
+	 "Read Kubernetes manifests (Pod, Deployment, StatefulSet, DaemonSet, Service,\n"
+	 "ServiceAccount, ConfigMap, NetworkPolicy; docs/manifests.md) and, with --dry-run,\n"
+	 "print one line per object with every warning; exits 1 if anything is rejected.\n"
+	 "--strict makes unsupported kinds and fields errors.\n"
+	 "example: bpfmesh apply --dry-run -f shop.yaml"},
 	{"identity", cmd_identity,
 	 "  bpfmesh identity init|enroll|issue|show|verify|revoke|rotate ...",
 	 "Workload identities: trust domain, node enrollment, signed documents, revocation.\n"

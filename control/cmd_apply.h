@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* bpfmesh apply internals shared by cmd_apply.c and cmd_apply_print.c. */
+#ifndef BM_CMD_APPLY_H
+#define BM_CMD_APPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "policy_model.h"
+#include "workload_model.h"
+
+/*
+ * One line per object of wm, then per policy of pm, to fp:
+ *   deployment/shop/backend-v1: 3 replicas, identity spiffe://..., requests cpu=100m mem=64Mi
+ * Cannot fail.
+ */
+void apply_print_objects(const struct wl_model *wm, const struct pm_model *pm, FILE *fp);
+
+/*
+ * Warn on fp about references the applied set leaves open: env from a
+ * ConfigMap (or key) that is not in it, a serviceAccountName with no
+ * ServiceAccount (other than "default").
+ * Returns the number of warnings when is_strict (they reject), else 0.
+ */
+size_t apply_check_refs(const struct wl_model *wm, bool is_strict, FILE *fp);
+
+/* A quantity the way manifests write it: "100m", "2"; "64Mi", "1Gi", "1500". */
+void apply_format_cpu(uint64_t milli, char *buf, size_t cap);
+void apply_format_mem(uint64_t bytes, char *buf, size_t cap);
+
+#endif /* BM_CMD_APPLY_H */
