@@ -39,7 +39,9 @@ struct check {
 
 static int verbose;
 /* Last lines libbpf printed for the object being loaded, verifier log cut. */
-static char last_log[2048];
+static char last_log[8192];
+/* The kernel's last word on the object's BTF, when it rejected it. */
+static char btf_reject[160];
 
 static void note_missing(struct check *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -63,20 +65,22 @@ static void note_missing(struct check *c, const char *fmt, ...)
 }
 
 /*
- * Keep only the verifier's verdict: the last two lines of its log other than
- * the "processed N insns" statistics line. The whole log only with -v.
+ * Keep only the verdict of a kernel log libbpf forwards (the verifier's
+ * "-- BEGIN PROG LOAD LOG --" or the BTF checker's "-- BEGIN BTF LOAD LOG
+ * ---" block): its last two lines other than the "processed N insns"
+ * statistics. The whole log only with -v.
  */
-static void keep_verifier_tail(const char *msg)
+static void keep_log_tail(const char *msg)
 {
-	const char *begin = strstr(msg, "-- BEGIN PROG LOAD LOG --");
-	const char *end = strstr(msg, "-- END PROG LOAD LOG --");
+	const char *begin = strstr(msg, "-- BEGIN ");
+	const char *end = strstr(msg, "-- END ");
 	const char *lines[2] = {NULL, NULL};
 	int lens[2] = {0, 0};
 	const char *p, *nl;
 	size_t used;
 	int i;
 
-	if (!begin || !end)
+	if (!begin || !end || end < begin)
 		return;
 	for (p = strchr(begin, '\n'); p && p < end; p = nl) {
 		p++;
@@ -90,33 +94,37 @@ static void keep_verifier_tail(const char *msg)
 		lines[1] = p;
 		lens[1] = (int)(nl - p);
 	}
+	used = strlen(last_log);
+	snprintf(last_log + used, sizeof(last_log) - used, "    %.*s\n", (int)(begin - msg), msg);
+	if (strstr(begin, "BTF LOAD LOG") && lines[1])
+		snprintf(btf_reject, sizeof(btf_reject), "%.*s", lens[1], lines[1]);
 	for (i = 0; i < 2; i++) {
 		if (!lines[i])
 			continue;
 		used = strlen(last_log);
-		snprintf(last_log + used, sizeof(last_log) - used, "    verifier: %.*s\n", lens[i],
+		snprintf(last_log + used, sizeof(last_log) - used, "    kernel: %.*s\n", lens[i],
 			 lines[i]);
 	}
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char msg[16384];
 	size_t used;
+	char *msg;
 
 	if (level == LIBBPF_DEBUG && verbose < 2)
 		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (verbose)
-		return fprintf(stderr, "%s", msg);
-	if (level != LIBBPF_WARN)
+		return vfprintf(stderr, fmt, ap);
+	if (level != LIBBPF_WARN || vasprintf(&msg, fmt, ap) < 0)
 		return 0;
-	if (strstr(msg, "BEGIN PROG LOAD LOG")) {
-		keep_verifier_tail(msg);
-		return 0;
+	if (strstr(msg, "-- BEGIN ")) {
+		keep_log_tail(msg);
+	} else {
+		used = strlen(last_log);
+		snprintf(last_log + used, sizeof(last_log) - used, "    %s", msg);
 	}
-	used = strlen(last_log);
-	snprintf(last_log + used, sizeof(last_log) - used, "    %s", msg);
+	free(msg);
 	return 0;
 }
 
@@ -295,6 +303,7 @@ static enum verdict check_object(const char *path)
 	struct bpf_map *map;
 
 	last_log[0] = '\0';
+	btf_reject[0] = '\0';
 	obj = bpf_object__open_file(path, NULL);
 	if (!obj) {
 		printf("FAIL %s: open: %s\n%s", name, strerror(errno), last_log);
@@ -308,6 +317,13 @@ static enum verdict check_object(const char *path)
 	bpf_object__for_each_map (map, obj)
 		nr_maps++;
 	err = bpf_object__load(obj);
+	/*
+	 * libbpf carries on without BTF the kernel refuses, but maps that need it
+	 * (socket storage, spin locks) then fail: name the refusal.
+	 */
+	if (err && btf_reject[0] && bpf_object__btf_fd(obj) < 0)
+		note_missing(&c, "kernel support for this object's BTF (kernel said: %s)",
+			     btf_reject);
 	bpf_object__close(obj);
 	if (!err) {
 		printf("PASS %s: %d programs, %d maps loaded and verified\n", name, nr_progs,

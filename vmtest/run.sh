@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# run.sh [-b BUILD_DIR] [-m MODULES_ROOT] [-t TIMEOUT_S] [-r REGEX] [-s] [-k] KERNEL_IMAGE
+# run.sh [-b BUILD_DIR] [-m DIR] [-t SECS] [-r REGEX] [-j N] [-s] [-k] KERNEL_IMAGE
 #
 # Boot KERNEL_IMAGE in qemu (TCG, no network card) with a throwaway
-# initramfs holding busybox, bash, ip/tc/bpftool, the build's BPF objects,
-# the bpfmesh binary and every CTest test labelled bpf or netns (with the
-# shared libraries ldd lists), run those tests inside the guest, print the
-# summary on the serial console and power off. qemu runs under `timeout`
+# initramfs holding the host's bash, coreutils, iproute2, bpftool (busybox
+# for the rest), the build's BPF objects, the bpfmesh binary and every CTest
+# test labelled bpf or netns (with the shared libraries ldd lists), run those
+# tests inside the guest, print the summary on the serial console and power
+# off. qemu runs under `timeout`
 # with -no-reboot and panic=-1, so a hung or crashed guest ends the run.
 #
 #   -b DIR   build tree to test (default: ../build next to this script)
 #   -m DIR   root holding lib/modules/<release>/ for the image (default: the
 #            image's own directory if it has one, as get-kernel.sh lays out,
 #            else /); modules from vmtest/modules.txt are loaded if present
-#   -t SECS  hard limit for the whole VM run (default 600, $VMTEST_TIMEOUT)
+#   -t SECS  hard limit for the whole VM run (default 900, $VMTEST_TIMEOUT)
 #   -r REGEX only the tests whose names match (ctest -R)
+#   -j N     run N tests at a time in the guest (default 2, $VMTEST_JOBS);
+#            they are written to run in parallel, as under ctest -j
 #   -s       skips are no failure even under CI=true (for kernels older than
 #            the oldest supported one, where a test must name what is missing)
 #   -k       keep the staged root and initramfs (printed) for debugging
 #
 # Environment: VMTEST_TEST_TIMEOUT caps each test (default 300 s);
 # VMTEST_EXTRA_TOOLS adds host programs to the guest; VMTEST_ACCEL=kvm uses
-# KVM (default tcg); CI=true is passed to the tests, so a skip fails there.
+# KVM (default tcg); VMTEST_SMP (2) and VMTEST_CPU (max) shape the guest;
+# VMTEST_PERF_MAX_NS is exported to the tests as BM_PERF_MAX_NS under TCG
+# (default 100000); CI=true is passed to the tests, so a skip fails there.
 #
 # Exit status: the suite's (0 all passed, 1 a test failed or no test ran),
 # 124 if the guest hit the time limit, 2 on a usage or setup error.
@@ -30,19 +35,23 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
 modroot=
-vm_timeout=${VMTEST_TIMEOUT:-600}
+vm_timeout=${VMTEST_TIMEOUT:-900}
 test_timeout=${VMTEST_TEST_TIMEOUT:-300}
 keep=0
 work=
 only=
 allow_skip=0
+jobs=${VMTEST_JOBS:-2}
 
-# Programs the tests may call that busybox lacks or gets wrong.
-guest_tools="bash ip tc ss bpftool nft ethtool nsenter unshare setsid timeout mountpoint"
+# The host's own userland, so scripts behave as on the host (busybox's
+# date has no %N, its ip no -V, ...): every program of these Debian packages,
+# then single programs busybox lacks; busybox fills in the rest.
+guest_packages="coreutils grep sed mawk findutils diffutils procps psmisc util-linux iproute2"
+guest_tools="bash bpftool nft ethtool nats-server"
 
 die() { echo "vmtest: $*" >&2; exit 2; }
 
-usage() { sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '3,32p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 # The release string of a bzImage: the setup header holds at 0x20e a pointer
 # (relative to 0x200) to "6.1.0-56-amd64 (debian-kernel@...) #1 SMP ...".
@@ -124,6 +133,10 @@ make_layout() {
 put_tools() {
 	local t path sh
 
+	dpkg-query -L $guest_packages 2>/dev/null | grep -E '^/(usr/)?s?bin/' | sort -u |
+		while read -r path; do
+			[ -f "$path" ] && [ -x "$path" ] && [ ! -e "$root$path" ] && put_elf "$path"
+		done
 	for t in $guest_tools ${VMTEST_EXTRA_TOOLS:-}; do
 		path=$(PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH command -v "$t" || true)
 		[ -n "$path" ] && put_elf "$path"
@@ -211,7 +224,7 @@ boot() {
 	[ "$accel" = kvm ] && cpu=host
 	set +e
 	timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
-		-accel "$accel" -cpu "$cpu" -smp 2 -m 2048 \
+		-accel "$accel" -cpu "$cpu" -smp "${VMTEST_SMP:-2}" -m 2048 \
 		-kernel "$image" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=3 rdinit=/init" \
 		-nic none -display none -monitor none -serial stdio -no-reboot \
@@ -223,12 +236,13 @@ boot() {
 main() {
 	local image kver initrd log rc t0
 
-	while getopts "b:m:t:r:skh" opt; do
+	while getopts "b:m:t:r:j:skh" opt; do
 		case $opt in
 		b) build=$OPTARG ;;
 		m) modroot=$OPTARG ;;
 		t) vm_timeout=$OPTARG ;;
 		r) only=$OPTARG ;;
+		j) jobs=$OPTARG ;;
 		s) allow_skip=1 ;;
 		k) keep=1 ;;
 		h) usage 0 ;;
@@ -260,7 +274,7 @@ main() {
 	# Absolute timing bounds mean nothing under emulation: relax them.
 	# BM_VMTEST tells tests they run in a guest (value: the accelerator).
 	{
-		echo "export BM_VMTEST=${VMTEST_ACCEL:-tcg}"
+		echo "export BM_VMTEST=${VMTEST_ACCEL:-tcg} VMTEST_JOBS=$jobs"
 		[ "${VMTEST_ACCEL:-tcg}" = kvm ] || echo "export BM_PERF_MAX_NS=${VMTEST_PERF_MAX_NS:-100000}"
 	} >"$root/vmtest/config"
 	# CI=true turns skips into failures inside the guest, as on the host.
