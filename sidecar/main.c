@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bpfmesh-sidecar: the per-workload sidecar. The agent starts one per
+ * replica; `--standalone --state-dir DIR --http-port PORT` runs one alone
+ * with its own nats-server, like `dapr run`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../control/log.h"
+#include "sidecar.h"
+
+enum {
+	OPT_STANDALONE = 256,
+	OPT_STATE_DIR,
+	OPT_HTTP_PORT,
+	OPT_APP_ID,
+	OPT_NATS,
+	OPT_CONSISTENCY,
+	OPT_KIND,
+	OPT_STORES,
+	OPT_REPLICAS,
+	OPT_VERSION,
+	OPT_SHARE,
+	OPT_NAMESPACE,
+	OPT_REPLICA,
+	OPT_IDENTITY,
+	OPT_NATS_PORT,
+	OPT_SYNC_MS,
+};
+
+static const struct option options[] = {
+	{"standalone", no_argument, NULL, OPT_STANDALONE},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	{"http-port", required_argument, NULL, OPT_HTTP_PORT},
+	{"app-id", required_argument, NULL, OPT_APP_ID},
+	{"nats", required_argument, NULL, OPT_NATS},
+	{"consistency", required_argument, NULL, OPT_CONSISTENCY},
+	{"kind", required_argument, NULL, OPT_KIND},
+	{"stores", required_argument, NULL, OPT_STORES},
+	{"replicas", required_argument, NULL, OPT_REPLICAS},
+	{"version", required_argument, NULL, OPT_VERSION},
+	{"share-versions", no_argument, NULL, OPT_SHARE},
+	{"namespace", required_argument, NULL, OPT_NAMESPACE},
+	{"replica", required_argument, NULL, OPT_REPLICA},
+	{"identity", required_argument, NULL, OPT_IDENTITY},
+	{"nats-port", required_argument, NULL, OPT_NATS_PORT},
+	{"sync-ms", required_argument, NULL, OPT_SYNC_MS},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bpfmesh-sidecar (--standalone --state-dir DIR | --nats URLS) [options]\n"
+		"  --http-port PORT        Dapr API port on 127.0.0.1 (default $DAPR_HTTP_PORT or 3500)\n"
+		"  --app-id ID             workload name (default $APP_ID or \"app\")\n"
+		"  --namespace NS          workload namespace (default \"default\")\n"
+		"  --consistency MODE      eventual|strong (default: from --kind)\n"
+		"  --kind KIND             Deployment (eventual, default) | StatefulSet (strong)\n"
+		"  --stores A,B            state store names (default \"statestore\")\n"
+		"  --replicas N            strong-mode JetStream replicas (default 1 standalone, 3)\n"
+		"  --version V             workload version: its own keyspace\n"
+		"  --share-versions        all versions share one keyspace\n"
+		"  --replica NAME          this replica's unique name (default host-pid)\n"
+		"  --identity FILE         this replica's identity document\n"
+		"  --nats-port PORT        standalone nats-server port (default: a free one)\n"
+		"  --sync-ms MS            eventual anti-entropy period (default 2000)\n"
+		"  -v                      more logging (repeat)\n");
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int parse_opt(int c, const char *arg, struct sidecar_config *cfg)
+{
+	unsigned int n = 0;
+
+	switch (c) {
+	case OPT_STANDALONE: cfg->is_standalone = true; return 0;
+	case OPT_STATE_DIR: cfg->state_dir = arg; return 0;
+	case OPT_HTTP_PORT: return parse_uint(arg, 65535, &cfg->http_port);
+	case OPT_APP_ID: cfg->app_id = arg; return 0;
+	case OPT_NATS: cfg->nats_urls = arg; return 0;
+	case OPT_KIND: cfg->kind = arg; return 0;
+	case OPT_STORES: cfg->stores = arg; return 0;
+	case OPT_VERSION: cfg->version = arg; return 0;
+	case OPT_SHARE: cfg->is_shared_versions = true; return 0;
+	case OPT_NAMESPACE: cfg->namespace = arg; return 0;
+	case OPT_REPLICA: cfg->replica = arg; return 0;
+	case OPT_IDENTITY: cfg->identity = arg; return 0;
+	case OPT_NATS_PORT: return parse_uint(arg, 65535, &cfg->nats_port);
+	case OPT_SYNC_MS: return parse_uint(arg, 3600000, &cfg->sync_ms);
+	case 'v': log_set_level(log_get_level() + 1); return 0;
+	case OPT_CONSISTENCY:
+		cfg->consistency = arg;
+		return strcmp(arg, "strong") && strcmp(arg, "eventual") ? -EINVAL : 0;
+	case OPT_REPLICAS:
+		if (parse_uint(arg, 5, &n) || !n)
+			return -EINVAL;
+		cfg->replicas = (int)n;
+		return 0;
+	default: return -EINVAL;
+	}
+}
+
+static int resolve_config(struct sidecar_config *cfg)
+{
+	const char *port = getenv("DAPR_HTTP_PORT");
+
+	if (!cfg->app_id)
+		cfg->app_id = getenv("APP_ID") ? getenv("APP_ID") : "app";
+	if (!cfg->http_port && port && parse_uint(port, 65535, &cfg->http_port))
+		return -EINVAL;
+	if (!cfg->http_port)
+		cfg->http_port = 3500;
+	if (cfg->is_standalone == !!cfg->nats_urls)
+		return -EINVAL; /* exactly one of --standalone and --nats */
+	if (cfg->is_standalone && !cfg->state_dir)
+		return -EINVAL;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sidecar_config cfg = {0};
+	struct sidecar *sc = NULL;
+	sigset_t set;
+	int c, sig, err;
+
+	while ((c = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (parse_opt(c, optarg, &cfg)) {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || resolve_config(&cfg)) {
+		usage(stderr);
+		return 2;
+	}
+	/* Block the stop signals before any thread exists, then wait for one. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	err = sidecar_start(&cfg, &sc);
+	if (err) {
+		fprintf(stderr, "bpfmesh-sidecar: %s\n", strerror(-err));
+		return 1;
+	}
+	fprintf(stderr, "bpfmesh-sidecar: ready on 127.0.0.1:%u\n", sidecar_http_port(sc));
+	sigwait(&set, &sig);
+	sidecar_stop(sc);
+	return 0;
+}

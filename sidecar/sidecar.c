@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Sidecar assembly: NATS, stores, HTTP; see sidecar.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "dapr.h"
+#include "eventual.h"
+#include "http.h"
+#include "../control/log.h"
+#include "natsd.h"
+#include "sidecar.h"
+#include "strong.h"
+
+struct sidecar {
+	struct sidecar_config cfg;
+	struct store stores[SIDECAR_MAX_STORES];
+	struct dapr_api api;
+	struct http_server *http;
+	struct natsd *natsd;
+	natsConnection *nc;
+	char replica[128];
+	bool is_strong;
+};
+
+/* "<ns>_<app>_<version|shared>"; see sidecar.h. */
+void sidecar_keyspace(const struct sidecar_config *cfg, char *out, unsigned int size)
+{
+	char raw[512];
+
+	snprintf(raw, sizeof(raw), "%s_%s_%s", cfg->namespace ? cfg->namespace : "default",
+		 cfg->app_id, cfg->is_shared_versions || !cfg->version ? "shared" : cfg->version);
+	store_safe_name(raw, out, size);
+}
+
+static bool mode_is_strong(const struct sidecar_config *cfg)
+{
+	if (cfg->consistency)
+		return !strcmp(cfg->consistency, "strong");
+	return cfg->kind && !strcmp(cfg->kind, "StatefulSet");
+}
+
+static int connect_nats(struct sidecar *sc, const char *urls)
+{
+	natsOptions *o = NULL;
+	natsStatus s;
+
+	s = natsOptions_Create(&o);
+	if (s == NATS_OK)
+		s = natsOptions_SetURL(o, urls);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(o, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(o, 250);
+	if (s == NATS_OK)
+		s = natsOptions_SetName(o, sc->replica);
+	if (s == NATS_OK)
+		s = natsOptions_SetRetryOnFailedConnect(o, true, NULL, NULL);
+	if (s == NATS_OK)
+		s = natsConnection_Connect(&sc->nc, o);
+	natsOptions_Destroy(o);
+	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+		pr_warn("sidecar: connect to %s: %s", urls, natsStatus_GetText(s));
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+static int open_store(struct sidecar *sc, const char *name, struct store *st)
+{
+	char ks[256], bucket[320];
+	int replicas = sc->cfg.replicas;
+
+	sidecar_keyspace(&sc->cfg, ks, sizeof(ks));
+	snprintf(bucket, sizeof(bucket), "bmstate_%s_%s", ks, name);
+	store_safe_name(bucket, bucket, sizeof(bucket));
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	if (!replicas)
+		replicas = sc->cfg.is_standalone ? 1 : 3;
+	if (sc->is_strong)
+		return strong_open(sc->nc, bucket, replicas, st);
+	return eventual_open(sc->nc, bucket, sc->replica, sc->cfg.sync_ms, st);
+}
+
+static int open_stores(struct sidecar *sc)
+{
+	char list[512], *save = NULL, *name;
+	int err = 0;
+
+	snprintf(list, sizeof(list), "%s", sc->cfg.stores ? sc->cfg.stores : "statestore");
+	for (name = strtok_r(list, ",", &save); name && !err; name = strtok_r(NULL, ",", &save)) {
+		if (sc->api.nr_stores == SIDECAR_MAX_STORES || strlen(name) >= 64)
+			return -E2BIG;
+		err = open_store(sc, name, &sc->stores[sc->api.nr_stores]);
+		if (!err)
+			sc->api.nr_stores++;
+		else
+			pr_warn("sidecar: open store %s: %s", name, strerror(-err));
+	}
+	return err;
+}
+
+/* Start everything in order; see sidecar.h. */
+int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out)
+{
+	struct sidecar *sc = calloc(1, sizeof(*sc));
+	const char *urls = cfg->nats_urls;
+	char host[64] = "replica";
+	int err;
+
+	if (!sc)
+		return -ENOMEM;
+	sc->cfg = *cfg;
+	sc->is_strong = mode_is_strong(cfg);
+	gethostname(host, sizeof(host) - 1);
+	if (cfg->replica)
+		snprintf(sc->replica, sizeof(sc->replica), "%s", cfg->replica);
+	else
+		snprintf(sc->replica, sizeof(sc->replica), "%s-%d", host, (int)getpid());
+	if (!urls) {
+		err = natsd_start(cfg->state_dir, cfg->nats_port, &sc->natsd);
+		if (err)
+			goto err_stop;
+		urls = natsd_url(sc->natsd);
+	}
+	err = connect_nats(sc, urls);
+	if (!err)
+		err = open_stores(sc);
+	if (err)
+		goto err_stop;
+	sc->api.stores = sc->stores;
+	sc->api.app_id = cfg->app_id;
+	sc->api.consistency = sc->is_strong ? "strong" : "eventual";
+	sc->http = http_server_start(cfg->http_port, NULL, dapr_handle, &sc->api);
+	if (!sc->http) {
+		err = -errno;
+		goto err_stop;
+	}
+	pr_info("sidecar: %s (%s) serving Dapr API on 127.0.0.1:%u", cfg->app_id,
+		sc->api.consistency, http_server_port(sc->http));
+	*out = sc;
+	return 0;
+err_stop:
+	sidecar_stop(sc);
+	return err;
+}
+
+unsigned int sidecar_http_port(const struct sidecar *sc)
+{
+	return http_server_port(sc->http);
+}
+
+/* Reverse order of sidecar_start(). */
+void sidecar_stop(struct sidecar *sc)
+{
+	unsigned int i;
+
+	if (!sc)
+		return;
+	http_server_stop(sc->http);
+	for (i = 0; i < sc->api.nr_stores; i++)
+		sc->stores[i].ops->close(sc->stores[i].impl);
+	if (sc->nc) {
+		natsConnection_Close(sc->nc);
+		natsConnection_Destroy(sc->nc);
+	}
+	natsd_stop(sc->natsd);
+	free(sc);
+}
