@@ -371,7 +371,7 @@ static bool is_revoked(const struct agent *a, uint32_t id)
 int agent_sweep_auth(struct agent *a)
 {
 	struct bm_auth_key key, next, *doomed;
-	int fd = dp_map_fd(a->dp, BM_MAP_AUTH), n = 0, i;
+	int fd = a->dp ? dp_map_fd(a->dp, BM_MAP_AUTH) : -1, n = 0, i;
 	void *prev = NULL;
 
 	if (fd < 0 || !a->revoked.n)

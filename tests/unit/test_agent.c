@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The agent's event handling without a bus or a kernel: ordering by
+ * revision, schema checks, all-or-nothing policy revisions, endpoint and
+ * revocation messages, bus key syntax.
+ * ctest-labels: unit agent
+ */
+#include <string.h>
+
+#include "agent_priv.h"
+#include "bm_test.h"
+#include "bus.h"
+
+static const char policy_yaml[] = "apiVersion: bpfmesh.io/v1\\nkind: Endpoint\\n"
+				  "metadata: {name: web, namespace: shop, labels: {app: web}}\\n"
+				  "spec: {identity: \\\"spiffe://t.bpfmesh/ns/shop/sa/web\\\", "
+				  "addresses: [\\\"198.18.0.2\\\"]}\\n";
+
+static const struct agent_config cfg = {.node = "n1", .state_dir = "/nonexistent"};
+
+static void feed(struct agent *a, enum bus_bucket bucket, const char *key, uint64_t rev,
+		 const char *data)
+{
+	struct agent_ev ev = {
+		.kind = AGENT_EV_KV,
+		.bucket = bucket,
+		.key = (char *)key,
+		.rev = rev,
+		.data = (char *)data,
+		.len = strlen(data),
+	};
+
+	agent_apply(a, &ev);
+}
+
+static void policy_doc(char *buf, size_t len, int schema, const char *yaml)
+{
+	snprintf(buf, len,
+		 "{\"schema\":%d,\"node\":\"n2\",\"sources\":[{\"name\":\"p.yaml\","
+		 "\"data\":\"%s\"}]}",
+		 schema, yaml);
+}
+
+static void release(struct agent *a)
+{
+	policy_sources_free(&a->policy);
+	free(a->policy_origin);
+	agent_items_clear(&a->endpoints);
+	agent_items_clear(&a->revoked);
+	free(a->peers);
+}
+
+static void test_agent_policy_ordered_by_revision(void)
+{
+	struct agent a = {.cfg = &cfg};
+	char doc[1024];
+
+	policy_doc(doc, sizeof(doc), 1, policy_yaml);
+	feed(&a, BUS_BUCKET_POLICY, AGENT_POLICY_KEY, 5, doc);
+	CU_ASSERT_EQUAL(a.policy_rev, 5);
+	CU_ASSERT_TRUE(a.is_dirty);
+	CU_ASSERT_STRING_EQUAL(a.policy_origin, "n2");
+	a.is_dirty = false;
+	feed(&a, BUS_BUCKET_POLICY, AGENT_POLICY_KEY, 4, doc);
+	feed(&a, BUS_BUCKET_POLICY, AGENT_POLICY_KEY, 5, doc);
+	CU_ASSERT_EQUAL(a.policy_rev, 5);
+	CU_ASSERT_FALSE(a.is_dirty);
+	CU_ASSERT_EQUAL(a.n_rejected, 0);
+	release(&a);
+}
+
+static void test_agent_policy_rejects_whole_revision(void)
+{
+	struct agent a = {.cfg = &cfg};
+	char doc[1024];
+
+	policy_doc(doc, sizeof(doc), 1, policy_yaml);
+	feed(&a, BUS_BUCKET_POLICY, AGENT_POLICY_KEY, 1, doc);
+	policy_doc(doc, sizeof(doc), 2, policy_yaml);
+	feed(&a, BUS_BUCKET_POLICY, AGENT_POLICY_KEY, 2, doc);
+	policy_doc(doc, sizeof(doc), 1, "kind: NetworkPolicy\\nspec: {podSelector: [");
+	feed(&a, BUS_BUCKET_POLICY, AGENT_POLICY_KEY, 3, doc);
+	feed(&a, BUS_BUCKET_POLICY, AGENT_POLICY_KEY, 4, "{\"schema\":1}");
+	feed(&a, BUS_BUCKET_POLICY, AGENT_POLICY_KEY, 5, "not json");
+	feed(&a, BUS_BUCKET_POLICY, "other", 6, "{\"schema\":1}");
+	CU_ASSERT_EQUAL(a.n_rejected, 5);
+	CU_ASSERT_EQUAL(a.policy_rev, 1);
+	CU_ASSERT_EQUAL_FATAL(a.policy.n, 1);
+	CU_ASSERT_STRING_EQUAL(a.policy.items[0].name, "p.yaml");
+	release(&a);
+}
+
+static void test_agent_endpoint_events(void)
+{
+	struct agent a = {.cfg = &cfg};
+	const char *good = "{\"schema\":1,\"namespace\":\"shop\",\"name\":\"db\",\"identity\":"
+			   "\"spiffe://t.bpfmesh/ns/shop/sa/db\",\"addresses\":[\"198.18.0.9\"],"
+			   "\"labels\":{\"app\":\"db\"}}";
+	struct agent_ev del = {.kind = AGENT_EV_KV,
+			       .bucket = BUS_BUCKET_ENDPOINTS,
+			       .key = "shop.db",
+			       .rev = 9,
+			       .is_delete = true,
+			       .data = "",
+			       .len = 0};
+
+	feed(&a, BUS_BUCKET_ENDPOINTS, "shop.db", 3, good);
+	CU_ASSERT_EQUAL_FATAL(a.endpoints.n, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(a.endpoints.v[0].doc, "\"kind\":\"Endpoint\""));
+	feed(&a, BUS_BUCKET_ENDPOINTS, "shop.other", 4, good); /* key and name disagree */
+	feed(&a, BUS_BUCKET_ENDPOINTS, "shop.x", 5,
+	     "{\"schema\":3,\"namespace\":\"shop\",\"name\":\"x\"}");
+	feed(&a, BUS_BUCKET_ENDPOINTS, "shop.db", 2, good); /* older: ignored */
+	CU_ASSERT_EQUAL(a.n_rejected, 2);
+	CU_ASSERT_EQUAL(a.endpoints.n, 1);
+	agent_apply(&a, &del);
+	CU_ASSERT_EQUAL(a.endpoints.n, 0);
+	release(&a);
+}
+
+static void test_agent_revocations(void)
+{
+	struct agent a = {.cfg = &cfg};
+
+	feed(&a, BUS_BUCKET_REVOKED, "id.7", 1, "{\"schema\":1,\"id\":7}");
+	feed(&a, BUS_BUCKET_REVOKED, "id.8", 2,
+	     "{\"schema\":1,\"identity\":\"spiffe://t.bpfmesh/ns/shop/sa/web\"}");
+	feed(&a, BUS_BUCKET_REVOKED, "id.9", 3, "{\"schema\":1,\"id\":0}");
+	feed(&a, BUS_BUCKET_REVOKED, "id.10", 4, "{\"schema\":2,\"id\":10}");
+	CU_ASSERT_EQUAL(a.revoked.n, 2);
+	CU_ASSERT_EQUAL(a.revoked.v[0].id, 7);
+	CU_ASSERT_EQUAL(a.n_rejected, 2);
+	release(&a);
+}
+
+static void test_agent_membership(void)
+{
+	struct agent a = {.cfg = &cfg};
+	struct agent_ev hb = {.kind = AGENT_EV_MSG,
+			      .key = "bpfmesh.v1.node.n2.heartbeat",
+			      .data = "{\"schema\":1,\"revision\":4,\"ready\":true}"};
+
+	hb.len = strlen(hb.data);
+	agent_apply(&a, &hb);
+	CU_ASSERT_EQUAL_FATAL(a.n_peers, 1);
+	CU_ASSERT_TRUE(a.peers[0].is_alive);
+	CU_ASSERT_EQUAL(a.peers[0].revision, 4);
+	hb.key = "bpfmesh.v1.node.n1.heartbeat"; /* ourselves */
+	agent_apply(&a, &hb);
+	hb.key = "bpfmesh.v1.node.n3.heartbeat";
+	hb.data = "{\"schema\":2}";
+	hb.len = strlen(hb.data);
+	agent_apply(&a, &hb);
+	CU_ASSERT_EQUAL(a.n_peers, 1);
+	CU_ASSERT_EQUAL(a.n_rejected, 1);
+	hb.key = "bpfmesh.v1.node.n2.leave";
+	hb.data = "{\"schema\":1}";
+	hb.len = strlen(hb.data);
+	agent_apply(&a, &hb);
+	CU_ASSERT_FALSE(a.peers[0].is_alive);
+	release(&a);
+}
+
+static void test_agent_bus_keys(void)
+{
+	char path[256];
+
+	CU_ASSERT_TRUE(bus_is_valid_key("shop.db"));
+	CU_ASSERT_TRUE(bus_is_valid_key("id.123"));
+	CU_ASSERT_FALSE(bus_is_valid_key(""));
+	CU_ASSERT_FALSE(bus_is_valid_key("a..b"));
+	CU_ASSERT_FALSE(bus_is_valid_key(".a"));
+	CU_ASSERT_FALSE(bus_is_valid_key("spiffe://x"));
+	CU_ASSERT_FALSE(bus_is_valid_key("a b"));
+	agent_sock_path("/var/lib/bpfmesh", path, sizeof(path));
+	CU_ASSERT_STRING_EQUAL(path, AGENT_DEFAULT_SOCKET);
+	agent_sock_path("/tmp/s", path, sizeof(path));
+	CU_ASSERT_STRING_EQUAL(path, "/tmp/s/agent.sock");
+}
+
+int bm_test_register(void)
+{
+	static const struct bm_test_case cases[] = {
+		{"policy_ordered_by_revision", test_agent_policy_ordered_by_revision},
+		{"policy_rejects_whole_revision", test_agent_policy_rejects_whole_revision},
+		{"endpoint_events", test_agent_endpoint_events},
+		{"revocations", test_agent_revocations},
+		{"membership", test_agent_membership},
+		{"bus_keys", test_agent_bus_keys},
+		{NULL, NULL},
+	};
+
+	return bm_test_add_suite("agent", NULL, NULL, cases);
+}
