@@ -52,6 +52,7 @@ int cmd_observe(const struct cli_globals *g, int argc, char **argv);
 int cmd_auth(const struct cli_globals *g, int argc, char **argv);
 int cmd_handshake(const struct cli_globals *g, int argc, char **argv);
 int cmd_agent(const struct cli_globals *g, int argc, char **argv);
+int cmd_rootless(const struct cli_globals *g, int argc, char **argv);
 int cmd_apply(const struct cli_globals *g, int argc, char **argv);
 
 #endif /* BM_CLI_H */

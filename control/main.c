@@ -64,6 +64,16 @@ static const struct cli_command commands[] = {
 	 "print one line per object with every warning; exits 1 if anything is rejected.\n"
 	 "--strict makes unsupported kinds and fields errors.\n"
 	 "example: bpfmesh apply --dry-run -f shop.yaml"},
+	{"rootless", cmd_rootless,
+	 "  bpfmesh rootless run -f POLICY.yaml... --workload NS/NAME[=COMMAND]...\n"
+	 "        [--identity NS/NAME=DOC]... [--port N]... [--ttl SECONDS] [--node NAME]\n"
+	 "  bpfmesh rootless status [--json]\n"
+	 "  bpfmesh rootless exec NS/NAME -- COMMAND [ARG...]\n"
+	 "  bpfmesh rootless observe [--json] [--all] [--count N] [--timeout SECONDS]",
+	 "Without root or BPF: run each workload in its own user and network namespace with\n"
+	 "slirp4netns; workload-to-workload TCP goes through a userland forwarder that enforces\n"
+	 "the same policy (and authentication) as the data plane. See docs/rootless.md.\n"
+	 "example: bpfmesh rootless run -f policy.yaml --workload shop/web='./web'"},
 	{"identity", cmd_identity,
 	 "  bpfmesh identity init|enroll|issue|show|verify|revoke|rotate ...",
 	 "Workload identities: trust domain, node enrollment, signed documents, revocation.\n"

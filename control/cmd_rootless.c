@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bpfmesh rootless run|status|exec|observe: the path without root or BPF
+ * (docs/rootless.md). `run` starts every workload in its own user and
+ * network namespace with slirp4netns and forwards workload-to-workload
+ * traffic through the userland forwarder (fwd.h) under the same policy.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include <abi/abi.h>
+
+#include "cli.h"
+#include "cmd_rootless.h"
+#include "fwd.h"
+#include "log.h"
+#include "manifest.h"
+#include "policy_store.h"
+#include "rlns.h"
+#include "rootless_probe.h"
+
+#define RL_MAX_WORKLOADS 64
+#define RL_MAX_PORTS 64
+#define RL_MAX_FILES 32
+#define RL_MAX_ADDRS 512
+#define RL_DEFAULT_CIDR "198.19.254.0/24"
+#define RL_SLIRP_READY_MS 10000
+#define RL_STOP_WAIT_MS 3000
+
+struct rl_workload {
+	const char *name; /* NS/NAME */
+	const char *command; /* NULL: none */
+	const char *doc; /* identity document, or NULL */
+	size_t ep_index;
+	pid_t keeper;
+	pid_t slirp;
+	int slirp_exit_fd; /* slirp4netns exits when this closes */
+	char api_sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+struct rl_run {
+	const char *files[RL_MAX_FILES];
+	size_t n_files;
+	struct rl_workload w[RL_MAX_WORKLOADS];
+	size_t n;
+	uint16_t ports[RL_MAX_PORTS];
+	size_t n_ports;
+	unsigned int ttl_s;
+	const char *node;
+	const char *cidr;
+	bool is_slirp_off;
+	struct pm_addr addrs[RL_MAX_ADDRS]; /* every workload's host addresses */
+	size_t n_addrs;
+};
+
+static volatile sig_atomic_t is_stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	is_stopping = 1;
+}
+
+static struct rl_workload *find_workload(struct rl_run *r, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (strlen(r->w[i].name) == len && !strncmp(r->w[i].name, name, len))
+			return &r->w[i];
+	return NULL;
+}
+
+/* --workload NS/NAME[=COMMAND]; the string stays in argv, cut at '='. */
+static int add_workload(struct rl_run *r, char *spec)
+{
+	char *eq = strchr(spec, '=');
+
+	if (r->n >= RL_MAX_WORKLOADS || !strchr(spec, '/'))
+		return -EINVAL;
+	if (eq)
+		*eq = '\0';
+	r->w[r->n++] = (struct rl_workload){.name = spec, .command = eq ? eq + 1 : NULL,
+					    .slirp_exit_fd = -1};
+	return 0;
+}
+
+/* --identity NS/NAME=FILE, after that workload's --workload. */
+static int add_identity(struct rl_run *r, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	struct rl_workload *w = eq ? find_workload(r, spec, (size_t)(eq - spec)) : NULL;
+
+	if (!w)
+		return -EINVAL;
+	w->doc = eq + 1;
+	return 0;
+}
+
+static int parse_run_one(struct rl_run *r, const char *opt, char *v)
+{
+	unsigned int n;
+
+	if (!strcmp(opt, "-f") || !strcmp(opt, "--policy"))
+		return r->n_files < RL_MAX_FILES ? (r->files[r->n_files++] = v, 0) : -EINVAL;
+	if (!strcmp(opt, "--workload"))
+		return add_workload(r, v);
+	if (!strcmp(opt, "--identity"))
+		return add_identity(r, v);
+	if (!strcmp(opt, "--port")) {
+		if (r->n_ports >= RL_MAX_PORTS || cli_parse_u32(v, 1, 65535, &n))
+			return -EINVAL;
+		r->ports[r->n_ports++] = (uint16_t)n;
+		return 0;
+	}
+	if (!strcmp(opt, "--ttl"))
+		return cli_parse_u32(v, 1, 86400, &r->ttl_s);
+	if (!strcmp(opt, "--node"))
+		return (r->node = v, 0);
+	if (!strcmp(opt, "--slirp-cidr"))
+		return (r->cidr = v, 0);
+	return -EINVAL;
+}
+
+static int parse_run(int argc, char **argv, struct rl_run *r)
+{
+	int i;
+
+	r->ttl_s = 300;
+	r->cidr = RL_DEFAULT_CIDR;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--rootless"))
+			continue;
+		if (!strcmp(argv[i], "--no-slirp")) {
+			r->is_slirp_off = true;
+			continue;
+		}
+		if (i + 1 >= argc || parse_run_one(r, argv[i], argv[i + 1]))
+			return -EINVAL;
+		i++;
+	}
+	return r->n_files && r->n ? 0 : -EINVAL;
+}
+
+static int build_model(struct rl_run *r, struct policy_sources *srcs, struct pm_model **out)
+{
+	struct manifest_diag diag;
+	struct pm_model *m;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < r->n_files && !err; i++)
+		err = policy_sources_read(srcs, r->files[i]);
+	m = err ? NULL : pm_model_new();
+	if (!m)
+		return err ? err : -ENOMEM;
+	manifest_diag_init(&diag);
+	for (i = 0; i < srcs->n && !err; i++)
+		err = manifest_load_buffer(m, srcs->items[i].name, srcs->items[i].data,
+					   srcs->items[i].len, r->node, &diag);
+	manifest_diag_print(&diag, stderr);
+	manifest_diag_release(&diag);
+	if (err) {
+		pm_model_free(m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}
+
+static bool is_host(const struct pm_addr *a)
+{
+	return a->prefixlen == (a->family == BM_FAMILY_IPV4 ? 32 : 128);
+}
+
+/* Match every workload to its local endpoint; collect ports and addresses. */
+static int resolve(struct rl_run *r, const struct pm_model *m)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < r->n; i++) {
+		const struct pm_endpoint *e = NULL;
+
+		for (j = 0; j < m->n_endpoints && !e; j++) {
+			e = &m->endpoints[j];
+			if (strlen(e->ns) + 1 + strlen(e->name) != strlen(r->w[i].name) ||
+			    strncmp(r->w[i].name, e->ns, strlen(e->ns)) ||
+			    strcmp(r->w[i].name + strlen(e->ns) + 1, e->name))
+				e = NULL;
+		}
+		if (!e || !e->is_local) {
+			fprintf(stderr, "bpfmesh: rootless: no local Endpoint %s in the policy\n",
+				r->w[i].name);
+			return -ENOENT;
+		}
+		r->w[i].ep_index = j - 1;
+		for (k = 0; k < e->n_addrs && r->n_addrs < RL_MAX_ADDRS; k++)
+			if (is_host(&e->addrs[k]))
+				r->addrs[r->n_addrs++] = e->addrs[k];
+		for (k = 0; k < e->n_ports && r->n_ports < RL_MAX_PORTS; k++)
+			if (e->ports[k].proto == BM_PROTO_TCP)
+				r->ports[r->n_ports++] = e->ports[k].port;
+	}
+	return 0;
+}
+
+/* slirp4netns for w's keeper, its log next to its API socket. */
+static void exec_slirp(const struct rl_workload *w, const char *cidr, int ready, int exit_fd,
+		       const char *log)
+{
+	char pid[16], cidr_opt[64];
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	ready = fcntl(ready, F_DUPFD, 10);
+	exit_fd = fcntl(exit_fd, F_DUPFD, 10);
+	dup2(ready, 3);
+	dup2(exit_fd, 4);
+	close_range(5, ~0U, 0);
+	snprintf(pid, sizeof(pid), "%d", (int)w->keeper);
+	snprintf(cidr_opt, sizeof(cidr_opt), "--cidr=%s", cidr);
+	execlp("slirp4netns", "slirp4netns", "--configure", "--mtu=65520", "--enable-sandbox",
+	       "--enable-seccomp", "--disable-host-loopback", cidr_opt, "--api-socket",
+	       w->api_sock, "--ready-fd=3", "--exit-fd=4", pid, "tap0", (char *)NULL);
+	_exit(127);
+}
+
+static int start_slirp(struct rl_workload *w, const char *rl_dir, size_t idx, const char *cidr)
+{
+	struct pollfd pfd = {.events = POLLIN};
+	int ready[2], ex[2], err = 0;
+	char log[PATH_MAX], c;
+
+	if ((size_t)snprintf(w->api_sock, sizeof(w->api_sock), "%s/s%zu.sock", rl_dir, idx) >=
+	    sizeof(w->api_sock))
+		return -ENAMETOOLONG;
+	snprintf(log, sizeof(log), "%s/s%zu.log", rl_dir, idx);
+	if (pipe2(ready, O_CLOEXEC))
+		return -errno;
+	if (pipe2(ex, O_CLOEXEC)) {
+		err = -errno;
+		goto out_ready;
+	}
+	w->slirp = fork();
+	if (w->slirp == 0)
+		exec_slirp(w, cidr, ready[1], ex[0], log);
+	close(ex[0]);
+	w->slirp_exit_fd = ex[1];
+	pfd.fd = ready[0];
+	if (w->slirp < 0 || poll(&pfd, 1, RL_SLIRP_READY_MS) != 1 || read(ready[0], &c, 1) != 1) {
+		err = w->slirp < 0 ? -errno : -ETIMEDOUT;
+		fprintf(stderr, "bpfmesh: rootless: slirp4netns for %s did not start (see %s)\n",
+			w->name, log);
+	}
+out_ready:
+	close(ready[0]);
+	close(ready[1]);
+	return err;
+}
+
+static void wait_bounded(pid_t pid)
+{
+	int i;
+
+	if (pid <= 0)
+		return;
+	for (i = 0; i < RL_STOP_WAIT_MS / 20; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Keeper, slirp4netns, forwarder registration: one workload up (not started). */
+static int bring_up(struct rl_run *r, size_t i, struct fwd *f, const char *rl_dir)
+{
+	struct rl_workload *w = &r->w[i];
+	struct rlns_config nc = {.name = w->name, .command = w->command, .addrs = r->addrs,
+				 .n_addrs = r->n_addrs};
+	int ctrl, err;
+
+	err = rlns_spawn(&nc, &w->keeper, &ctrl);
+	if (err)
+		return err;
+	err = fwd_add_workload(f, w->ep_index, ctrl, w->doc);
+	if (!err && !r->is_slirp_off)
+		err = start_slirp(w, rl_dir, i, r->cidr);
+	return err;
+}
+
+static int write_status(const char *rl_dir, const struct rl_run *r,
+			const struct rootless_probe *p)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 4];
+	FILE *fp;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/status", rl_dir);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	fp = fopen(tmp, "w");
+	if (!fp)
+		return -errno;
+	fprintf(fp, "mode\t%s\nreason\t%s\npid\t%d\n", rootless_mode_name(p->mode), p->reason,
+		(int)getpid());
+	for (i = 0; i < r->n; i++)
+		fprintf(fp, "workload\t%s\t%d\t%s\n", r->w[i].name, (int)r->w[i].keeper,
+			r->w[i].api_sock[0] ? r->w[i].api_sock : "-");
+	if (fclose(fp))
+		return -errno;
+	return rename(tmp, path) ? -errno : 0;
+}
+
+static void tear_down(struct rl_run *r, struct fwd *f, const char *rl_dir)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/status", rl_dir);
+	unlink(path);
+	fwd_free(f); /* closes every keeper's socket: keepers stop their workloads */
+	for (i = 0; i < r->n; i++) {
+		if (r->w[i].slirp_exit_fd >= 0)
+			close(r->w[i].slirp_exit_fd);
+		wait_bounded(r->w[i].slirp);
+		wait_bounded(r->w[i].keeper);
+		if (r->w[i].api_sock[0])
+			unlink(r->w[i].api_sock);
+	}
+}
+
+static int start_all(struct rl_run *r, struct fwd *f, const char *rl_dir)
+{
+	pid_t wpid;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < r->n && !err; i++)
+		err = bring_up(r, i, f, rl_dir);
+	if (!err)
+		err = fwd_intercept(f, r->ports, r->n_ports);
+	for (i = 0; i < r->n && !err; i++)
+		err = rlns_start(fwd_keeper_fd(f, i), &wpid);
+	return err;
+}
+
+static int serve(struct rl_run *r, const struct cli_globals *g, struct pm_model *m,
+		 const struct rootless_probe *p)
+{
+	struct fwd_config fc = {.state_dir = g->state_dir, .model = m,
+				.auth_ttl_ns = (uint64_t)r->ttl_s * 1000000000ULL};
+	char rl_dir[PATH_MAX];
+	struct fwd *f;
+	int err;
+
+	snprintf(rl_dir, sizeof(rl_dir), "%s/rootless", g->state_dir);
+	if (mkdir(rl_dir, 0700) && errno != EEXIST)
+		return -errno;
+	f = fwd_new(&fc);
+	if (!f)
+		return -errno;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	err = start_all(r, f, rl_dir);
+	if (!err)
+		err = write_status(rl_dir, r, p);
+	if (!err) {
+		printf("mode: %s (%s)\nforwarding for %zu workloads on %zu ports\n",
+		       rootless_mode_name(p->mode), p->reason, r->n, r->n_ports);
+		fflush(stdout);
+		err = fwd_run(f, &is_stopping);
+	}
+	tear_down(r, f, rl_dir);
+	return err;
+}
+
+static int rootless_run(const struct cli_globals *g, int argc, char **argv)
+{
+	struct policy_sources srcs = {0};
+	struct rootless_probe probe;
+	struct pm_model *m = NULL;
+	char node[HOST_NAME_MAX + 1] = "localhost";
+	struct rl_run *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return CLI_EXIT_ERROR;
+	if (parse_run(argc, argv, r)) {
+		fprintf(stderr, "usage: bpfmesh rootless run -f POLICY.yaml... --workload "
+				"NS/NAME[=COMMAND]... [--identity NS/NAME=DOC]... [--port N]... "
+				"[--ttl SECONDS] [--node NAME] [--slirp-cidr CIDR]\n");
+		free(r);
+		return CLI_EXIT_ERROR;
+	}
+	if (!r->node && !gethostname(node, sizeof(node) - 1))
+		r->node = node;
+	else if (!r->node)
+		r->node = "localhost";
+	rootless_probe_run(&probe, true);
+	err = sodium_init() < 0 ? -EIO : 0;
+	if (!err)
+		err = build_model(r, &srcs, &m);
+	if (!err)
+		err = resolve(r, m);
+	/* What `policy check|show` and `observe` read: the policy in force here. */
+	if (!err)
+		err = policy_store_prepare_dir(g->state_dir);
+	if (!err)
+		err = policy_store_save(g->state_dir, &srcs, m, r->node);
+	if (!err)
+		err = serve(r, g, m, &probe);
+	if (err)
+		fprintf(stderr, "bpfmesh: rootless run: %s\n", strerror(-err));
+	pm_model_free(m);
+	policy_sources_free(&srcs);
+	free(r);
+	return err ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+}
+
+/* See cli.h: bpfmesh rootless run|status|exec|observe. */
+int cmd_rootless(const struct cli_globals *g, int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return rootless_run(g, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "status"))
+		return rootless_status(g, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "exec"))
+		return rootless_exec(g, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "observe"))
+		return rootless_observe(g, argc - 1, argv + 1);
+	fprintf(stderr, "usage: bpfmesh rootless run|status|exec|observe ...\n");
+	return CLI_EXIT_ERROR;
+}

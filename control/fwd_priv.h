@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Internals shared by fwd.c, fwd_relay.c, fwd_auth.c and fwd_events.c. */
+#ifndef BM_FWD_PRIV_H
+#define BM_FWD_PRIV_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <abi/abi.h>
+
+#include "fwd.h"
+#include "ident_authz.h"
+#include "ident_crl.h"
+#include "ident_trust.h"
+#include "policy_eval.h"
+
+#define FWD_MAX_WORKLOADS 64
+#define FWD_MAX_LISTENERS 4096
+#define FWD_AUTH_MAX 4096
+#define FWD_MAX_DUE 64
+#define FWD_TICK_MS 100
+#define FWD_EVENTS_MAX_BYTES (4 << 20) /* then rotated to events.1 */
+
+enum fwd_ref_kind {
+	FWD_REF_LISTENER,
+	FWD_REF_CONN,
+};
+
+/* What an epoll event points at. */
+struct fwd_ref {
+	uint8_t kind; /* FWD_REF_* */
+	uint8_t side; /* FWD_REF_CONN: 0 client, 1 server */
+	void *owner;
+};
+
+struct fwd_workload {
+	const struct pm_endpoint *ep;
+	int ctrl_fd; /* its keeper */
+	bool has_identity;
+	uint8_t *doc;
+	size_t doc_len;
+	uint8_t sk[64];
+};
+
+struct fwd_listener {
+	struct fwd_ref ref;
+	int fd;
+	struct fwd_workload *src; /* the namespace it lives in: the only possible source */
+	struct fwd_workload *dst;
+	uint8_t family;
+	uint8_t saddr[16]; /* src's address of this family */
+	uint8_t daddr[16];
+	uint16_t dport;
+};
+
+/* One direction: bytes read from fd[d] wait in the pipe for fd[1 - d]. */
+struct fwd_half {
+	int pipe[2];
+	uint32_t pending;
+	bool is_eof; /* fd[d] said EOF */
+	bool is_shut; /* and fd[1 - d] got shutdown(SHUT_WR) */
+};
+
+struct fwd_conn {
+	struct fwd_ref ref[2];
+	int fd[2]; /* 0: the client's (accepted), 1: to the server */
+	uint32_t interest[2];
+	struct fwd_half dir[2]; /* dir[0]: client -> server */
+	bool is_connecting;
+	bool is_dead; /* closed; freed after the current epoll batch */
+	bool is_auth_bound; /* lives only while (src_id, dst_id) is authenticated */
+	uint32_t src_id, dst_id;
+	struct pe_tuple tuple;
+	struct fwd_conn *prev, *next;
+};
+
+struct fwd {
+	struct fwd_config cfg;
+	int epoll_fd;
+	uint32_t pipe_cap;
+	struct fwd_workload workloads[FWD_MAX_WORKLOADS];
+	size_t n_workloads;
+	struct fwd_listener *listeners;
+	size_t n_listeners;
+	struct fwd_conn *conns; /* live */
+	struct fwd_conn *dead;
+	unsigned int n_conns;
+	/* The in-memory auth table: what bm_auth is on the rootful path. */
+	struct bm_auth_key auth_keys[FWD_AUTH_MAX];
+	struct bm_auth_value auth_values[FWD_AUTH_MAX];
+	size_t n_auth;
+	struct ident_authz *az;
+	struct ident_trust trust;
+	struct ident_crl crl;
+	bool has_trust;
+	char crl_path[PATH_MAX];
+	struct timespec crl_mtime;
+	off_t crl_size;
+	uint32_t due[FWD_MAX_DUE][2];
+	unsigned int n_due;
+	int events_fd;
+	off_t events_size;
+	char events_path[PATH_MAX];
+};
+
+/* fwd_relay.c */
+int fwd_conn_open(struct fwd *f, const struct fwd_listener *l, int cfd,
+		  const struct pe_tuple *t, const struct pe_result *r);
+void fwd_conn_event(struct fwd *f, struct fwd_conn *c, int side, uint32_t events);
+void fwd_conn_abort(struct fwd *f, struct fwd_conn *c);
+void fwd_conns_reap(struct fwd *f);
+void fwd_reset_close(int fd);
+
+/* fwd_auth.c */
+int fwd_auth_init(struct fwd *f);
+void fwd_auth_release(struct fwd *f);
+int fwd_auth_pair(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst);
+void fwd_auth_snapshot(struct fwd *f, struct pe_auth *auth);
+void fwd_auth_housekeeping(struct fwd *f);
+
+/* fwd_events.c */
+int fwd_events_open(struct fwd *f);
+void fwd_events_close(struct fwd *f);
+void fwd_event_emit(struct fwd *f, const struct pe_tuple *t, const struct pe_result *r);
+
+#endif /* BM_FWD_PRIV_H */
