@@ -25,55 +25,6 @@
 
 static const char *const bucket_what[BUS_BUCKET_NR] = {"policy", "endpoint", "revocation"};
 
-void agent_items_clear(struct agent_items *items)
-{
-	size_t i;
-
-	for (i = 0; i < items->n; i++) {
-		free(items->v[i].key);
-		free(items->v[i].doc);
-		free(items->v[i].identity);
-	}
-	free(items->v);
-	memset(items, 0, sizeof(*items));
-}
-
-static struct agent_item *item_find(struct agent_items *items, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < items->n; i++)
-		if (!strcmp(items->v[i].key, key))
-			return &items->v[i];
-	return NULL;
-}
-
-static void item_remove(struct agent_items *items, struct agent_item *it)
-{
-	free(it->key);
-	free(it->doc);
-	free(it->identity);
-	*it = items->v[--items->n];
-}
-
-/* Take ownership of it (key, doc, identity) into items, replacing the same key. */
-static int item_put(struct agent_items *items, struct agent_item *it)
-{
-	struct agent_item *old = item_find(items, it->key), *v;
-
-	if (old)
-		item_remove(items, old);
-	if (items->n == items->cap) {
-		v = realloc(items->v, (items->cap ? items->cap * 2 : 16) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		items->v = v;
-		items->cap = items->cap ? items->cap * 2 : 16;
-	}
-	items->v[items->n++] = *it;
-	return 0;
-}
-
 /* Order-independent signature of the endpoint set (keys and revisions). */
 static uint64_t endpoints_sig(const struct agent_items *eps)
 {
@@ -305,7 +256,7 @@ static int check_endpoint(const struct agent *a, const char *key, const char *do
 
 static void apply_endpoint(struct agent *a, const struct agent_ev *ev)
 {
-	struct agent_item it = {0}, *old = item_find(&a->endpoints, ev->key);
+	struct agent_item it = {0}, *old = agent_items_find(&a->endpoints, ev->key);
 	const char *why;
 	char buf[512];
 	json_t *j;
@@ -314,7 +265,7 @@ static void apply_endpoint(struct agent *a, const struct agent_ev *ev)
 		return;
 	if (ev->is_delete) {
 		if (old) {
-			item_remove(&a->endpoints, old);
+			agent_items_remove(&a->endpoints, ev->key);
 			a->is_dirty = true;
 			pr_info("bus: endpoint %s removed (revision %llu)", ev->key,
 				(unsigned long long)ev->rev);
@@ -334,7 +285,7 @@ static void apply_endpoint(struct agent *a, const struct agent_ev *ev)
 	}
 	it.key = strdup(ev->key);
 	it.rev = ev->rev;
-	if (!it.key || item_put(&a->endpoints, &it)) {
+	if (!it.key || agent_items_put(&a->endpoints, &it)) {
 		free(it.key);
 		free(it.doc);
 		return reject(a, ev, "out of memory");
@@ -411,7 +362,7 @@ static int revocation_item(const struct agent *a, const json_t *j, struct agent_
 
 static void apply_revoked(struct agent *a, const struct agent_ev *ev)
 {
-	struct agent_item it = {0}, *old = item_find(&a->revoked, ev->key);
+	struct agent_item it = {0}, *old = agent_items_find(&a->revoked, ev->key);
 	json_t *j;
 	int n;
 
@@ -420,7 +371,7 @@ static void apply_revoked(struct agent *a, const struct agent_ev *ev)
 	if (ev->is_delete) {
 		if (old) {
 			pr_info("bus: identity %u no longer revoked", old->id);
-			item_remove(&a->revoked, old);
+			agent_items_remove(&a->revoked, ev->key);
 		}
 		return;
 	}
@@ -435,7 +386,7 @@ static void apply_revoked(struct agent *a, const struct agent_ev *ev)
 	json_decref(j);
 	it.key = strdup(ev->key);
 	it.rev = ev->rev;
-	if (!it.key || item_put(&a->revoked, &it)) {
+	if (!it.key || agent_items_put(&a->revoked, &it)) {
 		free(it.key);
 		free(it.identity);
 		return reject(a, ev, "out of memory");

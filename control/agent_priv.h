@@ -45,9 +45,12 @@ struct agent_item {
 	char *identity; /* revocations: the SPIFFE ID, or NULL */
 };
 
+/* Items in arrival order plus an open-addressing index by key (agent_items.c). */
 struct agent_items {
 	struct agent_item *v;
 	size_t n, cap;
+	size_t *slots; /* 0: empty, SIZE_MAX: deleted, else index + 1 */
+	size_t n_slots, n_used; /* n_used counts deleted slots too */
 };
 
 struct agent_peer {
@@ -107,6 +110,16 @@ int agent_build_model(const struct agent *a, const struct policy_sources *srcs,
 /* agent_ops.c: answer one socket request; returns a new reply. */
 json_t *agent_handle(struct agent *a, const json_t *req);
 
+/* agent_items.c: the item with key, or NULL. */
+struct agent_item *agent_items_find(const struct agent_items *items, const char *key);
+
+/* agent_items.c: take ownership of it, replacing an item with the same key. 0 or -ENOMEM. */
+int agent_items_put(struct agent_items *items, struct agent_item *it);
+
+/* agent_items.c: remove and free the item with key, if any. */
+void agent_items_remove(struct agent_items *items, const char *key);
+
+/* agent_items.c: free every item and the index. NULL-safe fields; cannot fail. */
 void agent_items_clear(struct agent_items *items);
 
 #endif /* BM_AGENT_PRIV_H */

@@ -177,6 +177,36 @@ static void test_agent_bus_keys(void)
 	CU_ASSERT_STRING_EQUAL(path, "/tmp/s/agent.sock");
 }
 
+static void test_agent_items_index(void)
+{
+	struct agent_items items = {0};
+	struct agent_item it;
+	char key[32];
+	int i, ok = 1;
+
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "ns.ep%d", i);
+		it = (struct agent_item){.key = strdup(key), .rev = (uint64_t)i};
+		CU_ASSERT_EQUAL_FATAL(agent_items_put(&items, &it), 0);
+	}
+	it = (struct agent_item){.key = strdup("ns.ep7"), .rev = 99};
+	CU_ASSERT_EQUAL(agent_items_put(&items, &it), 0); /* replaces */
+	CU_ASSERT_EQUAL(items.n, 5000);
+	for (i = 0; i < 5000; i += 2) {
+		snprintf(key, sizeof(key), "ns.ep%d", i);
+		agent_items_remove(&items, key);
+	}
+	CU_ASSERT_EQUAL(items.n, 2500);
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "ns.ep%d", i);
+		ok &= (agent_items_find(&items, key) != NULL) == (i % 2 == 1);
+	}
+	CU_ASSERT_TRUE(ok);
+	CU_ASSERT_EQUAL(agent_items_find(&items, "ns.ep7")->rev, 99);
+	agent_items_clear(&items);
+	CU_ASSERT_PTR_NULL(agent_items_find(&items, "ns.ep1"));
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
@@ -186,6 +216,7 @@ int bm_test_register(void)
 		{"revocations", test_agent_revocations},
 		{"membership", test_agent_membership},
 		{"bus_keys", test_agent_bus_keys},
+		{"items_index", test_agent_items_index},
 		{NULL, NULL},
 	};
 
