@@ -27,6 +27,7 @@ struct state {
 	uint64_t *key_hash; /* per replica */
 	uint32_t *order; /* canonical replica order */
 	uint64_t *used_cpu, *used_mem, *load, *limit; /* per node */
+	unsigned int slack_pct; /* the bound is limit * (100 + slack_pct) / 100 */
 };
 
 static unsigned int bucket_of(uint64_t node_hash)
@@ -46,29 +47,35 @@ uint64_t sched_hash_str(const char *s)
 
 /*
  * ln(u) for a normal u in (0,1), by the atanh series on the mantissa, in
- * plain IEEE additions, multiplications and divisions: every node must get
- * the same bits, and libm's log() may differ between versions and machines.
+ * plain IEEE additions, multiplications and one division: every node must
+ * get the same bits, and libm's log() may differ between versions and
+ * machines. ln(m) = 2 (s + s^3/3 + s^5/5 + ...), s = (m-1)/(m+1).
  */
 static double ln_unit(double u)
 {
+	static const double inv_odd[] = {
+		1.0 / 23, 1.0 / 21, 1.0 / 19, 1.0 / 17, 1.0 / 15, 1.0 / 13,
+		1.0 / 11, 1.0 / 9,  1.0 / 7,  1.0 / 5,	1.0 / 3,  1.0,
+	};
 	const double ln2 = 0.6931471805599453094, sqrt2 = 1.4142135623730950488;
-	double m, s, s2, term, sum = 0;
+	double m, s, s2, poly = 0;
 	uint64_t bits;
-	int e, k;
+	unsigned int k;
+	int e;
 
 	memcpy(&bits, &u, sizeof(bits));
 	e = (int)((bits >> 52) & 0x7ff) - 1023;
 	bits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
 	memcpy(&m, &bits, sizeof(m)); /* u = m * 2^e, m in [1, 2) */
 	if (m > sqrt2) {
-		m /= 2;
+		m *= 0.5;
 		e++;
 	}
 	s = (m - 1) / (m + 1); /* |s| < 0.172: 12 terms reach double precision */
 	s2 = s * s;
-	for (k = 1, term = s; k <= 23; k += 2, term *= s2)
-		sum += term / k;
-	return 2 * sum + e * ln2;
+	for (k = 0; k < sizeof(inv_odd) / sizeof(inv_odd[0]); k++)
+		poly = poly * s2 + inv_odd[k];
+	return 2 * s * poly + e * ln2;
 }
 
 /* See sched_place.h. u is in (0,1) exclusive, so ln(u) < 0 and the score is finite. */
@@ -134,7 +141,8 @@ static bool has_room(const struct state *s, uint32_t j, const struct sched_repli
 	if (s->used_cpu[j] + r->req.cpu_milli > n->cpu_milli ||
 	    s->used_mem[j] + r->req.mem_bytes > n->mem_bytes)
 		return false;
-	return !is_bounded || !s->load[j] || s->load[j] + load_of(r) <= s->limit[j];
+	return !is_bounded || !s->load[j] ||
+	       (s->load[j] + load_of(r)) * 100 <= s->limit[j] * (100 + s->slack_pct);
 }
 
 static void account(struct state *s, int32_t j, uint32_t i, int sign)
@@ -209,6 +217,25 @@ static int32_t choose(const struct state *s, uint32_t i, enum room_mode mode)
 			return j;
 	}
 	return -1;
+}
+
+/*
+ * The first choice within the load bound; when every fitting node is at its
+ * bound (large replicas late in a batch, or constraints that concentrate
+ * load), the bound is relaxed step by step before resources alone decide.
+ */
+static int32_t place_one(struct state *s, uint32_t i)
+{
+	static const unsigned int slack_pct[] = {0, 10, 25, 50, 100, 300};
+	int32_t j = -1;
+	size_t k;
+
+	for (k = 0; j < 0 && k < sizeof(slack_pct) / sizeof(slack_pct[0]); k++) {
+		s->slack_pct = slack_pct[k];
+		j = choose(s, i, ROOM_BOUNDED);
+	}
+	s->slack_pct = 0;
+	return j >= 0 ? j : choose(s, i, ROOM_RESOURCES);
 }
 
 static int cmp_rep(const void *a, const void *b, void *arg)
@@ -397,9 +424,7 @@ int sched_place(const struct sched_view *v, const struct sched_replica *reps, si
 		i = s.order[k];
 		if (out[i] >= 0)
 			continue;
-		out[i] = choose(&s, i, ROOM_BOUNDED);
-		if (out[i] < 0)
-			out[i] = choose(&s, i, ROOM_RESOURCES);
+		out[i] = place_one(&s, i);
 		if (out[i] >= 0)
 			account(&s, out[i], i, 1);
 		else
