@@ -23,6 +23,8 @@ check "every agent installs revision $rev" wait_for 10 all_at_revision "$rev"
 on_all "client -> server tcp/8080 allowed" 0 1 8080
 on_all "intruder -> server tcp/8080 denied" 1 3 8080
 on_all "client -> server tcp/9090 denied under v1" 1 1 9090
+check "n3 records the bus policy for policy show" eval 'bmn 3 policy show | grep -q server-allow-client'
+check "agent socket is mode 0660" [ "$(stat -c %a "$STATE_DIR/n1/agent.sock")" = 660 ]
 
 rev=$(bmn 2 agent publish "$V2" | awk '{print $NF}')
 check "v2 from n2 reaches every node (revision $rev)" wait_for 10 all_at_revision "$rev"
