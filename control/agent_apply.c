@@ -614,17 +614,28 @@ static void send_heartbeat(struct agent *a)
 /* See agent_priv.h. */
 void agent_tick_members(struct agent *a)
 {
+	bool is_connected = bus_is_connected(a->bus);
 	uint64_t now = agent_now_ms();
 	size_t i;
 
 	if (now >= a->next_hb_ms) {
 		a->next_hb_ms = now + a->cfg->heartbeat_ms;
-		if (bus_is_connected(a->bus))
+		if (is_connected)
 			send_heartbeat(a);
 		/* Entries written after a revocation (a stale handshake) go too. */
 		agent_sweep_auth(a);
 	}
-	for (i = 0; i < a->n_peers; i++) {
+	/*
+	 * Cut off from the bus we cannot tell a failed peer from our own outage:
+	 * judge nobody, and restart every peer's clock when the bus is back.
+	 */
+	if (!is_connected)
+		a->bus_lost_ms = a->bus_lost_ms ? a->bus_lost_ms : now;
+	for (i = 0; is_connected && a->bus_lost_ms && i < a->n_peers; i++)
+		a->peers[i].last_ms = now;
+	if (is_connected)
+		a->bus_lost_ms = 0;
+	for (i = 0; is_connected && i < a->n_peers; i++) {
 		if (!a->peers[i].is_alive || now - a->peers[i].last_ms <= a->cfg->dead_after_ms)
 			continue;
 		a->peers[i].is_alive = false;

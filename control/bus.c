@@ -411,7 +411,7 @@ void bus_close(struct bus *b)
 /* See bus.h. */
 bool bus_is_connected(struct bus *b)
 {
-	return b->nc && natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED;
+	return b && b->nc && natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
 /* See bus.h. */

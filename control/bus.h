@@ -62,7 +62,7 @@ int bus_open(const struct bus_config *cfg, bus_state_fn state_fn, void *ctx, str
 /* Stop watchers, close the connection, stop a supervised server. NULL-safe. */
 void bus_close(struct bus *b);
 
-/* Is the connection up right now? */
+/* Is the connection up right now? (false for NULL) */
 bool bus_is_connected(struct bus *b);
 
 /* The server URL(s) in use. Owned by b. */
