@@ -92,8 +92,8 @@ static int add_workload(struct rl_run *r, char *spec)
 		return -EINVAL;
 	if (eq)
 		*eq = '\0';
-	r->w[r->n++] = (struct rl_workload){.name = spec, .command = eq ? eq + 1 : NULL,
-					    .slirp_exit_fd = -1};
+	r->w[r->n++] = (struct rl_workload){
+		.name = spec, .command = eq ? eq + 1 : NULL, .slirp_exit_fd = -1};
 	return 0;
 }
 
@@ -235,8 +235,8 @@ static void exec_slirp(const struct rl_workload *w, const char *cidr, int ready,
 	snprintf(pid, sizeof(pid), "%d", (int)w->keeper);
 	snprintf(cidr_opt, sizeof(cidr_opt), "--cidr=%s", cidr);
 	execlp("slirp4netns", "slirp4netns", "--configure", "--mtu=65520", "--enable-sandbox",
-	       "--enable-seccomp", "--disable-host-loopback", cidr_opt, "--api-socket",
-	       w->api_sock, "--ready-fd=3", "--exit-fd=4", pid, "tap0", (char *)NULL);
+	       "--enable-seccomp", "--disable-host-loopback", cidr_opt, "--api-socket", w->api_sock,
+	       "--ready-fd=3", "--exit-fd=4", pid, "tap0", (char *)NULL);
 	_exit(127);
 }
 
@@ -249,7 +249,8 @@ static int start_slirp(struct rl_workload *w, const char *rl_dir, size_t idx, co
 	if ((size_t)snprintf(w->api_sock, sizeof(w->api_sock), "%s/s%zu.sock", rl_dir, idx) >=
 	    sizeof(w->api_sock))
 		return -ENAMETOOLONG;
-	snprintf(log, sizeof(log), "%s/s%zu.log", rl_dir, idx);
+	if (snprintf(log, sizeof(log), "%s/s%zu.log", rl_dir, idx) >= (int)sizeof(log))
+		return -ENAMETOOLONG;
 	if (pipe2(ready, O_CLOEXEC))
 		return -errno;
 	if (pipe2(ex, O_CLOEXEC)) {
@@ -292,8 +293,8 @@ static void wait_bounded(pid_t pid)
 static int bring_up(struct rl_run *r, size_t i, struct fwd *f, const char *rl_dir)
 {
 	struct rl_workload *w = &r->w[i];
-	struct rlns_config nc = {.name = w->name, .command = w->command, .addrs = r->addrs,
-				 .n_addrs = r->n_addrs};
+	struct rlns_config nc = {
+		.name = w->name, .command = w->command, .addrs = r->addrs, .n_addrs = r->n_addrs};
 	int ctrl, err;
 
 	err = rlns_spawn(&nc, &w->keeper, &ctrl);
@@ -305,15 +306,15 @@ static int bring_up(struct rl_run *r, size_t i, struct fwd *f, const char *rl_di
 	return err;
 }
 
-static int write_status(const char *rl_dir, const struct rl_run *r,
-			const struct rootless_probe *p)
+static int write_status(const char *rl_dir, const struct rl_run *r, const struct rootless_probe *p)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 4];
 	FILE *fp;
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/status", rl_dir);
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if (snprintf(path, sizeof(path), "%s/status", rl_dir) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
 	fp = fopen(tmp, "w");
 	if (!fp)
 		return -errno;
@@ -332,8 +333,8 @@ static void tear_down(struct rl_run *r, struct fwd *f, const char *rl_dir)
 	char path[PATH_MAX];
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/status", rl_dir);
-	unlink(path);
+	if (snprintf(path, sizeof(path), "%s/status", rl_dir) < (int)sizeof(path))
+		unlink(path);
 	fwd_free(f); /* closes every keeper's socket: keepers stop their workloads */
 	for (i = 0; i < r->n; i++) {
 		if (r->w[i].slirp_exit_fd >= 0)
@@ -363,13 +364,16 @@ static int start_all(struct rl_run *r, struct fwd *f, const char *rl_dir)
 static int serve(struct rl_run *r, const struct cli_globals *g, struct pm_model *m,
 		 const struct rootless_probe *p)
 {
-	struct fwd_config fc = {.state_dir = g->state_dir, .model = m,
+	struct fwd_config fc = {.state_dir = g->state_dir,
+				.model = m,
 				.auth_ttl_ns = (uint64_t)r->ttl_s * 1000000000ULL};
 	char rl_dir[PATH_MAX];
 	struct fwd *f;
 	int err;
 
-	snprintf(rl_dir, sizeof(rl_dir), "%s/rootless", g->state_dir);
+	if (snprintf(rl_dir, sizeof(rl_dir), "%s/rootless", g->state_dir) >=
+	    (int)sizeof(rl_dir) - 16)
+		return -ENAMETOOLONG;
 	if (mkdir(rl_dir, 0700) && errno != EEXIST)
 		return -errno;
 	f = fwd_new(&fc);

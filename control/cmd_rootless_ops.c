@@ -46,6 +46,15 @@ static FILE *open_status(const char *state_dir, int *pid)
 	return fp;
 }
 
+/* Copy src into dst, cut to fit. Cannot fail. */
+static void copy_field(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* See cmd_rootless.h. */
 int rootless_status(const struct cli_globals *g, int argc, char **argv)
 {
@@ -60,9 +69,9 @@ int rootless_status(const struct cli_globals *g, int argc, char **argv)
 	while (fp && fgets(line, sizeof(line), fp)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "mode\t", 5))
-			snprintf(mode, sizeof(mode), "%s", line + 5);
+			copy_field(mode, sizeof(mode), line + 5);
 		else if (!strncmp(line, "reason\t", 7))
-			snprintf(reason, sizeof(reason), "%s", line + 7);
+			copy_field(reason, sizeof(reason), line + 7);
 		else if (!strncmp(line, "workload\t", 9) && !is_json && ++n)
 			printf("%sworkload %s\n", n == 1 ? "forwarder running:\n" : "", line + 9);
 	}
@@ -148,18 +157,18 @@ static void print_event(const struct observe_opts *o, const struct id_names *nam
 	inet_ntop(af, e->daddr, dst, sizeof(dst));
 	if (!o->is_json) {
 		printf("%-10s %s:%u (%s) -> %s:%u (%s) %s %s rule %u [rootless]\n",
-		       names_verdict(e->verdict), src, ntohs(e->sport), id_names_get(names, e->src_id),
-		       dst, ntohs(e->dport), id_names_get(names, e->dst_id), proto,
-		       names_reason(e->reason), e->rule_id);
+		       names_verdict(e->verdict), src, ntohs(e->sport),
+		       id_names_get(names, e->src_id), dst, ntohs(e->dport),
+		       id_names_get(names, e->dst_id), proto, names_reason(e->reason), e->rule_id);
 		return;
 	}
 	j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:I, s:s, s:i, s:s, s:I, s:s}",
 		      "verdict", names_verdict(e->verdict), "reason", names_reason(e->reason),
-		      "src_id", (json_int_t)e->src_id, "src_identity", id_names_get(names, e->src_id),
-		      "src", src, "sport", ntohs(e->sport), "dst_identity",
-		      id_names_get(names, e->dst_id), "dst_id", (json_int_t)e->dst_id, "dst", dst,
-		      "dport", ntohs(e->dport), "proto", proto, "rule_id", (json_int_t)e->rule_id,
-		      "source", "rootless");
+		      "src_id", (json_int_t)e->src_id, "src_identity",
+		      id_names_get(names, e->src_id), "src", src, "sport", ntohs(e->sport),
+		      "dst_identity", id_names_get(names, e->dst_id), "dst_id",
+		      (json_int_t)e->dst_id, "dst", dst, "dport", ntohs(e->dport), "proto", proto,
+		      "rule_id", (json_int_t)e->rule_id, "source", "rootless");
 	if (!j)
 		return;
 	json_dumpf(j, stdout, JSON_COMPACT);

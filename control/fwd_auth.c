@@ -91,11 +91,12 @@ void fwd_auth_snapshot(struct fwd *f, struct pe_auth *auth)
 /* See fwd_priv.h: load the trust domain if there is one. 0 or -ENOMEM. */
 int fwd_auth_init(struct fwd *f)
 {
-	struct ident_authz_config cfg = {
-		.policy_ttl_ns = f->cfg.auth_ttl_ns,
-		.reauth_margin_ns = f->cfg.auth_ttl_ns / 10,
-		.directions = IDENT_AUTHZ_PEER_TO_LOCAL | IDENT_AUTHZ_LOCAL_TO_PEER};
-	struct ident_authz_ops ops = {.write_auth = write_auth, .delete_auth = delete_auth, .ctx = f};
+	struct ident_authz_config cfg = {.policy_ttl_ns = f->cfg.auth_ttl_ns,
+					 .reauth_margin_ns = f->cfg.auth_ttl_ns / 10,
+					 .directions = IDENT_AUTHZ_PEER_TO_LOCAL |
+						       IDENT_AUTHZ_LOCAL_TO_PEER};
+	struct ident_authz_ops ops = {
+		.write_auth = write_auth, .delete_auth = delete_auth, .ctx = f};
 	char dir[PATH_MAX];
 
 	ident_crl_init(&f->crl);
@@ -168,8 +169,8 @@ int fwd_auth_pair(struct fwd *f, struct fwd_workload *src, struct fwd_workload *
 	memset(&res, 0, sizeof(res));
 	err = pid < 0 ? -errno : ident_hs_client(sv[0], &cfg, &res);
 	close(sv[0]);
-	if (pid > 0 && (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-			WEXITSTATUS(status)) && !err)
+	if (pid > 0 &&
+	    (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) && !err)
 		err = -EKEYREJECTED;
 	if (!err) {
 		ident_clock_now(&now);

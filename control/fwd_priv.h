@@ -106,8 +106,8 @@ struct fwd {
 };
 
 /* fwd_relay.c */
-int fwd_conn_open(struct fwd *f, const struct fwd_listener *l, int cfd,
-		  const struct pe_tuple *t, const struct pe_result *r);
+int fwd_conn_open(struct fwd *f, const struct fwd_listener *l, int cfd, const struct pe_tuple *t,
+		  const struct pe_result *r);
 void fwd_conn_event(struct fwd *f, struct fwd_conn *c, int side, uint32_t events);
 void fwd_conn_abort(struct fwd *f, struct fwd_conn *c);
 void fwd_conns_reap(struct fwd *f);

@@ -234,8 +234,8 @@ static int register_conn(struct fwd *f, struct fwd_conn *c)
  * See fwd_priv.h: relay allowed client socket cfd to l's destination. On
  * any error cfd is reset. Returns 0 or -errno.
  */
-int fwd_conn_open(struct fwd *f, const struct fwd_listener *l, int cfd,
-		  const struct pe_tuple *t, const struct pe_result *r)
+int fwd_conn_open(struct fwd *f, const struct fwd_listener *l, int cfd, const struct pe_tuple *t,
+		  const struct pe_result *r)
 {
 	struct sockaddr_storage ss;
 	struct fwd_conn *c;

