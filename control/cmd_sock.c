@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * bpfmesh attach --cgroup PATH [--identity SPIFFE_ID] [--no-fastpath] [--identity-only]
+ * bpfmesh attach --cgroup PATH [--identity SPIFFE_ID] [--fastpath] [--identity-only]
  * bpfmesh detach --cgroup PATH
  *
  * With --identity, PATH is the cgroup of one workload: the Endpoint of the
@@ -8,6 +8,11 @@
  * addresses through which each generation's ipcache resolves its class.
  * Without it, PATH is a subtree (the root of a cgroup2 mount: the whole
  * node) whose workloads are named with --identity-only on their own cgroups.
+ *
+ * The sk_msg fast path is opt-in (--fastpath): a blocking read() on a socket
+ * in a sockhash can fail with EAGAIN after any wake-up that brought no
+ * redirected data (kernel tcp_bpf_recvmsg), which programs doing blocking
+ * I/O may take for an error. See docs/sockets.md.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,7 +29,7 @@
 struct sock_args {
 	const char *cg_path;
 	const char *identity;
-	bool is_no_fastpath;
+	bool is_fastpath;
 	bool is_identity_only;
 };
 
@@ -52,8 +57,8 @@ static int parse_args(int argc, char **argv, struct sock_args *a, bool is_attach
 			a->cg_path = argv[++i];
 		else if (is_attach && !strcmp(argv[i], "--identity") && v)
 			a->identity = argv[++i];
-		else if (is_attach && !strcmp(argv[i], "--no-fastpath"))
-			a->is_no_fastpath = true;
+		else if (is_attach && !strcmp(argv[i], "--fastpath"))
+			a->is_fastpath = true;
 		else if (is_attach && !strcmp(argv[i], "--identity-only"))
 			a->is_identity_only = true;
 		else
@@ -155,14 +160,14 @@ int cmd_sock_attach(const struct cli_globals *g, int argc, char **argv)
 
 	if (parse_args(argc, argv, &a, true)) {
 		fprintf(stderr, "usage: bpfmesh attach --cgroup PATH [--identity SPIFFE_ID] "
-				"[--no-fastpath] [--identity-only]\n");
+				"[--fastpath] [--identity-only]\n");
 		return CLI_EXIT_ERROR;
 	}
 	if (sock_cgroup_id(a.cg_path, &cg_id))
 		return CLI_EXIT_ERROR;
 	if (a.identity && resolve_workload(g, a.identity, &w))
 		return CLI_EXIT_ERROR;
-	if (!a.is_no_fastpath)
+	if (a.is_fastpath)
 		w.flags |= BM_CG_F_FASTPATH;
 	if (a.is_identity_only)
 		err = sock_set_workload(g->pin_dir, cg_id, &w);
@@ -178,7 +183,7 @@ int cmd_sock_attach(const struct cli_globals *g, int argc, char **argv)
 				  : "attached to",
 	       a.cg_path, (unsigned long long)cg_id, a.identity ? " as " : "",
 	       a.identity ? a.identity : "",
-	       a.identity && a.is_no_fastpath ? ", no fast path" : "");
+	       a.identity && a.is_fastpath ? ", fast path" : "");
 	return CLI_EXIT_OK;
 }
 

@@ -11,7 +11,7 @@
 bool cmd_sock_wants(int argc, char **argv);
 
 /*
- * bpfmesh attach --cgroup PATH [--identity SPIFFE_ID] [--no-fastpath]
+ * bpfmesh attach --cgroup PATH [--identity SPIFFE_ID] [--fastpath]
  * [--identity-only]. Returns a CLI_EXIT_* status.
  */
 int cmd_sock_attach(const struct cli_globals *g, int argc, char **argv);

@@ -9,6 +9,7 @@ others exit 0 when every byte came back as sent, 1 otherwise, 2 on usage.
 import argparse
 import errno
 import os
+import random
 import socket
 import sys
 import threading
@@ -190,6 +191,40 @@ def hold(args):
     return 0
 
 
+def recv_blocking(s, n, counters, at_end):
+    """recv() on a blocking socket; a spurious EAGAIN is counted and retried."""
+    for _ in range(100):
+        try:
+            return s.recv(n)
+        except BlockingIOError:
+            counters["eagain-at-eof" if at_end() else "eagain-mid-data"] += 1
+            time.sleep(0.001)
+    raise TimeoutError("recv kept failing with EAGAIN")
+
+
+def halfclose(args):
+    """--count exchanges on blocking sockets: send, SHUT_WR, read the echo to EOF."""
+    counters = {"eagain-at-eof": 0, "eagain-mid-data": 0, "wrong": 0}
+    rng = random.Random(7)
+    for _ in range(args.count):
+        data = os.urandom(rng.randint(1, args.max_bytes))
+        s = socket.create_connection((args.addr, args.port), timeout=args.timeout)
+        s.settimeout(None)  # real blocking reads, as most C programs do
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = bytearray()
+        while True:
+            chunk = recv_blocking(s, 1 << 16, counters, lambda: len(got) == len(data))
+            if not chunk:
+                break
+            got.extend(chunk)
+        s.close()
+        counters["wrong"] += bytes(got) != data
+    print(f"exchanges {args.count} wrong {counters['wrong']} spurious-eagain at-eof "
+          f"{counters['eagain-at-eof']} mid-data {counters['eagain-mid-data']}")
+    return 1 if counters["wrong"] else 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -222,9 +257,15 @@ def main():
     h.add_argument("--ready", required=True)
     h.add_argument("--go", required=True)
     h.add_argument("--timeout", type=float, default=20)
+    hc = sub.add_parser("halfclose")
+    hc.add_argument("addr")
+    hc.add_argument("port", type=int)
+    hc.add_argument("--count", type=int, default=500)
+    hc.add_argument("--max-bytes", type=int, default=1 << 18)
+    hc.add_argument("--timeout", type=float, default=10)
     args = p.parse_args()
     return {"connect": connect, "serve": serve, "transfer": transfer, "rr": rr,
-            "hold": hold}[args.cmd](args)
+            "hold": hold, "halfclose": halfclose}[args.cmd](args)
 
 
 if __name__ == "__main__":
