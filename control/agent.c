@@ -257,6 +257,7 @@ static void teardown(struct agent *a)
 	/* Maps, pins and attachments stay: enforcement outlives the agent. */
 	dp_close(a->dp);
 	pm_model_free(a->model);
+	pm_model_free(a->pending_model);
 	policy_sources_free(&a->policy);
 	free(a->policy_origin);
 	agent_items_clear(&a->endpoints);

@@ -172,7 +172,10 @@ static void apply_policy(struct agent *a, const struct agent_ev *ev)
 		json_decref(j);
 		return reject(a, ev, why);
 	}
-	pm_model_free(m);
+	/* Keep it: reconcile uses it if no endpoint event comes in between. */
+	pm_model_free(a->pending_model);
+	a->pending_model = m;
+	a->pending_sig = endpoints_sig(&a->endpoints);
 	origin = json_object_get(j, "node");
 	free(a->policy_origin);
 	a->policy_origin = json_is_string(origin) ? strdup(json_string_value(origin)) : NULL;
@@ -497,7 +500,15 @@ static int install(struct agent *a, struct pm_model **m, uint32_t *gen, size_t *
 
 	tables_init(&t);
 	ms[0] = agent_now_us();
-	err = agent_build_model(a, &a->policy, m, why, sizeof(why));
+	if (a->pending_model && a->pending_sig == endpoints_sig(&a->endpoints)) {
+		*m = a->pending_model;
+		a->pending_model = NULL;
+		err = 0;
+	} else {
+		err = agent_build_model(a, &a->policy, m, why, sizeof(why));
+	}
+	pm_model_free(a->pending_model);
+	a->pending_model = NULL;
 	ms[1] = agent_now_us();
 	if (err)
 		pr_warn("agent: policy revision %llu with the bus endpoints: %s",

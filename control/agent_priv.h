@@ -66,6 +66,8 @@ struct agent {
 	struct bus *bus;
 	struct dataplane *dp;
 	struct pm_model *model; /* what the kernel enforces now; NULL before the first install */
+	struct pm_model *pending_model; /* built when policy_rev was accepted, not installed */
+	uint64_t pending_sig; /* the endpoint set pending_model was built with */
 	int sock_fd;
 	int wake_fd; /* eventfd: the queue has events */
 

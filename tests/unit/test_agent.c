@@ -42,6 +42,7 @@ static void policy_doc(char *buf, size_t len, int schema, const char *yaml)
 
 static void release(struct agent *a)
 {
+	pm_model_free(a->pending_model);
 	policy_sources_free(&a->policy);
 	free(a->policy_origin);
 	agent_items_clear(&a->endpoints);
