@@ -4,7 +4,8 @@
  * simulated cluster in one process, next to a centralized least-allocated
  * greedy scheduler on the same input. Reports placement time, balance
  * (max/mean node CPU utilisation), and replicas moved on one node failure
- * and on one node join.
+ * and on one node join (the failed node is the one holding the most
+ * replicas; the joiner is a fresh node of random size).
  *
  *   meshsim [--nodes N] [--workloads N] [--replicas R] [--seed S]
  */
@@ -205,10 +206,25 @@ static void free_sim(struct sim *s)
 	free(s->keys);
 }
 
+/* The node holding the most replicas: the failure that moves the most. */
+static size_t busiest(const struct sim *s, const int32_t *assign)
+{
+	size_t *count = calloc(s->n_nodes, sizeof(*count)), i, best = 0;
+
+	for (i = 0; count && i < s->n_reps; i++)
+		if (assign[i] >= 0)
+			count[assign[i]]++;
+	for (i = 0; count && i < s->n_nodes; i++)
+		if (count[i] > count[best])
+			best = i;
+	free(count);
+	return best;
+}
+
 static int run_failure(struct sim *s, const struct sched_view *v, const int32_t *assign,
 		       struct result *r)
 {
-	size_t victim = s->n_nodes / 2, i, n = s->n_nodes - 1;
+	size_t victim = busiest(s, assign), i, n = s->n_nodes - 1;
 	struct sched_node *survivors = malloc(n * sizeof(*survivors));
 	int32_t *prev = malloc(s->n_reps * sizeof(*prev)), *after = malloc(s->n_reps * 4);
 	int32_t *g_before = malloc(s->n_reps * 4), *g_after = malloc(s->n_reps * 4);
