@@ -262,7 +262,7 @@ static void teardown(struct agent *a)
 	free(a->policy_origin);
 	agent_items_clear(&a->endpoints);
 	agent_items_clear(&a->revoked);
-	free(a->peers);
+	agent_peers_clear(a);
 	close(a->wake_fd);
 	pthread_mutex_destroy(&a->lock);
 }

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -399,6 +401,18 @@ static void apply_revoked(struct agent *a, const struct agent_ev *ev)
 		it.identity ? it.identity : "-", it.id, n);
 }
 
+/* See agent_priv.h. */
+void agent_peers_clear(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_peers; i++)
+		json_decref(a->peers[i].capacity);
+	free(a->peers);
+	a->peers = NULL;
+	a->n_peers = 0;
+}
+
 static struct agent_peer *peer_get(struct agent *a, const char *name)
 {
 	struct agent_peer *p;
@@ -446,6 +460,10 @@ static void apply_member(struct agent *a, const struct agent_ev *ev)
 		p->is_alive = true;
 		p->last_ms = agent_now_ms();
 		p->revision = (uint64_t)json_integer_value(json_object_get(j, "revision"));
+		if (json_is_object(json_object_get(j, "capacity"))) {
+			json_decref(p->capacity);
+			p->capacity = json_incref(json_object_get(j, "capacity"));
+		}
 		p->is_ready = json_is_true(json_object_get(j, "ready"));
 	}
 	json_decref(j);
@@ -604,16 +622,32 @@ void agent_reconcile(struct agent *a)
 	set_ready(a);
 }
 
+/* What this node offers, for placement: CPUs, memory, local workloads. */
+static json_t *capacity(const struct agent *a)
+{
+	size_t i, n_local = 0;
+	struct sysinfo si;
+	json_int_t mem_kb = 0;
+
+	for (i = 0; a->model && i < a->model->n_endpoints; i++)
+		n_local += a->model->endpoints[i].is_local;
+	if (!sysinfo(&si))
+		mem_kb = (json_int_t)((uint64_t)si.freeram * si.mem_unit / 1024);
+	return json_pack("{s:i, s:I, s:I}", "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
+			 "mem_free_kb", mem_kb, "local_endpoints", (json_int_t)n_local);
+}
+
 static void send_heartbeat(struct agent *a)
 {
 	char subject[128];
 	json_t *j;
 	char *text;
 
-	j = json_pack("{s:i, s:s, s:I, s:I, s:i, s:b, s:I}", "schema", BUS_SCHEMA, "node",
+	j = json_pack("{s:i, s:s, s:I, s:I, s:i, s:b, s:I, s:o}", "schema", BUS_SCHEMA, "node",
 		      a->cfg->node, "seq", (json_int_t)++a->hb_seq, "revision",
 		      (json_int_t)a->applied_rev, "generation", (int)a->generation, "ready",
-		      a->is_ready, "endpoints", (json_int_t)(a->model ? a->model->n_endpoints : 0));
+		      a->is_ready, "endpoints", (json_int_t)(a->model ? a->model->n_endpoints : 0),
+		      "capacity", capacity(a));
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	snprintf(subject, sizeof(subject), AGENT_SUBJECT_PREFIX "%s.heartbeat", a->cfg->node);
 	if (text)

@@ -48,10 +48,11 @@ static json_t *peers(struct agent *a)
 
 	for (i = 0; i < a->n_peers; i++)
 		json_array_append_new(
-			arr, json_pack("{s:s, s:b, s:b, s:I, s:I}", "node", a->peers[i].name,
+			arr, json_pack("{s:s, s:b, s:b, s:I, s:I, s:O?}", "node", a->peers[i].name,
 				       "alive", a->peers[i].is_alive, "ready", a->peers[i].is_ready,
 				       "revision", (json_int_t)a->peers[i].revision, "last_seen_ms",
-				       (json_int_t)(now - a->peers[i].last_ms)));
+				       (json_int_t)(now - a->peers[i].last_ms), "capacity",
+				       a->peers[i].capacity));
 	return arr;
 }
 

@@ -59,6 +59,7 @@ struct agent_peer {
 	uint64_t revision;
 	bool is_alive;
 	bool is_ready;
+	json_t *capacity; /* from its last heartbeat; NULL if none */
 };
 
 struct agent {
@@ -124,5 +125,8 @@ void agent_items_remove(struct agent_items *items, const char *key);
 
 /* agent_items.c: free every item and the index. NULL-safe fields; cannot fail. */
 void agent_items_clear(struct agent_items *items);
+
+/* agent_apply.c: forget every peer. Cannot fail. */
+void agent_peers_clear(struct agent *a);
 
 #endif /* BM_AGENT_PRIV_H */

@@ -13,6 +13,7 @@ trap 'dump_logs; cleanup' EXIT
 check "three agents replay the empty bus and report ready" mesh_up
 peers_alive() { [ "$(st "$1" 'sum(p["alive"] for p in s["peers"])')" = 2 ]; }
 check "every agent sees the two others alive" wait_for 5 eval 'peers_alive 1 && peers_alive 2 && peers_alive 3'
+check "heartbeats carry capacity" [ "$(st 1 's["peers"][0]["capacity"]["cpus"] > 0')" = True ]
 expect "before any policy: intruder reaches n2 tcp/8080" 0 tcp 2 3 8080
 
 V1=$(policy_file v1)

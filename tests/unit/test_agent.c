@@ -47,7 +47,7 @@ static void release(struct agent *a)
 	free(a->policy_origin);
 	agent_items_clear(&a->endpoints);
 	agent_items_clear(&a->revoked);
-	free(a->peers);
+	agent_peers_clear(a);
 }
 
 static void test_agent_policy_ordered_by_revision(void)
