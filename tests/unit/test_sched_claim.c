@@ -111,13 +111,14 @@ static int n_running(const struct world *w)
 /* One tick: every live node steps, in an order that varies; the invariant holds after each. */
 static bool tick(struct world *w, unsigned int *seed)
 {
-	int i, first = (int)(rand_r(seed) % N_NODES);
+	unsigned int i, k, first = (unsigned int)rand_r(seed) % N_NODES;
 	bool is_ok = true;
 
 	w->now_ms += TICK_MS;
 	for (i = 0; i < N_NODES; i++) {
-		if (!w->n[(first + i) % N_NODES].is_crashed)
-			step(w, (first + i) % N_NODES);
+		k = (first + i) % N_NODES; /* unsigned: gcc -O2 sees k cannot be negative */
+		if (!w->n[k].is_crashed)
+			step(w, (int)k);
 		is_ok &= n_running(w) <= 1;
 	}
 	return is_ok;
