@@ -182,8 +182,7 @@ int cmd_sock_attach(const struct cli_globals *g, int argc, char **argv)
 	       : err		  ? "already attached to"
 				  : "attached to",
 	       a.cg_path, (unsigned long long)cg_id, a.identity ? " as " : "",
-	       a.identity ? a.identity : "",
-	       a.identity && a.is_fastpath ? ", fast path" : "");
+	       a.identity ? a.identity : "", a.identity && a.is_fastpath ? ", fast path" : "");
 	return CLI_EXIT_OK;
 }
 
