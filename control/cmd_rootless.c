@@ -295,12 +295,12 @@ static int bring_up(struct rl_run *r, size_t i, struct fwd *f, const char *rl_di
 	struct rl_workload *w = &r->w[i];
 	struct rlns_config nc = {
 		.name = w->name, .command = w->command, .addrs = r->addrs, .n_addrs = r->n_addrs};
-	int ctrl, err;
+	int ctrl, pool, err;
 
-	err = rlns_spawn(&nc, &w->keeper, &ctrl);
+	err = rlns_spawn(&nc, &w->keeper, &ctrl, &pool);
 	if (err)
 		return err;
-	err = fwd_add_workload(f, w->ep_index, ctrl, w->doc);
+	err = fwd_add_workload(f, w->ep_index, ctrl, pool, w->doc);
 	if (!err && !r->is_slirp_off)
 		err = start_slirp(w, rl_dir, i, r->cidr);
 	return err;

@@ -79,17 +79,24 @@ static int load_identity(struct fwd_workload *w, const char *doc_path)
 }
 
 /* See fwd.h. */
-int fwd_add_workload(struct fwd *f, size_t ep_index, int ctrl_fd, const char *doc_path)
+int fwd_add_workload(struct fwd *f, size_t ep_index, int ctrl_fd, int pool_fd, const char *doc_path)
 {
+	struct epoll_event ev = {.events = EPOLLIN};
 	struct fwd_workload *w;
 
 	if (f->n_workloads >= FWD_MAX_WORKLOADS || ep_index >= f->cfg.model->n_endpoints) {
 		close(ctrl_fd);
+		close(pool_fd);
 		return -E2BIG;
 	}
 	w = &f->workloads[f->n_workloads++];
 	w->ep = &f->cfg.model->endpoints[ep_index];
 	w->ctrl_fd = ctrl_fd;
+	w->pool_fd = pool_fd;
+	w->ref = (struct fwd_ref){.kind = FWD_REF_POOL, .owner = w};
+	ev.data.ptr = &w->ref;
+	if (epoll_ctl(f->epoll_fd, EPOLL_CTL_ADD, pool_fd, &ev))
+		return -errno;
 	return doc_path ? load_identity(w, doc_path) : 0;
 }
 
@@ -196,7 +203,7 @@ static void judge(struct fwd *f, const struct fwd_listener *l, const struct pe_t
 	policy_eval(f->cfg.model, t, &auth, r);
 }
 
-static void on_connection(struct fwd *f, const struct fwd_listener *l, int cfd,
+static void on_connection(struct fwd *f, struct fwd_listener *l, int cfd,
 			  const struct sockaddr_storage *peer)
 {
 	struct pe_tuple t = {.family = l->family, .proto = BM_PROTO_TCP, .dport = l->dport};
@@ -220,7 +227,7 @@ static void on_connection(struct fwd *f, const struct fwd_listener *l, int cfd,
 	fwd_conn_open(f, l, cfd, &t, &r);
 }
 
-static void on_accept(struct fwd *f, const struct fwd_listener *l)
+static void on_accept(struct fwd *f, struct fwd_listener *l)
 {
 	struct sockaddr_storage peer;
 	socklen_t len;
@@ -251,8 +258,11 @@ int fwd_run(struct fwd *f, volatile sig_atomic_t *stop)
 {
 	struct epoll_event evs[64];
 	uint64_t last_tick = 0, now;
+	size_t j;
 	int i, n;
 
+	for (j = 0; j < f->n_listeners; j++)
+		fwd_pool_refill(f, &f->listeners[j]);
 	while (!*stop) {
 		n = epoll_wait(f->epoll_fd, evs, 64, FWD_TICK_MS);
 		if (n < 0 && errno != EINTR)
@@ -262,6 +272,8 @@ int fwd_run(struct fwd *f, volatile sig_atomic_t *stop)
 
 			if (ref->kind == FWD_REF_LISTENER)
 				on_accept(f, ref->owner);
+			else if (ref->kind == FWD_REF_POOL)
+				fwd_pool_event(f, ref->owner);
 			else
 				fwd_conn_event(f, ref->owner, ref->side, evs[i].events);
 		}
@@ -286,10 +298,13 @@ void fwd_free(struct fwd *f)
 	while (f->conns)
 		fwd_conn_abort(f, f->conns);
 	fwd_conns_reap(f);
-	for (i = 0; i < f->n_listeners; i++)
+	for (i = 0; i < f->n_listeners; i++) {
 		close(f->listeners[i].fd);
+		fwd_pool_release(&f->listeners[i]);
+	}
 	for (i = 0; i < f->n_workloads; i++) {
 		close(f->workloads[i].ctrl_fd);
+		close(f->workloads[i].pool_fd);
 		sodium_memzero(f->workloads[i].sk, sizeof(f->workloads[i].sk));
 		free(f->workloads[i].doc);
 	}

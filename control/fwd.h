@@ -40,11 +40,12 @@ struct fwd *fwd_new(const struct fwd_config *cfg);
 
 /*
  * Add rootless workload model->endpoints[ep_index], served by the keeper at
- * ctrl_fd (rlns.h; the forwarder owns and closes it from now on, also on
- * error). doc_path: its identity document (key at DOC_PATH.key), or NULL.
- * Returns 0 or -errno (-E2BIG: too many workloads).
+ * ctrl_fd and pool_fd (rlns.h; the forwarder owns and closes both from now
+ * on, also on error). doc_path: its identity document (key at
+ * DOC_PATH.key), or NULL. Returns 0 or -errno (-E2BIG: too many workloads).
  */
-int fwd_add_workload(struct fwd *f, size_t ep_index, int ctrl_fd, const char *doc_path);
+int fwd_add_workload(struct fwd *f, size_t ep_index, int ctrl_fd, int pool_fd,
+		     const char *doc_path);
 
 /*
  * Listen, inside every workload's namespace, on every other workload's host

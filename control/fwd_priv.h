@@ -21,11 +21,14 @@
 #define FWD_AUTH_MAX 4096
 #define FWD_MAX_DUE 64
 #define FWD_TICK_MS 100
+#define FWD_POOL 4 /* ready sockets per listener, made ahead in the destination */
+#define FWD_POOL_INFLIGHT 256 /* pool requests in flight per keeper */
 #define FWD_EVENTS_MAX_BYTES (4 << 20) /* then rotated to events.1 */
 
 enum fwd_ref_kind {
 	FWD_REF_LISTENER,
 	FWD_REF_CONN,
+	FWD_REF_POOL, /* a keeper's pool socketpair */
 };
 
 /* What an epoll event points at. */
@@ -36,8 +39,12 @@ struct fwd_ref {
 };
 
 struct fwd_workload {
+	struct fwd_ref ref; /* FWD_REF_POOL */
 	const struct pm_endpoint *ep;
-	int ctrl_fd; /* its keeper */
+	int ctrl_fd; /* its keeper: blocking calls */
+	int pool_fd; /* its keeper: pool requests, answered in order */
+	uint16_t inflight[FWD_POOL_INFLIGHT]; /* listener index of each request, a ring */
+	unsigned int inflight_head, n_inflight;
 	bool has_identity;
 	uint8_t *doc;
 	size_t doc_len;
@@ -53,6 +60,8 @@ struct fwd_listener {
 	uint8_t saddr[16]; /* src's address of this family */
 	uint8_t daddr[16];
 	uint16_t dport;
+	int pool[FWD_POOL]; /* sockets in dst's namespace bound to saddr */
+	unsigned int n_pool, n_requested;
 };
 
 /* One direction: bytes read from fd[d] wait in the pipe for fd[1 - d]. */
@@ -105,8 +114,14 @@ struct fwd {
 	char events_path[PATH_MAX];
 };
 
+/* fwd_pool.c */
+void fwd_pool_refill(struct fwd *f, struct fwd_listener *l);
+void fwd_pool_event(struct fwd *f, struct fwd_workload *w);
+int fwd_pool_take(struct fwd *f, struct fwd_listener *l, int *fd);
+void fwd_pool_release(struct fwd_listener *l);
+
 /* fwd_relay.c */
-int fwd_conn_open(struct fwd *f, const struct fwd_listener *l, int cfd, const struct pe_tuple *t,
+int fwd_conn_open(struct fwd *f, struct fwd_listener *l, int cfd, const struct pe_tuple *t,
 		  const struct pe_result *r);
 void fwd_conn_event(struct fwd *f, struct fwd_conn *c, int side, uint32_t events);
 void fwd_conn_abort(struct fwd *f, struct fwd_conn *c);

@@ -234,7 +234,7 @@ static int register_conn(struct fwd *f, struct fwd_conn *c)
  * See fwd_priv.h: relay allowed client socket cfd to l's destination. On
  * any error cfd is reset. Returns 0 or -errno.
  */
-int fwd_conn_open(struct fwd *f, const struct fwd_listener *l, int cfd, const struct pe_tuple *t,
+int fwd_conn_open(struct fwd *f, struct fwd_listener *l, int cfd, const struct pe_tuple *t,
 		  const struct pe_result *r)
 {
 	struct sockaddr_storage ss;
@@ -242,7 +242,7 @@ int fwd_conn_open(struct fwd *f, const struct fwd_listener *l, int cfd, const st
 	socklen_t len;
 	int err, sfd = -1;
 
-	err = rlns_socket(l->dst->ctrl_fd, l->family, l->saddr, &sfd);
+	err = fwd_pool_take(f, l, &sfd);
 	c = err ? NULL : conn_alloc();
 	if (!c) {
 		pr_warn("rootless: socket in %s/%s: %s", l->dst->ep->ns, l->dst->ep->name,

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #define RLNS_OP_SOCKET 'S'
 #define RLNS_OP_START 'G'
 #define RLNS_CTRL_FD 3
+#define RLNS_POOL_FD 4
 #define RLNS_REPLY_TIMEOUT_MS 5000
 
 struct rlns_req {
@@ -172,35 +174,49 @@ static void stop_command(pid_t wpid)
 	waitpid(wpid, NULL, 0);
 }
 
-/* Keeper: serve requests until the forwarder's end closes. */
-static void serve(const char *command)
+/* Keeper: answer one request on fd; false when the forwarder's end closed. */
+static bool handle(int fd, const char *command, pid_t *wpid)
 {
-	struct pollfd pfd = {.fd = RLNS_CTRL_FD, .events = POLLIN};
 	struct rlns_rep rep;
 	struct rlns_req req;
-	pid_t wpid = 0;
+	int sfd = -1;
 	ssize_t n;
-	int fd;
 
-	for (;;) {
+	n = recv(fd, &req, sizeof(req), MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n == 0)
+		return false;
+	memset(&rep, 0, sizeof(rep));
+	if (n != sizeof(req))
+		rep.err = -EINVAL;
+	else if (req.op == RLNS_OP_START && command && !*wpid)
+		rep.pid = *wpid = start_command(command);
+	else if (req.op == RLNS_OP_LISTEN || req.op == RLNS_OP_SOCKET)
+		rep.err = make_socket(&req, &sfd);
+	send_reply(fd, &rep, sfd);
+	if (sfd >= 0)
+		close(sfd);
+	return true;
+}
+
+/* Keeper: serve both sockets until the forwarder's ends close. */
+static void serve(const char *command)
+{
+	struct pollfd pfd[2] = {{.fd = RLNS_CTRL_FD, .events = POLLIN},
+				{.fd = RLNS_POOL_FD, .events = POLLIN}};
+	bool is_open = true;
+	pid_t wpid = 0;
+	int i;
+
+	while (is_open) {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
-		if (poll(&pfd, 1, 1000) <= 0)
+		if (poll(pfd, 2, 1000) <= 0)
 			continue;
-		n = recv(RLNS_CTRL_FD, &req, sizeof(req), 0);
-		if (n <= 0)
-			break;
-		memset(&rep, 0, sizeof(rep));
-		fd = -1;
-		if (n != sizeof(req))
-			rep.err = -EINVAL;
-		else if (req.op == RLNS_OP_START && command && !wpid)
-			rep.pid = wpid = start_command(command);
-		else if (req.op == RLNS_OP_LISTEN || req.op == RLNS_OP_SOCKET)
-			rep.err = make_socket(&req, &fd);
-		send_reply(RLNS_CTRL_FD, &rep, fd);
-		if (fd >= 0)
-			close(fd);
+		for (i = 0; i < 2 && is_open; i++)
+			if (pfd[i].revents)
+				is_open = handle(pfd[i].fd, command, &wpid);
 	}
 	stop_command(wpid);
 }
@@ -283,14 +299,17 @@ static int configure_lo(const struct rlns_config *cfg)
 	return 0;
 }
 
-static void keeper_main(const struct rlns_config *cfg, int ctrl, uid_t uid, gid_t gid)
+static void keeper_main(const struct rlns_config *cfg, int ctrl, int pool, uid_t uid, gid_t gid)
 {
 	struct rlns_rep rep = {.pid = getpid()};
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (dup2(ctrl, RLNS_CTRL_FD) < 0)
+	/* Out of the way first, so that neither lands on the other's number. */
+	ctrl = fcntl(ctrl, F_DUPFD, 10);
+	pool = fcntl(pool, F_DUPFD, 10);
+	if (ctrl < 0 || pool < 0 || dup2(ctrl, RLNS_CTRL_FD) < 0 || dup2(pool, RLNS_POOL_FD) < 0)
 		_exit(1);
-	close_range(RLNS_CTRL_FD + 1, ~0U, 0);
+	close_range(RLNS_POOL_FD + 1, ~0U, 0);
 	if (syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNET))
 		rep.err = -errno;
 	if (!rep.err)
@@ -304,38 +323,45 @@ static void keeper_main(const struct rlns_config *cfg, int ctrl, uid_t uid, gid_
 }
 
 /* See rlns.h. */
-int rlns_spawn(const struct rlns_config *cfg, pid_t *pid, int *ctrl_fd)
+int rlns_spawn(const struct rlns_config *cfg, pid_t *pid, int *ctrl_fd, int *pool_fd)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
+	int sv[2], pv[2], fd, err;
 	struct rlns_rep rep;
-	int sv[2], fd, err;
 	pid_t child;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -errno;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pv)) {
+		err = -errno;
+		goto err_sv;
+	}
 	fflush(NULL);
 	child = fork();
-	if (child < 0) {
-		err = -errno;
-		close(sv[0]);
-		close(sv[1]);
-		return err;
-	}
 	if (child == 0)
-		keeper_main(cfg, sv[1], uid, gid);
+		keeper_main(cfg, sv[1], pv[1], uid, gid);
+	err = child < 0 ? -errno : recv_reply(sv[0], &rep, &fd);
 	close(sv[1]);
-	err = recv_reply(sv[0], &rep, &fd);
+	close(pv[1]);
 	if (err) {
 		pr_warn("workload %s: namespace set-up: %s", cfg->name, strerror(-err));
+		close(pv[0]);
+		if (child > 0) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+		}
 		close(sv[0]);
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
 		return err;
 	}
 	*pid = child;
 	*ctrl_fd = sv[0];
+	*pool_fd = pv[0];
 	return 0;
+err_sv:
+	close(sv[0]);
+	close(sv[1]);
+	return err;
 }
 
 /* See rlns.h. */
@@ -368,6 +394,39 @@ int rlns_socket(int ctrl_fd, uint8_t family, const uint8_t *addr, int *fd)
 
 	memcpy(req.addr, addr, 16);
 	return call(ctrl_fd, &req, &rep, fd);
+}
+
+/* See rlns.h. */
+int rlns_socket_send(int pool_fd, uint8_t family, const uint8_t *addr)
+{
+	struct rlns_req req = {.op = RLNS_OP_SOCKET, .family = family};
+
+	memcpy(req.addr, addr, 16);
+	return send(pool_fd, &req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+/* See rlns.h. */
+int rlns_socket_recv(int pool_fd, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct rlns_rep rep;
+	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*fd = -1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	n = recvmsg(pool_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(rep))
+		return -ECONNRESET;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return rep.err ? rep.err : (*fd >= 0 ? 0 : -EPROTO);
 }
 
 /* See rlns.h. */

@@ -3,9 +3,10 @@
  * Rootless workload namespaces. Each workload gets a keeper: a child that
  * made a new user and network namespace (its uid mapped to root inside),
  * put lo up with the host addresses of every rootless workload on it, and
- * then runs the workload command and serves the forwarder over a
- * SOCK_SEQPACKET socketpair: it creates sockets *inside* its namespace and
- * passes them back with SCM_RIGHTS. A socket stays in the namespace it was
+ * then runs the workload command and serves the forwarder over two
+ * SOCK_SEQPACKET socketpairs (one for blocking calls, one non-blocking for
+ * the forwarder's socket pool): it creates sockets *inside* its namespace
+ * and passes them back with SCM_RIGHTS. A socket stays in the namespace it was
  * made in, so the forwarder on the host accepts and connects inside every
  * workload without ever entering one. The keeper exits, killing its
  * workload, when the forwarder's end of the socketpair closes.
@@ -28,12 +29,13 @@ struct rlns_config {
 };
 
 /*
- * Start a keeper. On success *pid is its pid (a child of the caller) and
- * *ctrl_fd the caller's end of the socketpair. The namespace is configured
- * when this returns; the command has not started (rlns_start). Returns 0 or
- * -errno (the keeper's own set-up error when it got that far).
+ * Start a keeper. On success *pid is its pid (a child of the caller),
+ * *ctrl_fd the caller's end of the blocking socketpair and *pool_fd of the
+ * non-blocking one. The namespace is configured when this returns; the
+ * command has not started (rlns_start). Returns 0 or -errno (the keeper's
+ * own set-up error when it got that far).
  */
-int rlns_spawn(const struct rlns_config *cfg, pid_t *pid, int *ctrl_fd);
+int rlns_spawn(const struct rlns_config *cfg, pid_t *pid, int *ctrl_fd, int *pool_fd);
 
 /* Start the workload command; *wpid its pid (0 without a command). 0 or -errno. */
 int rlns_start(int ctrl_fd, pid_t *wpid);
@@ -50,6 +52,18 @@ int rlns_listen(int ctrl_fd, uint8_t family, const uint8_t *addr, uint16_t port,
  * 0), ready to connect(), into *fd. Returns 0 or the keeper's -errno.
  */
 int rlns_socket(int ctrl_fd, uint8_t family, const uint8_t *addr, int *fd);
+
+/*
+ * Ask on pool_fd, without waiting, for a socket as rlns_socket() makes.
+ * Returns 0 or -errno (-EAGAIN: the socketpair is full).
+ */
+int rlns_socket_send(int pool_fd, uint8_t family, const uint8_t *addr);
+
+/*
+ * Take the next answer on pool_fd, in the order asked: 0 and *fd, -EAGAIN
+ * when none arrived yet, or the keeper's -errno for that request.
+ */
+int rlns_socket_recv(int pool_fd, int *fd);
 
 /*
  * Move the calling (single-threaded) process into the user and network
