@@ -106,12 +106,20 @@ static int read_stdin(char **buf, size_t *len)
 	return 0;
 }
 
+/* Is path "kind" or "....kind" (a List item's)? */
+static bool is_kind_path(const char *path)
+{
+	size_t len = path ? strlen(path) : 0;
+
+	return len >= 4 && !strcmp(path + len - 4, "kind") && (len == 4 || path[len - 5] == '.');
+}
+
 /* manifest.c warns about the workload kinds; those are ours, so drop the warning. */
 static bool is_our_kind_warning(const struct manifest_msg *msg)
 {
 	char kind[64];
 
-	return msg->severity == MANIFEST_WARNING && msg->path && !strcmp(msg->path, "kind") &&
+	return msg->severity == MANIFEST_WARNING && is_kind_path(msg->path) &&
 	       msg->message && sscanf(msg->message, "unsupported kind %63s", kind) == 1 &&
 	       wl_kind_is_workload(kind);
 }
@@ -238,6 +246,9 @@ int cmd_apply(const struct cli_globals *g, int argc, char **argv)
 	print_diag(&pd, true, o.load.is_strict, &n_errors);
 	n_errors += apply_check_refs(wm, o.load.is_strict, stderr);
 	apply_print_objects(wm, pm, stdout);
+	err = apply_print_placement(wm, stdout, stderr);
+	if (err < 0 || (err > 0 && o.load.is_strict))
+		n_errors += err < 0 ? 1 : (size_t)err;
 	if (n_errors)
 		fprintf(stderr, "bpfmesh apply: rejected (%zu error%s); nothing would be applied\n",
 			n_errors, n_errors == 1 ? "" : "s");

@@ -25,6 +25,14 @@ void apply_print_objects(const struct wl_model *wm, const struct pm_model *pm, F
  */
 size_t apply_check_refs(const struct wl_model *wm, bool is_strict, FILE *fp);
 
+/*
+ * When wm holds Node objects, place its replicas on them as the agents would
+ * (sched_place.h) and print "placement: KEY -> NODE" lines to fp, a warning
+ * per replica no node fits to warn_fp. Returns the number of such replicas,
+ * or -ENOMEM.
+ */
+int apply_print_placement(const struct wl_model *wm, FILE *fp, FILE *warn_fp);
+
 /* A quantity the way manifests write it: "100m", "2"; "64Mi", "1Gi", "1500". */
 void apply_format_cpu(uint64_t milli, char *buf, size_t cap);
 void apply_format_mem(uint64_t bytes, char *buf, size_t cap);

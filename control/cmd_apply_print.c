@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* bpfmesh apply --dry-run: the one-line summaries and the open-reference warnings. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd_apply.h"
+#include "sched_expand.h"
 
 /* See cmd_apply.h. */
 void apply_format_cpu(uint64_t milli, char *buf, size_t cap)
@@ -74,12 +77,36 @@ static void print_pod(const struct wl_object *o, FILE *fp)
 	}
 }
 
+static void print_node(const struct wl_object *o, FILE *fp)
+{
+	static const char *const effects[] = {"", "NoSchedule", "PreferNoSchedule", "NoExecute"};
+	char cpu[32], mem[32];
+	size_t i;
+
+	apply_format_cpu(o->allocatable.cpu_milli, cpu, sizeof(cpu));
+	apply_format_mem(o->allocatable.mem_bytes, mem, sizeof(mem));
+	fprintf(fp, "allocatable cpu=%s mem=%s", cpu, mem);
+	if (o->labels.n) {
+		fprintf(fp, ", labels ");
+		print_labels(&o->labels, fp);
+	}
+	for (i = 0; i < o->n_taints; i++)
+		fprintf(fp, "%s%s=%s:%s", i ? "," : ", taints ", o->taints[i].key,
+			o->taints[i].value, effects[o->taints[i].effect]);
+}
+
 static void print_object(const struct wl_object *o, FILE *fp)
 {
 	size_t i;
 
-	fprintf(fp, "%s/%s/%s: ", wl_kind_name(o->kind), o->ns, o->name);
+	if (o->kind == WL_NODE)
+		fprintf(fp, "node/%s: ", o->name);
+	else
+		fprintf(fp, "%s/%s/%s: ", wl_kind_name(o->kind), o->ns, o->name);
 	switch (o->kind) {
+	case WL_NODE:
+		print_node(o, fp);
+		break;
 	case WL_SERVICE:
 		fprintf(fp, "selector ");
 		print_labels(&o->svc_selector, fp);
@@ -160,8 +187,8 @@ size_t apply_check_refs(const struct wl_model *wm, bool is_strict, FILE *fp)
 
 	for (i = 0; i < wm->n_objs; i++) {
 		o = &wm->objs[i];
-		if (o->kind == WL_SERVICE || o->kind == WL_SERVICE_ACCOUNT ||
-		    o->kind == WL_CONFIG_MAP)
+		if (o->kind != WL_POD && o->kind != WL_DEPLOYMENT && o->kind != WL_STATEFULSET &&
+		    o->kind != WL_DAEMONSET)
 			continue;
 		check_env(wm, o, fp, &n);
 		if (strcmp(o->pod.service_account, "default") &&
@@ -169,4 +196,64 @@ size_t apply_check_refs(const struct wl_model *wm, bool is_strict, FILE *fp)
 			warn_at(o, fp, &n, "ServiceAccount", o->pod.service_account, "");
 	}
 	return is_strict ? n : 0;
+}
+
+static void print_daemonsets(const struct wl_model *wm, const struct sched_batch *b, FILE *fp)
+{
+	struct sched_replica r;
+	const struct wl_object *o;
+	size_t i, j;
+
+	for (i = 0; i < wm->n_objs; i++) {
+		o = &wm->objs[i];
+		if (o->kind != WL_DAEMONSET)
+			continue;
+		r = (struct sched_replica){.key = o->name, .pod = &o->pod,
+					   .req = wl_pod_requests(&o->pod)};
+		for (j = 0; j < b->n_nodes; j++)
+			if (sched_node_fits(&b->nodes[j], &r))
+				fprintf(fp, "placement: %s/%s/%s -> %s\n", o->ns, o->name,
+					b->nodes[j].name, b->nodes[j].name);
+	}
+}
+
+/* See cmd_apply.h. */
+int apply_print_placement(const struct wl_model *wm, FILE *fp, FILE *warn_fp)
+{
+	struct sched_view v = {0};
+	struct sched_batch b;
+	int32_t *out = NULL;
+	int err, n_unplaced = 0;
+	size_t i;
+
+	err = sched_batch_from_model(wm, &b);
+	if (err)
+		return err;
+	if (!b.n_nodes)
+		goto out;
+	out = calloc(b.n_reps ? b.n_reps : 1, sizeof(*out));
+	err = out ? sched_view_init(&v, b.nodes, b.n_nodes) : -ENOMEM;
+	if (!err)
+		err = sched_place(&v, b.reps, b.n_reps, NULL, out);
+	for (i = 0; err >= 0 && i < b.n_reps; i++) {
+		if (out[i] >= 0) {
+			fprintf(fp, "placement: %s -> %s\n", b.keys[i], b.nodes[out[i]].name);
+			continue;
+		}
+		fprintf(warn_fp, "%s:%u:%u: warning: %s/%s/%s: replica %s: no node fits "
+				 "(it would stay pending)\n",
+			b.owner[i]->pos.file, b.owner[i]->pos.line, b.owner[i]->pos.column,
+			wl_kind_name(b.owner[i]->kind), b.owner[i]->ns, b.owner[i]->name,
+			b.keys[i]);
+		n_unplaced++;
+	}
+	if (err >= 0) {
+		print_daemonsets(wm, &b, fp);
+		err = n_unplaced;
+	}
+out:
+	sched_view_release(&v);
+	free(out);
+	sched_batch_release(&b);
+	return err;
 }

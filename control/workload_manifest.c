@@ -290,6 +290,11 @@ static int parse_service_account(struct mf_ctx *c, const struct mf_node *doc)
 	return 0;
 }
 
+static int parse_node(struct mf_ctx *c, const struct mf_node *doc)
+{
+	return wl_parse_node(c, doc, to_wl(c)->obj);
+}
+
 static const struct wl_kind_entry {
 	const char *api_version;
 	const char *kind;
@@ -304,6 +309,7 @@ static const struct wl_kind_entry {
 	{"v1", "Service", WL_SERVICE, parse_service, NULL},
 	{"v1", "ServiceAccount", WL_SERVICE_ACCOUNT, NULL, parse_service_account},
 	{"v1", "ConfigMap", WL_CONFIG_MAP, NULL, parse_config_map},
+	{"v1", "Node", WL_NODE, NULL, parse_node},
 };
 
 /* Kinds that manifest.c (the policy model) loads; wl_load() skips them. */
@@ -354,11 +360,11 @@ static int parse_object(struct mf_ctx *c, const struct mf_node *doc, const struc
 		return -ENOMEM;
 	w->obj = o;
 	o->kind = k->wl;
-	err = mf_parse_meta(c, doc, true, &meta, &o->labels);
+	err = mf_parse_meta(c, doc, k->wl != WL_NODE, &meta, &o->labels);
 	o->pos = mf_src_pos(c, meta.name_pos);
 	if (err || !meta.name)
 		return -EINVAL;
-	o->ns = mf_strdup(c, meta.ns);
+	o->ns = mf_strdup(c, meta.ns ? meta.ns : "");
 	o->name = mf_strdup(c, meta.name);
 	if (!o->ns || !o->name)
 		return -ENOMEM;

@@ -90,6 +90,8 @@ static void free_selector(struct pm_selector *s)
 /* See workload_priv.h. */
 void wl_object_release(struct wl_object *o)
 {
+	size_t i;
+
 	free(o->ns);
 	free(o->name);
 	mf_labels_release(&o->labels);
@@ -98,6 +100,11 @@ void wl_object_release(struct wl_object *o)
 	mf_labels_release(&o->svc_selector);
 	free_ports(o->svc_ports, o->n_svc_ports);
 	mf_labels_release(&o->data);
+	for (i = 0; i < o->n_taints; i++) {
+		free(o->taints[i].key);
+		free(o->taints[i].value);
+	}
+	free(o->taints);
 }
 
 /* See workload_model.h. */
@@ -125,6 +132,7 @@ const char *wl_kind_name(enum wl_kind kind)
 		[WL_SERVICE] = "service",
 		[WL_SERVICE_ACCOUNT] = "serviceaccount",
 		[WL_CONFIG_MAP] = "configmap",
+		[WL_NODE] = "node",
 	};
 
 	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";

@@ -2,7 +2,8 @@
 /*
  * The workload model: what `bpfmesh apply` reads from Kubernetes manifests
  * (workload_manifest.c) and what the scheduler places (sched.c). Kinds: Pod,
- * Deployment, StatefulSet, DaemonSet, Service, ServiceAccount, ConfigMap.
+ * Deployment, StatefulSet, DaemonSet, Service, ServiceAccount, ConfigMap, and
+ * Node (a membership view for `apply --dry-run` placements and tests).
  * NetworkPolicy and the bpfmesh kinds stay with manifest.c (policy model).
  *
  * Plain data; every string and array is owned by the model and freed by
@@ -26,6 +27,7 @@ enum wl_kind {
 	WL_SERVICE,
 	WL_SERVICE_ACCOUNT,
 	WL_CONFIG_MAP,
+	WL_NODE, /* a member of a membership view, for dry runs and tests */
 };
 
 /* CPU in millicores, memory in bytes; 0 when not given. */
@@ -102,6 +104,13 @@ struct wl_toleration {
 	enum wl_taint_effect effect;
 };
 
+/* A node taint (Node spec.taints[]). */
+struct wl_taint {
+	char *key;
+	char *value; /* "" when absent */
+	enum wl_taint_effect effect; /* never WL_EFFECT_ANY */
+};
+
 struct wl_pod_spec {
 	struct pm_labels labels; /* the template's (or the Pod's) labels */
 	struct wl_container *containers;
@@ -125,7 +134,7 @@ struct wl_int_or_percent {
 
 struct wl_object {
 	enum wl_kind kind;
-	char *ns; /* NULL for none (never: all kinds here are namespaced) */
+	char *ns; /* "" for a Node (not namespaced) */
 	char *name;
 	struct pm_labels labels;
 	struct pm_src_pos pos;
@@ -141,6 +150,10 @@ struct wl_object {
 	size_t n_svc_ports;
 	/* ConfigMap data */
 	struct pm_labels data;
+	/* Node: status.allocatable (else status.capacity), spec.taints; labels above */
+	struct wl_resources allocatable;
+	struct wl_taint *taints;
+	size_t n_taints;
 };
 
 struct wl_model {

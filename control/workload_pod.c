@@ -114,8 +114,9 @@ int wl_get_string_map(struct mf_ctx *c, const struct mf_node *obj, const char *k
 	return err;
 }
 
-static int parse_quantities(struct mf_ctx *c, const struct mf_node *res, const char *key,
-			    struct wl_resources *out)
+/* See workload_priv.h. */
+int wl_parse_quantities(struct mf_ctx *c, const struct mf_node *res, const char *key,
+			const char *const *ignored, struct wl_resources *out)
 {
 	static const char *const known[] = {"cpu", "memory", NULL};
 	struct mf_node n = mf_member(c, res, key), q;
@@ -145,7 +146,7 @@ static int parse_quantities(struct mf_ctx *c, const struct mf_node *res, const c
 		mf_leave(c, qmark);
 	}
 	if (n.v && !err)
-		mf_check_fields(c, &n, known, NULL);
+		mf_check_fields(c, &n, known, ignored);
 	mf_leave(c, mark);
 	return err;
 }
@@ -161,8 +162,8 @@ static int parse_resources(struct mf_ctx *c, const struct mf_node *ctr, struct w
 		err = -EINVAL;
 	else if (n.v) {
 		mf_check_fields(c, &n, known, NULL);
-		err = parse_quantities(c, &n, "requests", &out->requests) |
-		      parse_quantities(c, &n, "limits", &out->limits);
+		err = wl_parse_quantities(c, &n, "requests", NULL, &out->requests) |
+		      wl_parse_quantities(c, &n, "limits", NULL, &out->limits);
 	}
 	/* as in Kubernetes: a limit without a request is also the request */
 	if (!out->requests.cpu_milli)

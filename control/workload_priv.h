@@ -39,4 +39,14 @@ int wl_parse_protocol(struct mf_ctx *c, const struct mf_node *obj, uint8_t *out)
 int wl_parse_pod_spec(struct mf_ctx *c, const struct mf_node *n, const char *ns,
 		      const char *trust_domain, struct wl_pod_spec *pod);
 
+/*
+ * The cpu and memory of the quantity map at obj[key] (resources.requests,
+ * status.allocatable); other members warn unless in ignored (may be NULL).
+ */
+int wl_parse_quantities(struct mf_ctx *c, const struct mf_node *obj, const char *key,
+			const char *const *ignored, struct wl_resources *out);
+
+/* A v1 Node's spec.taints and status.allocatable (doc: the whole manifest) into o. */
+int wl_parse_node(struct mf_ctx *c, const struct mf_node *doc, struct wl_object *o);
+
 #endif /* BM_WORKLOAD_PRIV_H */

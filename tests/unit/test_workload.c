@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bm_test.h"
+#include "sched_expand.h"
 #include "workload_model.h"
 
 static struct wl_model *m;
@@ -205,6 +206,42 @@ static void test_workload_quantity(void)
 	CU_ASSERT_EQUAL(wl_parse_quantity("99999999999Ei", 1, &v), -EINVAL);
 }
 
+/* shop.yaml placed on nodes.yaml: keys, tolerations, selectors, resources. */
+static void test_workload_placement(void)
+{
+	struct wl_load_opts o = {.trust_domain = "example.org"};
+	const char *src = getenv("BM_SOURCE_DIR");
+	struct sched_view v = {0};
+	struct sched_batch b;
+	int32_t out[16];
+	char path[4096];
+	size_t i;
+
+	reset();
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/tests/unit/data/workloads/%s", src ? src : ".",
+			 i ? "nodes.yaml" : "shop.yaml");
+		CU_ASSERT_EQUAL_FATAL(wl_load(m, path, NULL, 0, &o, &diag), 0);
+	}
+	CU_ASSERT_FALSE(has_msg(MANIFEST_WARNING, "nodes.yaml", NULL)); /* pods, conditions... */
+	CU_ASSERT_EQUAL_FATAL(sched_batch_from_model(m, &b), 0);
+	CU_ASSERT_EQUAL(b.n_nodes, 3);
+	CU_ASSERT_EQUAL(b.nodes[0].cpu_milli, 4000);
+	CU_ASSERT_EQUAL(b.nodes[0].n_taints, 1);
+	CU_ASSERT_EQUAL(b.nodes[2].mem_bytes, 4ULL << 30); /* from status.capacity */
+	CU_ASSERT_EQUAL_FATAL(b.n_reps, 6);
+	CU_ASSERT_STRING_EQUAL(b.keys[0], "shop/backend-v1/2368e98416/0");
+	CU_ASSERT_STRING_EQUAL(b.keys[5], "shop/db/2");
+	CU_ASSERT_EQUAL_FATAL(sched_view_init(&v, b.nodes, b.n_nodes), 0);
+	CU_ASSERT_EQUAL(sched_place(&v, b.reps, b.n_reps, NULL, out), 0);
+	for (i = 0; i < 3; i++) /* zone a and ssd: n1 (tolerated taint) or n2 */
+		CU_ASSERT_TRUE(out[i] == 0 || out[i] == 1);
+	for (i = 3; i < 6; i++) /* db does not tolerate n1's taint */
+		CU_ASSERT_TRUE(out[i] == 1 || out[i] == 2);
+	sched_view_release(&v);
+	sched_batch_release(&b);
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
@@ -216,6 +253,7 @@ int bm_test_register(void)
 		{"json list and duplicates", test_workload_json_and_duplicates},
 		{"versions coexist", test_workload_versions_coexist},
 		{"quantities", test_workload_quantity},
+		{"placement on Node manifests", test_workload_placement},
 		{NULL, NULL},
 	};
 
