@@ -225,7 +225,7 @@ int cmd_apply(const struct cli_globals *g, int argc, char **argv)
 	struct wl_model *wm = wl_model_new();
 	struct pm_model *pm = pm_model_new();
 	int ret = CLI_EXIT_ERROR, err = 0;
-	size_t i, n_errors = 0;
+	size_t i, n_before, n_errors = 0;
 
 	(void)g;
 	manifest_diag_init(&wd);
@@ -238,8 +238,9 @@ int cmd_apply(const struct cli_globals *g, int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < o.n_files && err != -ENOMEM; i++) {
+		n_before = wd.n_errors + pd.n_errors;
 		err = load_one(&o, o.files[i], wm, pm, &wd, &pd);
-		if (err && err != -EINVAL)
+		if (err && wd.n_errors + pd.n_errors == n_before) /* not counted in a diag */
 			n_errors++;
 	}
 	print_diag(&wd, false, o.load.is_strict, &n_errors);
