@@ -119,8 +119,8 @@ static bool is_our_kind_warning(const struct manifest_msg *msg)
 {
 	char kind[64];
 
-	return msg->severity == MANIFEST_WARNING && is_kind_path(msg->path) &&
-	       msg->message && sscanf(msg->message, "unsupported kind %63s", kind) == 1 &&
+	return msg->severity == MANIFEST_WARNING && is_kind_path(msg->path) && msg->message &&
+	       sscanf(msg->message, "unsupported kind %63s", kind) == 1 &&
 	       wl_kind_is_workload(kind);
 }
 

@@ -140,7 +140,8 @@ void apply_print_objects(const struct wl_model *wm, const struct pm_model *pm, F
 		fprintf(fp, "%s/%s/%s: %zu ingress rule%s, %zu egress rule%s%s\n",
 			p->kind == PM_KIND_MESH_POLICY ? "meshpolicy" : "networkpolicy", p->ns,
 			p->name, p->n_ingress, p->n_ingress == 1 ? "" : "s", p->n_egress,
-			p->n_egress == 1 ? "" : "s", p->auth_required ? ", authentication required" : "");
+			p->n_egress == 1 ? "" : "s",
+			p->auth_required ? ", authentication required" : "");
 	}
 	for (i = 0; i < pm->n_endpoints; i++)
 		fprintf(fp, "endpoint/%s/%s: identity %s\n", pm->endpoints[i].ns,
@@ -208,8 +209,8 @@ static void print_daemonsets(const struct wl_model *wm, const struct sched_batch
 		o = &wm->objs[i];
 		if (o->kind != WL_DAEMONSET)
 			continue;
-		r = (struct sched_replica){.key = o->name, .pod = &o->pod,
-					   .req = wl_pod_requests(&o->pod)};
+		r = (struct sched_replica){
+			.key = o->name, .pod = &o->pod, .req = wl_pod_requests(&o->pod)};
 		for (j = 0; j < b->n_nodes; j++)
 			if (sched_node_fits(&b->nodes[j], &r))
 				fprintf(fp, "placement: %s/%s/%s -> %s\n", o->ns, o->name,
@@ -240,8 +241,9 @@ int apply_print_placement(const struct wl_model *wm, FILE *fp, FILE *warn_fp)
 			fprintf(fp, "placement: %s -> %s\n", b.keys[i], b.nodes[out[i]].name);
 			continue;
 		}
-		fprintf(warn_fp, "%s:%u:%u: warning: %s/%s/%s: replica %s: no node fits "
-				 "(it would stay pending)\n",
+		fprintf(warn_fp,
+			"%s:%u:%u: warning: %s/%s/%s: replica %s: no node fits "
+			"(it would stay pending)\n",
 			b.owner[i]->pos.file, b.owner[i]->pos.line, b.owner[i]->pos.column,
 			wl_kind_name(b.owner[i]->kind), b.owner[i]->ns, b.owner[i]->name,
 			b.keys[i]);

@@ -56,9 +56,9 @@ int sched_remap(const struct sched_view *old, const int32_t *old_assign, size_t 
 	if (!old_by_name || !new_by_name)
 		goto out;
 	for (i = 0; i < n; i++)
-		prev[i] = old_assign[i] < 0 ? -1
-					    : find_name(new, new_by_name,
-							old->nodes[old_assign[i]].name);
+		prev[i] = old_assign[i] < 0
+				  ? -1
+				  : find_name(new, new_by_name, old->nodes[old_assign[i]].name);
 	for (i = 0; is_joined && i < new->n; i++)
 		is_joined[i] = find_name(old, old_by_name, new->nodes[i].name) < 0;
 	err = 0;
@@ -70,8 +70,7 @@ out:
 
 /* See sched_place.h. */
 size_t sched_moves(const struct sched_view *old, const int32_t *old_assign,
-		   const struct sched_view *new, const int32_t *new_assign, size_t n,
-		   size_t *moved)
+		   const struct sched_view *new, const int32_t *new_assign, size_t n, size_t *moved)
 {
 	const char *a, *b;
 	size_t i, count = 0;

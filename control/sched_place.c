@@ -197,9 +197,9 @@ static int32_t choose(const struct state *s, uint32_t i, enum room_mode mode)
 	int32_t j;
 
 	for (b = 0; b < SCHED_BUCKETS; b++)
-		score[b] = c->bucket_w[b] > 0 ? sched_score(sched_mix(b + 1), s->key_hash[i],
-							    c->bucket_w[b])
-					      : -1;
+		score[b] = c->bucket_w[b] > 0
+				   ? sched_score(sched_mix(b + 1), s->key_hash[i], c->bucket_w[b])
+				   : -1;
 	for (tries = 0; tries < SCHED_BUCKETS; tries++) {
 		best_b = 0;
 		best_score = -1;
@@ -355,8 +355,9 @@ static int init_state(struct state *s, size_t n)
 	qsort_r(s->order, n, sizeof(*s->order), cmp_rep, s);
 	mean_util = s->v->total_cpu_milli ? total_load / (double)s->v->total_cpu_milli : 0;
 	for (i = 0; i < s->v->n; i++) /* + 1: rounds up, like ceil() without libm */
-		s->limit[i] = (uint64_t)(s->load_factor * mean_util *
-					 (double)s->v->nodes[i].cpu_milli) + 1;
+		s->limit[i] =
+			(uint64_t)(s->load_factor * mean_util * (double)s->v->nodes[i].cpu_milli) +
+			1;
 	return init_classes(s, n);
 }
 

@@ -254,7 +254,7 @@ static int parse_svc_port(struct mf_ctx *c, const struct mf_node *item, void *ar
 static int parse_service(struct mf_ctx *c, const struct mf_node *spec)
 {
 	static const char *const known[] = {"selector", "ports", "type", NULL};
-	static const char *const ignored[] = {"clusterIP", "clusterIPs", "sessionAffinity",
+	static const char *const ignored[] = {"clusterIP",  "clusterIPs",     "sessionAffinity",
 					      "ipFamilies", "ipFamilyPolicy", NULL};
 	struct wl_object *o = to_wl(c)->obj;
 	const char *type = NULL;
@@ -313,9 +313,9 @@ static const struct wl_kind_entry {
 };
 
 /* Kinds that manifest.c (the policy model) loads; wl_load() skips them. */
-static const char *const policy_kinds[] = {"NetworkPolicy", "NetworkPolicyList", "MeshPolicy",
-					   "Endpoint",	    "Namespace",	 "NamespaceList",
-					   NULL};
+static const char *const policy_kinds[] = {
+	"NetworkPolicy", "NetworkPolicyList", "MeshPolicy", "Endpoint",
+	"Namespace",	 "NamespaceList",     NULL};
 
 static const struct wl_kind_entry *find_kind(const char *kind)
 {
@@ -389,13 +389,14 @@ static int load_document(struct mf_ctx *c, const struct mf_node *doc)
 	if (!doc->v || json_is_null(doc->v))
 		return 0;
 	if (!json_is_object(doc->v))
-		return mf_error(c, doc->pos, "a manifest must be a mapping with apiVersion and kind");
+		return mf_error(c, doc->pos,
+				"a manifest must be a mapping with apiVersion and kind");
 	if ((mf_get_string(c, doc, "kind", true, &kind) |
 	     mf_get_string(c, doc, "apiVersion", true, &api)) ||
 	    !kind || !api)
 		return -EINVAL;
-	if (!strcmp(kind, "List") || (!find_kind(kind) && strstr(kind, "List") &&
-				      !is_policy_kind(kind)))
+	if (!strcmp(kind, "List") ||
+	    (!find_kind(kind) && strstr(kind, "List") && !is_policy_kind(kind)))
 		return wl_each(c, doc, "items", load_item, NULL);
 	if (is_policy_kind(kind))
 		return 0;
@@ -405,8 +406,9 @@ static int load_document(struct mf_ctx *c, const struct mf_node *doc)
 		return 0;
 	}
 	if (strcmp(k->api_version, api))
-		return mf_error_at(c, doc, "apiVersion", "unsupported apiVersion %s for kind %s (want %s)",
-				   api, kind, k->api_version);
+		return mf_error_at(c, doc, "apiVersion",
+				   "unsupported apiVersion %s for kind %s (want %s)", api, kind,
+				   k->api_version);
 	return parse_object(c, doc, k);
 }
 

@@ -40,8 +40,8 @@ static int parse_taint(struct mf_ctx *c, const struct mf_node *item, void *arg)
 /* See workload_priv.h. */
 int wl_parse_node(struct mf_ctx *c, const struct mf_node *doc, struct wl_object *o)
 {
-	static const char *const known[] = {"apiVersion", "kind", "metadata", "spec", "status",
-					    NULL};
+	static const char *const known[] = {"apiVersion", "kind",   "metadata",
+					    "spec",	  "status", NULL};
 	static const char *const spec_known[] = {"taints", NULL};
 	static const char *const spec_ignored[] = {"podCIDR", "podCIDRs", "providerID",
 						   "unschedulable", NULL};

@@ -276,8 +276,8 @@ int wl_parse_protocol(struct mf_ctx *c, const struct mf_node *n, uint8_t *out)
 	else if (!strcmp(proto, "SCTP"))
 		*out = IPPROTO_SCTP;
 	else
-		return mf_error_at(c, n, "protocol", "unsupported protocol \"%s\" (TCP, UDP or SCTP)",
-				   proto);
+		return mf_error_at(c, n, "protocol",
+				   "unsupported protocol \"%s\" (TCP, UDP or SCTP)", proto);
 	return 0;
 }
 
@@ -296,7 +296,8 @@ static int parse_ctr_port(struct mf_ctx *c, const struct mf_node *item, void *ar
 	if (!mf_member(c, item, "containerPort").v)
 		return mf_error_at(c, item, "containerPort", "required field is missing");
 	err = wl_get_int(c, item, "containerPort", 1, 65535, &port) |
-	      wl_parse_protocol(c, item, &p->protocol) | mf_get_string(c, item, "name", false, &name);
+	      wl_parse_protocol(c, item, &p->protocol) |
+	      mf_get_string(c, item, "name", false, &name);
 	p->port = p->target_port = (uint16_t)port;
 	if (!err && name && (why = mf_port_name_error(name)))
 		return mf_error_at(c, item, "name", "invalid port name \"%s\": %s", name, why);
@@ -307,7 +308,7 @@ static int parse_ctr_port(struct mf_ctx *c, const struct mf_node *item, void *ar
 
 static int parse_container(struct mf_ctx *c, const struct mf_node *item, void *arg)
 {
-	static const char *const known[] = {"name",    "image", "command", "args",	"env",
+	static const char *const known[] = {"name",    "image", "command",   "args", "env",
 					    "envFrom", "ports", "resources", NULL};
 	struct wl_pod_spec *pod = arg;
 	struct wl_container *ctr = mf_append(c, &pod->containers, &pod->n_containers, sizeof(*ctr));
@@ -339,9 +340,9 @@ static const struct {
 	enum wl_node_op op;
 	int n_values; /* -1: one or more, 0: none, 1: exactly one integer */
 } node_ops[] = {
-	{"In", WL_NODE_IN, -1},		    {"NotIn", WL_NODE_NOT_IN, -1},
-	{"Exists", WL_NODE_EXISTS, 0},	    {"DoesNotExist", WL_NODE_DOES_NOT_EXIST, 0},
-	{"Gt", WL_NODE_GT, 1},		    {"Lt", WL_NODE_LT, 1},
+	{"In", WL_NODE_IN, -1},	       {"NotIn", WL_NODE_NOT_IN, -1},
+	{"Exists", WL_NODE_EXISTS, 0}, {"DoesNotExist", WL_NODE_DOES_NOT_EXIST, 0},
+	{"Gt", WL_NODE_GT, 1},	       {"Lt", WL_NODE_LT, 1},
 };
 
 static int parse_node_expr(struct mf_ctx *c, const struct mf_node *item, void *arg)
@@ -472,7 +473,7 @@ static int make_identity(struct mf_ctx *c, const struct mf_node *spec, const cha
 int wl_parse_pod_spec(struct mf_ctx *c, const struct mf_node *n, const char *ns,
 		      const char *trust_domain, struct wl_pod_spec *pod)
 {
-	static const char *const known[] = {"containers", "nodeSelector", "affinity",
+	static const char *const known[] = {"containers",  "nodeSelector",	 "affinity",
 					    "tolerations", "serviceAccountName", NULL};
 	const char *sa = NULL, *why;
 	int err;

@@ -50,7 +50,8 @@ static void make_reps(size_t n, const struct wl_pod_spec *pod, uint64_t cpu)
 
 	for (i = 0; i < n; i++) {
 		snprintf(keys[i], sizeof(keys[i]), "shop/app-%zu/%zu", i / 3, i % 3);
-		reps[i] = (struct sched_replica){.key = keys[i], .pod = pod,
+		reps[i] = (struct sched_replica){.key = keys[i],
+						 .pod = pod,
 						 .req = {.cpu_milli = cpu, .mem_bytes = 1 << 20}};
 	}
 }
@@ -105,13 +106,13 @@ static void test_sched_fit(void)
 	struct wl_label_buf {
 		struct pm_label l;
 	} sel = {{"zone", "b"}};
-	struct wl_node_expr ssd = {.key = "disk", .op = WL_NODE_IN, .values = (char *[]){"ssd"},
-				   .n_values = 1};
+	struct wl_node_expr ssd = {
+		.key = "disk", .op = WL_NODE_IN, .values = (char *[]){"ssd"}, .n_values = 1};
 	struct wl_node_term term = {&ssd, 1};
 	struct wl_pod_spec pod = {.node_selector = {&sel.l, 1}, .terms = &term, .n_terms = 1};
 	struct sched_taint taint = {"dedicated", "db", WL_EFFECT_NO_SCHEDULE};
-	struct wl_toleration tol = {.key = "dedicated", .value = "db",
-				    .effect = WL_EFFECT_NO_SCHEDULE};
+	struct wl_toleration tol = {
+		.key = "dedicated", .value = "db", .effect = WL_EFFECT_NO_SCHEDULE};
 	size_t i;
 
 	make_nodes(60);
@@ -148,8 +149,8 @@ static void test_sched_gt_lt(void)
 	struct sched_node n = {.name = "x", .cpu_milli = 1000, .mem_bytes = 1 << 30};
 	struct pm_label l = {"gen", "7"};
 	struct pm_labels labels = {&l, 1};
-	struct wl_node_expr e = {.key = "gen", .op = WL_NODE_GT, .values = (char *[]){"5"},
-				 .n_values = 1};
+	struct wl_node_expr e = {
+		.key = "gen", .op = WL_NODE_GT, .values = (char *[]){"5"}, .n_values = 1};
 	struct wl_node_term t = {&e, 1};
 	struct wl_pod_spec pod = {.terms = &t, .n_terms = 1};
 	struct sched_replica r = {.key = "k", .pod = &pod};
@@ -262,7 +263,8 @@ int bm_test_register(void)
 		{"deterministic", test_sched_deterministic},
 		{"fit filtering", test_sched_fit},
 		{"affinity Gt/Lt and empty terms", test_sched_gt_lt},
-		{"failure moves only the failed node's replicas", test_sched_failure_moves_only_victims},
+		{"failure moves only the failed node's replicas",
+		 test_sched_failure_moves_only_victims},
 		{"join moves only to the new node", test_sched_join_moves_only_to_new},
 		{"balance", test_sched_balance},
 		{NULL, NULL},

@@ -207,7 +207,8 @@ static void chaos(struct world *w, unsigned int *seed)
 	} else if (r < 12) {
 		n->owner = (int)(rand_r(seed) % (N_NODES + 1)) - 1;
 	} else if (r < 14) {
-		n->is_crashed = !n->is_crashed; /* a crash kills the replica; a restart knows nothing */
+		n->is_crashed =
+			!n->is_crashed; /* a crash kills the replica; a restart knows nothing */
 		n->is_running = false;
 		n->seen_rev = 0;
 		n->seen_holder = -1;
@@ -247,7 +248,8 @@ int bm_test_register(void)
 	static const struct bm_test_case cases[] = {
 		{"agreeing views", test_sched_claim_agreeing_views},
 		{"views disagree, then converge", test_sched_claim_views_disagree_then_converge},
-		{"cut-off holder is fenced before takeover", test_sched_claim_cut_off_holder_is_fenced},
+		{"cut-off holder is fenced before takeover",
+		 test_sched_claim_cut_off_holder_is_fenced},
 		{"random chaos: never twice, converges", test_sched_claim_random},
 		{NULL, NULL},
 	};

@@ -139,8 +139,9 @@ static void test_workload_errors(void)
 			"        resources: {requests: {cpu: lots}}\n";
 
 	CU_ASSERT_EQUAL(load("e.yaml", y, false), -EINVAL);
-	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "e.yaml:11:37: spec.template.spec.containers[0]"
-					       ".resources.requests.cpu",
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR,
+			       "e.yaml:11:37: spec.template.spec.containers[0]"
+			       ".resources.requests.cpu",
 			       "invalid quantity \"lots\""));
 	CU_ASSERT_EQUAL(m->n_objs, 0);
 }
@@ -158,10 +159,11 @@ static void test_workload_selector_mismatch(void)
 
 static void test_workload_json_and_duplicates(void)
 {
-	const char *j = "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":["
-			"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},"
-			"\"data\":{\"a\":\"1\"}},"
-			"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}]}";
+	const char *j =
+		"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":["
+		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},"
+		"\"data\":{\"a\":\"1\"}},"
+		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}]}";
 
 	CU_ASSERT_EQUAL(load("l.json", j, false), -EINVAL);
 	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "l.json:1:", "duplicate configmap default/c"));

@@ -33,11 +33,11 @@ static const char *const zones[] = {"z0", "z1", "z2", "z3"};
 static struct sched_taint gpu_taint = {"dedicated", "gpu", WL_EFFECT_NO_SCHEDULE};
 static struct pm_label zone_sel[4] = {
 	{"zone", "z0"}, {"zone", "z1"}, {"zone", "z2"}, {"zone", "z3"}};
-static struct wl_node_expr ssd_expr = {.key = "disk", .op = WL_NODE_IN,
-				       .values = (char *[]){"ssd"}, .n_values = 1};
+static struct wl_node_expr ssd_expr = {
+	.key = "disk", .op = WL_NODE_IN, .values = (char *[]){"ssd"}, .n_values = 1};
 static struct wl_node_term ssd_term = {&ssd_expr, 1};
-static struct wl_toleration gpu_tol = {.key = "dedicated", .value = "gpu",
-				       .effect = WL_EFFECT_NO_SCHEDULE};
+static struct wl_toleration gpu_tol = {
+	.key = "dedicated", .value = "gpu", .effect = WL_EFFECT_NO_SCHEDULE};
 
 static double clock_s(clockid_t id)
 {
@@ -68,8 +68,10 @@ static void make_node(struct sim *s, size_t i, unsigned int *seed)
 	s->label_items[i][0] = (struct pm_label){"disk", rand_r(seed) % 10 < 6 ? "ssd" : "hdd"};
 	s->label_items[i][1] = (struct pm_label){"zone", (char *)zones[rand_r(seed) % 4]};
 	s->labels[i] = (struct pm_labels){s->label_items[i], 2};
-	*n = (struct sched_node){.name = s->node_names[i], .cpu_milli = cores * 1000ull,
-				 .mem_bytes = (uint64_t)cores << 32, .labels = &s->labels[i]};
+	*n = (struct sched_node){.name = s->node_names[i],
+				 .cpu_milli = cores * 1000ull,
+				 .mem_bytes = (uint64_t)cores << 32,
+				 .labels = &s->labels[i]};
 	if (rand_r(seed) % 100 < 5) {
 		n->taints = &gpu_taint;
 		n->n_taints = 1;
@@ -148,8 +150,7 @@ static double balance(const struct sched_node *nodes, size_t n, const struct sch
  * node with the lowest CPU utilisation after placing it (least allocated).
  * Node fit per constraint shape is computed once (s->pods holds the shapes).
  */
-static size_t greedy(const struct sim *s, const struct sched_node *nodes, size_t n,
-		     int32_t *out)
+static size_t greedy(const struct sim *s, const struct sched_node *nodes, size_t n, int32_t *out)
 {
 	size_t n_shapes = sizeof(s->pods) / sizeof(s->pods[0]), i, j, k, unplaced = 0;
 	uint64_t *cpu = calloc(n, sizeof(*cpu)), *mem = calloc(n, sizeof(*mem));
@@ -335,8 +336,7 @@ static void report(const struct sim *s, const struct result *r)
 	printf("%-34s %12.3f %12.3f\n", "balance (max/mean CPU utilisation)", r->balance,
 	       r->greedy_balance);
 	printf("%-34s %12d %12zu\n", "unplaced", r->unplaced, r->greedy_unplaced);
-	printf("%-34s %12zu %12zu\n", "moves on one failure", r->fail_moves,
-	       r->greedy_fail_moves);
+	printf("%-34s %12zu %12zu\n", "moves on one failure", r->fail_moves, r->greedy_fail_moves);
 	printf("%-34s %12zu\n", "  (replicas on the failed node)", r->on_victim);
 	printf("%-34s %12.3f\n", "re-placement after failure (s)", r->fail_s);
 	printf("%-34s %12zu\n", "moves on one join", r->join_moves);
@@ -347,8 +347,10 @@ static void report(const struct sim *s, const struct result *r)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"nodes", required_argument, NULL, 'n'},    {"workloads", required_argument, NULL, 'w'},
-		{"replicas", required_argument, NULL, 'r'}, {"seed", required_argument, NULL, 's'},
+		{"nodes", required_argument, NULL, 'n'},
+		{"workloads", required_argument, NULL, 'w'},
+		{"replicas", required_argument, NULL, 'r'},
+		{"seed", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned long v[4] = {10000, 100000, 1, 1}; /* nodes, workloads, replicas, seed */
