@@ -109,6 +109,20 @@ static int add_identity(struct rl_run *r, const char *spec)
 	return 0;
 }
 
+/* Each port once: two listeners on one address and port cannot both bind. */
+static int add_port(struct rl_run *r, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_ports; i++)
+		if (r->ports[i] == port)
+			return 0;
+	if (r->n_ports >= RL_MAX_PORTS)
+		return -E2BIG;
+	r->ports[r->n_ports++] = port;
+	return 0;
+}
+
 static int parse_run_one(struct rl_run *r, const char *opt, char *v)
 {
 	unsigned int n;
@@ -120,10 +134,9 @@ static int parse_run_one(struct rl_run *r, const char *opt, char *v)
 	if (!strcmp(opt, "--identity"))
 		return add_identity(r, v);
 	if (!strcmp(opt, "--port")) {
-		if (r->n_ports >= RL_MAX_PORTS || cli_parse_u32(v, 1, 65535, &n))
+		if (cli_parse_u32(v, 1, 65535, &n))
 			return -EINVAL;
-		r->ports[r->n_ports++] = (uint16_t)n;
-		return 0;
+		return add_port(r, (uint16_t)n);
 	}
 	if (!strcmp(opt, "--ttl"))
 		return cli_parse_u32(v, 1, 86400, &r->ttl_s);
@@ -209,9 +222,9 @@ static int resolve(struct rl_run *r, const struct pm_model *m)
 		for (k = 0; k < e->n_addrs && r->n_addrs < RL_MAX_ADDRS; k++)
 			if (is_host(&e->addrs[k]))
 				r->addrs[r->n_addrs++] = e->addrs[k];
-		for (k = 0; k < e->n_ports && r->n_ports < RL_MAX_PORTS; k++)
-			if (e->ports[k].proto == BM_PROTO_TCP)
-				r->ports[r->n_ports++] = e->ports[k].port;
+		for (k = 0; k < e->n_ports; k++)
+			if (e->ports[k].proto == BM_PROTO_TCP && add_port(r, e->ports[k].port))
+				return -E2BIG;
 	}
 	return 0;
 }

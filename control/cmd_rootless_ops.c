@@ -61,6 +61,7 @@ int rootless_status(const struct cli_globals *g, int argc, char **argv)
 	bool is_json = argc > 1 && !strcmp(argv[1], "--json");
 	char line[STATUS_LINE_MAX], mode[32] = "", reason[ROOTLESS_REASON_LEN] = "";
 	struct rootless_probe p;
+	json_t *j, *wl = json_array();
 	int pid, n = 0;
 	FILE *fp;
 
@@ -72,21 +73,30 @@ int rootless_status(const struct cli_globals *g, int argc, char **argv)
 			copy_field(mode, sizeof(mode), line + 5);
 		else if (!strncmp(line, "reason\t", 7))
 			copy_field(reason, sizeof(reason), line + 7);
-		else if (!strncmp(line, "workload\t", 9) && !is_json && ++n)
+		else if (!strncmp(line, "workload\t", 9) && ++n && !is_json)
 			printf("%sworkload %s\n", n == 1 ? "forwarder running:\n" : "", line + 9);
+		else if (!strncmp(line, "workload\t", 9) && wl)
+			json_array_append_new(wl, json_string(line + 9));
 	}
 	if (fp)
 		fclose(fp);
 	if (!mode[0]) {
-		snprintf(mode, sizeof(mode), "%s", rootless_mode_name(p.mode));
-		snprintf(reason, sizeof(reason), "%s", p.reason);
+		copy_field(mode, sizeof(mode), rootless_mode_name(p.mode));
+		copy_field(reason, sizeof(reason), p.reason);
 	}
-	if (is_json)
-		printf("{\"mode\": \"%s\", \"reason\": \"%s\", \"forwarder_pid\": %d, "
-		       "\"probe\": {\"mode\": \"%s\", \"reason\": \"%s\"}}\n",
-		       mode, reason, fp ? pid : 0, rootless_mode_name(p.mode), p.reason);
-	else
+	if (!is_json) {
 		printf("mode: %s (%s)%s\n", mode, reason, fp ? "" : "; no rootless forwarder runs");
+		json_decref(wl);
+		return CLI_EXIT_OK;
+	}
+	j = json_pack("{s:s, s:s, s:i, s:o, s:{s:s, s:s}}", "mode", mode, "reason", reason,
+		      "forwarder_pid", fp ? pid : 0, "workloads", wl ? wl : json_array(), "probe",
+		      "mode", rootless_mode_name(p.mode), "reason", p.reason);
+	if (!j)
+		return CLI_EXIT_ERROR;
+	json_dumpf(j, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(j);
 	return CLI_EXIT_OK;
 }
 

@@ -214,7 +214,7 @@ static void on_connection(struct fwd *f, struct fwd_listener *l, int cfd,
 	t.sport = ntohs(peer->ss_family == AF_INET ? ((struct sockaddr_in *)peer)->sin_port
 						   : ((struct sockaddr_in6 *)peer)->sin6_port);
 	judge(f, l, &t, &r);
-	fwd_event_emit(f, &t, &r);
+	fwd_event_emit(f, &t, &r); /* first: whoever sees the outcome can read why */
 	if (r.verdict == BM_VERDICT_DENY) {
 		fwd_reset_close(cfd);
 		return;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -269,7 +270,14 @@ int fwd_conn_open(struct fwd *f, struct fwd_listener *l, int cfd, const struct p
 		err = -errno;
 	if (!err)
 		err = register_conn(f, c);
-	if (err)
+	if (err) {
 		fwd_conn_abort(f, c);
-	return err;
+		return err;
+	}
+	/* Loopback handshakes finish inside connect(): relay now, not one epoll round later. */
+	if (poll(&(struct pollfd){.fd = sfd, .events = POLLOUT}, 1, 0) == 1) {
+		connected(f, c);
+		fwd_conn_event(f, c, 0, EPOLLIN);
+	}
+	return 0;
 }

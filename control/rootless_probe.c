@@ -2,9 +2,12 @@
 /* The privilege probe: BPF data plane or rootless fallback. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -108,6 +111,45 @@ void rootless_probe_run(struct rootless_probe *p, bool is_forced)
 		snprintf(p->reason, sizeof(p->reason),
 			 "rootless: --rootless given (BPF would work)");
 	}
+}
+
+/* The running forwarder's "reason" line, if its pid is alive. */
+static bool read_running(const char *state_dir, char *reason, size_t len)
+{
+	char path[PATH_MAX], line[ROOTLESS_REASON_LEN + 16];
+	bool has_reason = false;
+	FILE *fp;
+	long pid = 0;
+
+	if (snprintf(path, sizeof(path), "%s/rootless/status", state_dir) >= (int)sizeof(path))
+		return false;
+	fp = fopen(path, "r");
+	while (fp && fgets(line, sizeof(line), fp)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "pid\t", 4))
+			pid = strtol(line + 4, NULL, 10);
+		else if (!strncmp(line, "reason\t", 7) &&
+			 snprintf(reason, len, "%s", line + 7) >= 0)
+			has_reason = true;
+	}
+	if (fp)
+		fclose(fp);
+	return has_reason && pid > 0 && !(kill((pid_t)pid, 0) && errno == ESRCH);
+}
+
+/* See rootless_probe.h. */
+bool rootless_describe(const char *state_dir, char *buf, size_t len)
+{
+	char reason[ROOTLESS_REASON_LEN];
+	struct rootless_probe p;
+
+	if (read_running(state_dir, reason, sizeof(reason))) {
+		snprintf(buf, len, "mode: rootless (%s); rootless forwarder running", reason);
+		return true;
+	}
+	rootless_probe_run(&p, false);
+	snprintf(buf, len, "mode: %s (%s)", rootless_mode_name(p.mode), p.reason);
+	return false;
 }
 
 /* See rootless_probe.h. */

@@ -37,6 +37,14 @@ struct rootless_probe {
  */
 void rootless_probe_run(struct rootless_probe *p, bool is_forced);
 
+/*
+ * The line `bpfmesh status` prints about the mode, into buf: "mode: rootless
+ * (REASON)" from the status file of a rootless forwarder running for
+ * state_dir, else "mode: M (REASON)" from a fresh probe. Returns true when a
+ * rootless forwarder runs. Cannot fail (buf is always a string).
+ */
+bool rootless_describe(const char *state_dir, char *buf, size_t len);
+
 /* "bpf" or "rootless". Cannot fail. */
 const char *rootless_mode_name(enum rootless_mode mode);
 
