@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -66,12 +67,24 @@ static int mount_bpffs(const char *path)
 	return 0;
 }
 
-/* See bpffs.h. */
+/*
+ * See bpffs.h. libxdp pins its dispatcher and the links holding our program
+ * in a bpffs (/sys/fs/bpf by default); an attachment lives only as long as
+ * those pins. Under `ip netns exec` /sys is a fresh sysfs in a private mount
+ * namespace, so a bpffs we mounted there would vanish with this process and
+ * silently take the enforcement with it. When the pin directory is already a
+ * bpffs (mounted from the host, so it outlives us), libxdp keeps its pins
+ * there instead (LIBXDP_BPFFS).
+ */
 int bpffs_prepare(const char *pin_dir)
 {
 	int err;
 
 	if (!bpffs_is_mounted_at(SYS_BPFFS)) {
+		if (bpffs_is_mounted_at(pin_dir)) {
+			setenv("LIBXDP_BPFFS", pin_dir, 1);
+			return 0;
+		}
 		err = mount_bpffs(SYS_BPFFS);
 		if (err)
 			return err;

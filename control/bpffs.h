@@ -9,9 +9,11 @@
 bool bpffs_is_mounted_at(const char *path);
 
 /*
- * Ensure pin_dir exists on a bpffs: mount bpffs at /sys/fs/bpf when it is
- * not one (libxdp keeps its dispatcher pins there), create pin_dir (0700),
- * and mount a private bpffs on pin_dir itself when it is still not on one.
+ * Ensure pin_dir exists on a bpffs, and that libxdp pins where the pins
+ * outlive this process: if /sys/fs/bpf is not a bpffs but pin_dir is one,
+ * point libxdp at pin_dir (LIBXDP_BPFFS); otherwise mount bpffs at
+ * /sys/fs/bpf when needed, create pin_dir (0700), and mount a bpffs on
+ * pin_dir itself when it is still not on one. Call before any libxdp call.
  * Returns 0 or a negative errno (logged with the path).
  */
 int bpffs_prepare(const char *pin_dir);

@@ -12,6 +12,7 @@
 
 #include <abi/abi.h>
 
+#include "bpffs.h"
 #include "cli.h"
 #include "dataplane.h"
 #include "id_names.h"
@@ -199,7 +200,7 @@ int cmd_status(const struct cli_globals *g, int argc, char **argv)
 	json_t *st;
 
 	(void)argv;
-	if (read_config(g->pin_dir, &cfg))
+	if (read_config(g->pin_dir, &cfg) || bpffs_prepare(g->pin_dir))
 		return CLI_EXIT_ERROR;
 	names = id_names_load(g->state_dir);
 	st = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "pin_dir", g->pin_dir, "generation",

@@ -282,9 +282,13 @@ int dp_detach(const char *pin_dir, int ifindex)
 	struct xdp_multiprog *mp;
 	struct xdp_program *p = NULL;
 	enum xdp_attach_mode mode;
-	int err = -ENOENT;
+	int err;
 
-	(void)pin_dir;
+	/* libxdp must look where dp_attach() made it pin (see bpffs_prepare()). */
+	err = bpffs_prepare(pin_dir);
+	if (err)
+		return err;
+	err = -ENOENT;
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
 	if (!mp || libxdp_get_error(mp))
 		return -ENOENT;
