@@ -254,38 +254,57 @@ static uint64_t mono_ms(void)
 }
 
 /* See fwd.h. */
-int fwd_run(struct fwd *f, volatile sig_atomic_t *stop)
+int fwd_fd(const struct fwd *f)
+{
+	return f->epoll_fd;
+}
+
+/* See fwd.h. */
+int fwd_poll(struct fwd *f, int timeout_ms)
 {
 	struct epoll_event evs[64];
-	uint64_t last_tick = 0, now;
+	uint64_t now;
 	size_t j;
 	int i, n;
 
-	for (j = 0; j < f->n_listeners; j++)
-		fwd_pool_refill(f, &f->listeners[j]);
-	while (!*stop) {
-		n = epoll_wait(f->epoll_fd, evs, 64, FWD_TICK_MS);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		for (i = 0; i < n; i++) {
-			struct fwd_ref *ref = evs[i].data.ptr;
+	if (!f->is_primed) {
+		for (j = 0; j < f->n_listeners; j++)
+			fwd_pool_refill(f, &f->listeners[j]);
+		f->is_primed = true;
+	}
+	if (timeout_ms < 0 || timeout_ms > FWD_TICK_MS)
+		timeout_ms = FWD_TICK_MS;
+	n = epoll_wait(f->epoll_fd, evs, 64, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		struct fwd_ref *ref = evs[i].data.ptr;
 
-			if (ref->kind == FWD_REF_LISTENER)
-				on_accept(f, ref->owner);
-			else if (ref->kind == FWD_REF_POOL)
-				fwd_pool_event(f, ref->owner);
-			else
-				fwd_conn_event(f, ref->owner, ref->side, evs[i].events);
-		}
+		if (ref->kind == FWD_REF_LISTENER)
+			on_accept(f, ref->owner);
+		else if (ref->kind == FWD_REF_POOL)
+			fwd_pool_event(f, ref->owner);
+		else
+			fwd_conn_event(f, ref->owner, ref->side, evs[i].events);
+	}
+	fwd_conns_reap(f);
+	now = mono_ms();
+	if (now - f->last_tick_ms >= FWD_TICK_MS) {
+		f->last_tick_ms = now;
+		fwd_auth_housekeeping(f);
 		fwd_conns_reap(f);
-		now = mono_ms();
-		if (now - last_tick >= FWD_TICK_MS) {
-			last_tick = now;
-			fwd_auth_housekeeping(f);
-			fwd_conns_reap(f);
-		}
 	}
 	return 0;
+}
+
+/* See fwd.h. */
+int fwd_run(struct fwd *f, volatile sig_atomic_t *stop)
+{
+	int err = 0;
+
+	while (!*stop && !err)
+		err = fwd_poll(f, FWD_TICK_MS);
+	return err;
 }
 
 /* See fwd.h. */

@@ -57,7 +57,20 @@ int fwd_intercept(struct fwd *f, const uint16_t *ports, size_t n_ports);
 /* The keeper socket of the i-th added workload (-1 if none). Cannot fail. */
 int fwd_keeper_fd(const struct fwd *f, size_t i);
 
-/* Forward until *stop becomes non-zero. Returns 0 or -errno of epoll. */
+/*
+ * For embedding in another event loop (the agent's): an fd that becomes
+ * readable when fwd_poll() has work. Cannot fail.
+ */
+int fwd_fd(const struct fwd *f);
+
+/*
+ * One round: wait up to timeout_ms (at most the 100 ms housekeeping tick;
+ * 0: do not wait) and handle what is ready, then expiry, re-authentication
+ * and revocation if a tick is due. Returns 0 or -errno of epoll.
+ */
+int fwd_poll(struct fwd *f, int timeout_ms);
+
+/* Forward until *stop becomes non-zero (fwd_poll in a loop). 0 or -errno of epoll. */
 int fwd_run(struct fwd *f, volatile sig_atomic_t *stop);
 
 /* Close every connection, listener and keeper socket. NULL-safe. */

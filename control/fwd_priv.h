@@ -109,6 +109,8 @@ struct fwd {
 	off_t crl_size;
 	uint32_t due[FWD_MAX_DUE][2];
 	unsigned int n_due;
+	bool is_primed; /* socket pools asked for */
+	uint64_t last_tick_ms; /* CLOCK_MONOTONIC of the last housekeeping */
 	int events_fd;
 	off_t events_size;
 	char events_path[PATH_MAX];
