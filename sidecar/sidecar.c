@@ -16,6 +16,8 @@
 #include "sidecar.h"
 #include "strong.h"
 
+#define OPEN_RETRIES 60 /* 30 s */
+
 struct sidecar {
 	struct sidecar_config cfg;
 	struct store stores[SIDECAR_MAX_STORES];
@@ -44,14 +46,29 @@ static bool mode_is_strong(const struct sidecar_config *cfg)
 	return cfg->kind && !strcmp(cfg->kind, "StatefulSet");
 }
 
+/* Split "u1,u2,..." for natsOptions_SetServers (libnats 3.4 takes one URL in SetURL). */
+static int set_servers(natsOptions *o, const char *urls)
+{
+	char copy[2048], *save = NULL, *u;
+	const char *list[16];
+	int n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", urls);
+	for (u = strtok_r(copy, ",", &save); u && n < 16; u = strtok_r(NULL, ",", &save))
+		list[n++] = u;
+	if (!n)
+		return -EINVAL;
+	return natsOptions_SetServers(o, list, n) == NATS_OK ? 0 : -EINVAL;
+}
+
 static int connect_nats(struct sidecar *sc, const char *urls)
 {
 	natsOptions *o = NULL;
 	natsStatus s;
 
 	s = natsOptions_Create(&o);
-	if (s == NATS_OK)
-		s = natsOptions_SetURL(o, urls);
+	if (s == NATS_OK && set_servers(o, urls))
+		s = NATS_INVALID_ARG;
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxReconnect(o, -1);
 	if (s == NATS_OK)
@@ -70,6 +87,24 @@ static int connect_nats(struct sidecar *sc, const char *urls)
 	return 0;
 }
 
+/*
+ * A fresh JetStream cluster has no meta leader for its first seconds, and
+ * the agent may start sidecars before NATS is up: retry (bounded) while
+ * the bucket cannot be created for want of JetStream.
+ */
+static int open_strong_retry(struct sidecar *sc, const char *bucket, int replicas,
+			     struct store *st)
+{
+	int err = -ENOTCONN, i;
+
+	for (i = 0; i < OPEN_RETRIES && err == -ENOTCONN; i++) {
+		if (i)
+			usleep(500000);
+		err = strong_open(sc->nc, bucket, replicas, st);
+	}
+	return err;
+}
+
 static int open_store(struct sidecar *sc, const char *name, struct store *st)
 {
 	char ks[256], bucket[320];
@@ -82,7 +117,7 @@ static int open_store(struct sidecar *sc, const char *name, struct store *st)
 	if (!replicas)
 		replicas = sc->cfg.is_standalone ? 1 : 3;
 	if (sc->is_strong)
-		return strong_open(sc->nc, bucket, replicas, st);
+		return open_strong_retry(sc, bucket, replicas, st);
 	return eventual_open(sc->nc, bucket, sc->replica, sc->cfg.sync_ms, st);
 }
 

@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Client side of the sidecar tests: real HTTP requests against
+bpfmesh-sidecar's Dapr API, concurrent histories, and a small
+linearizability checker. Each subcommand prints "ok: ..." / "FAIL: ..." lines
+and exits 1 when anything failed."""
+import http.client
+import json
+import random
+import sys
+import threading
+import time
+
+FAILS = []
+
+
+def check(name, cond, detail=""):
+    if cond:
+        print("ok: " + name)
+    else:
+        print("FAIL: %s %s" % (name, detail))
+        FAILS.append(name)
+
+
+def req(port, method, path, body=None, headers=None, raw=None, timeout=10):
+    """One request on a fresh connection: (status, headers dict, body bytes)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    c.request(method, path, body=data, headers=headers or {})
+    r = c.getresponse()
+    out = (r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    c.close()
+    return out
+
+
+def save(port, items, store="statestore"):
+    return req(port, "POST", "/v1.0/state/%s" % store, items)[0]
+
+
+def get(port, key, store="statestore", strong=False):
+    """(value or None, etag or None)."""
+    q = "?consistency=strong" if strong else ""
+    st, h, b = req(port, "GET", "/v1.0/state/%s/%s%s" % (store, key, q))
+    if st == 204:
+        return None, None
+    if st != 200:
+        raise RuntimeError("get %s: %d %s" % (key, st, b))
+    return json.loads(b), h.get("etag")
+
+
+def raw_exchange(port, data, timeout=5):
+    """Send raw bytes, return the status line's code (0 if none)."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        resp = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            resp += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        s.close()
+    line = resp.split(b"\r\n", 1)[0].split(b" ")
+    return int(line[1]) if len(line) > 1 and line[1].isdigit() else 0
+
+
+def snapshot(port, keys):
+    return {k: get(port, k) for k in keys}
+
+
+def cmd_api(port):
+    """The API surface and the 4xx cases, each of which must change nothing."""
+    port = int(port)
+    check("healthz 204", req(port, "GET", "/v1.0/healthz")[0] == 204)
+    st, _, b = req(port, "GET", "/v1.0/metadata")
+    md = json.loads(b) if st == 200 else {}
+    check("metadata lists statestore", st == 200 and any(
+        c["name"] == "statestore" for c in md.get("components", [])), b)
+    check("save 204", save(port, [{"key": "k1", "value": {"n": 1}},
+                                  {"key": "k 2/ü", "value": "two"}]) == 204)
+    v, etag = get(port, "k1")
+    check("get value", v == {"n": 1}, v)
+    check("get etag", etag is not None and etag.isdigit(), etag)
+    check("key with space, slash, utf-8", get(port, "k%202%2F%C3%BC")[0] == "two")
+    check("missing key 204", get(port, "nope") == (None, None))
+    st, _, b = req(port, "POST", "/v1.0/state/statestore/bulk", {"keys": ["k1", "nope"]})
+    bulk = json.loads(b) if st == 200 else []
+    check("bulk", st == 200 and bulk[0].get("data") == {"n": 1} and "data" not in bulk[1], b)
+    st, _, b = req(port, "POST", "/v1.0/state/statestore/transaction", {"operations": [
+        {"operation": "upsert", "request": {"key": "t1", "value": 1}},
+        {"operation": "delete", "request": {"key": "k 2/ü"}}]})
+    check("transaction 204", st == 204, b)
+    check("transaction applied", get(port, "t1")[0] == 1 and get(port, "k%202%2F%C3%BC")[0] is None)
+
+    keys = ["k1", "t1", "fresh", "big", "k%202%2F%C3%BC"]
+    before = snapshot(port, keys)
+    big = b"[" + b'{"key":"big","value":"' + b"x" * (5 << 20) + b'"}]'
+    bad = [
+        ("bad JSON", 400, "POST", "/v1.0/state/statestore", b'[{"key": "k1", "value": ', None),
+        ("not an array", 400, "POST", "/v1.0/state/statestore", b'{"key":"k1"}', None),
+        ("item without key", 400, "POST", "/v1.0/state/statestore",
+         b'[{"key":"fresh","value":1},{"value":2}]', None),
+        ("empty key", 400, "POST", "/v1.0/state/statestore", b'[{"key":"","value":1}]', None),
+        ("bad etag text", 400, "POST", "/v1.0/state/statestore",
+         b'[{"key":"fresh","value":1},{"key":"k1","value":9,"etag":"abc"}]', None),
+        ("bad etag zero", 400, "POST", "/v1.0/state/statestore",
+         b'[{"key":"k1","value":9,"etag":"0"}]', None),
+        ("stale etag 409", 409, "POST", "/v1.0/state/statestore",
+         b'[{"key":"k1","value":9,"etag":"999999"}]', None),
+        ("bad concurrency", 400, "POST", "/v1.0/state/statestore",
+         b'[{"key":"k1","value":9,"options":{"concurrency":"sometimes"}}]', None),
+        ("first-write on existing 409", 409, "POST", "/v1.0/state/statestore",
+         b'[{"key":"k1","value":9,"options":{"concurrency":"first-write"}}]', None),
+        ("unknown store", 400, "POST", "/v1.0/state/nostore", b'[{"key":"k1","value":9}]', None),
+        ("wrong method PUT", 405, "PUT", "/v1.0/state/statestore", b'[]', None),
+        ("wrong method PATCH key", 405, "PATCH", "/v1.0/state/statestore/k1", b'1', None),
+        ("delete bad etag", 400, "DELETE", "/v1.0/state/statestore/k1", None, {"If-Match": "x"}),
+        ("delete stale etag", 409, "DELETE", "/v1.0/state/statestore/k1", None,
+         {"If-Match": "999999"}),
+        ("transaction bad op", 400, "POST", "/v1.0/state/statestore/transaction",
+         b'{"operations":[{"operation":"upsert","request":{"key":"fresh","value":1}},'
+         b'{"operation":"drop","request":{"key":"k1"}}]}', None),
+        ("bulk bad keys", 400, "POST", "/v1.0/state/statestore/bulk", b'{"keys":[1]}', None),
+        ("unknown route", 404, "GET", "/v1.0/nothing", None, None),
+    ]
+    for name, want, method, path, raw, headers in bad:
+        st, _, b = req(port, method, path, raw=raw, headers=headers)
+        ok = st == want
+        if ok and want != 404:
+            e = json.loads(b)
+            ok = set(e) == {"errorCode", "message"} and e["errorCode"].startswith("ERR_")
+        check("%s -> %d" % (name, want), ok, "%d %s" % (st, b[:200]))
+    check("oversized body -> 413", raw_exchange(port, b"POST /v1.0/state/statestore HTTP/1.1\r\n"
+          b"Host: x\r\nContent-Length: %d\r\n\r\n" % len(big) + big[:1 << 20]) == 413)
+    check("oversized head -> 431", raw_exchange(
+        port, b"GET /v1.0/healthz HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n") == 431)
+    check("garbage request line -> 400", raw_exchange(port, b"HELLO\r\n\r\n") == 400)
+    check("HTTP/2.0 -> 505", raw_exchange(port, b"GET / HTTP/2.0\r\n\r\n") == 505)
+    check("chunked upload -> 501", raw_exchange(
+        port, b"POST /v1.0/state/statestore HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        == 501)
+    check("bad content-length -> 400", raw_exchange(
+        port, b"POST /v1.0/state/statestore HTTP/1.1\r\nContent-Length: -1\r\n\r\n") == 400)
+    check("4xx changed nothing", snapshot(port, keys) == before, (before, snapshot(port, keys)))
+
+    # Keep-alive: several requests on one connection.
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    codes = []
+    for _ in range(3):
+        c.request("GET", "/v1.0/healthz")
+        r = c.getresponse()
+        r.read()
+        codes.append(r.status)
+    c.close()
+    check("keep-alive", codes == [204, 204, 204], codes)
+    v, etag = get(port, "k1")
+    check("CAS with current etag",
+          save(port, [{"key": "k1", "value": 2, "etag": etag}]) == 204 and get(port, "k1")[0] == 2)
+    st = req(port, "DELETE", "/v1.0/state/statestore/k1", headers={"If-Match": get(port, "k1")[1]})[0]
+    check("delete with If-Match", st == 204 and get(port, "k1")[0] is None)
+
+
+def cmd_cas(port, clients, rounds):
+    """Many clients CAS the same revision at once: exactly one wins per revision."""
+    port, clients, rounds = int(port), int(clients), int(rounds)
+    save(port, [{"key": "cas", "value": 0}])
+    bad = []
+    for rnd in range(rounds):
+        _, etag = get(port, "cas")
+        results = [None] * clients
+        barrier = threading.Barrier(clients)
+
+        def worker(i):
+            barrier.wait()
+            results[i] = save(port, [{"key": "cas", "value": [rnd, i], "etag": etag}])
+        ts = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        winners = [i for i, r in enumerate(results) if r == 204]
+        others = [r for r in results if r != 204]
+        v, _ = get(port, "cas")
+        if len(winners) != 1 or set(others) - {409} or v != [rnd, winners[0]]:
+            bad.append((rnd, results, v))
+    check("%d rounds x %d clients: one CAS winner per revision" % (rounds, clients), not bad,
+          bad[:3])
+
+
+def now():
+    return time.monotonic()
+
+
+def run_history(port, keys, clients, ops_per_client, seed):
+    """Concurrent reads, writes and CAS; returns per-key lists of operations."""
+    hist = {k: [] for k in keys}
+    lock = threading.Lock()
+
+    def client(cid):
+        rnd = random.Random(seed * 1000 + cid)
+        for n in range(ops_per_client):
+            key = rnd.choice(keys)
+            kind = rnd.choice(["read", "write", "cas"])
+            val = "c%d-%d" % (cid, n)
+            t0 = now()
+            try:
+                if kind == "read":
+                    v, e = get(port, key, strong=True)
+                    res = ("ok", v, e)
+                elif kind == "write":
+                    st, h, b = req(port, "POST", "/v1.0/state/statestore",
+                                   [{"key": key, "value": val}])
+                    if st == 503 and b"not connected" in b:
+                        continue  # no server took it: it did not happen
+                    res = ("ok",) if st == 204 else ("info",)
+                else:
+                    seen, e = get(port, key)
+                    t0 = now()
+                    if e is None:
+                        continue
+                    st, h, b = req(port, "POST", "/v1.0/state/statestore",
+                                   [{"key": key, "value": val, "etag": e}])
+                    if st == 503 and b"not connected" in b:
+                        continue
+                    res = ("ok",) if st == 204 else ("fail",) if st == 409 else ("info",)
+                    kind = ("cas", seen)
+            except Exception:
+                if kind == "read":
+                    continue  # a read that failed tells nothing
+                res = ("info",)
+            t1 = now()
+            with lock:
+                hist[key].append({"kind": kind, "val": val, "res": res, "t0": t0,
+                                  "t1": t1 if res[0] != "info" else float("inf")})
+    ts = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return hist
+
+
+def linearizable(ops, init):
+    """Wing & Gong search with memoization over one register. State is the
+    value alone: the sidecar's ETags are revisions the model cannot predict, but
+    every write stores a unique value, so "the revision the CAS's read saw is
+    still current" is "the register still holds the value that read saw". An
+    op whose outcome is unknown ("info") may take effect or not."""
+    n = len(ops)
+    seen = set()
+    sys.setrecursionlimit(10000)
+    full = (1 << n) - 1
+
+    def step(o, state):
+        """List of possible next states (empty: o cannot happen now)."""
+        k, res = o["kind"], o["res"]
+        if k == "read":
+            return [state] if res[1] == state else []
+        if k == "write":
+            return [o["val"]] if res[0] == "ok" else [o["val"], state]
+        exp = k[1]
+        if res[0] == "ok":
+            return [o["val"]] if exp == state else []
+        if res[0] == "fail":
+            return [state] if exp != state else []
+        return [o["val"], state] if exp == state else [state]
+
+    def dfs(done, state):
+        if done == full:
+            return True
+        if (done, state) in seen:
+            return False
+        seen.add((done, state))
+        pending = [i for i in range(n) if not done >> i & 1]
+        horizon = min(ops[i]["t1"] for i in pending)
+        for i in pending:
+            if ops[i]["t0"] > horizon:
+                continue
+            for nxt in step(ops[i], state):
+                if dfs(done | 1 << i, nxt):
+                    return True
+        # Ops with unknown outcome may never take effect.
+        if all(ops[i]["res"][0] == "info" for i in pending):
+            return True
+        return False
+    return dfs(0, init)
+
+
+def cmd_linearizable(port, clients, ops_per_client):
+    port = int(port)
+    keys = ["lin-a", "lin-b", "lin-c"]
+    for k in keys:
+        save(port, [{"key": k, "value": "init"}])
+    hist = run_history(port, keys, int(clients), int(ops_per_client), 7)
+    total = sum(len(v) for v in hist.values())
+    for k in keys:
+        ops = sorted(hist[k], key=lambda o: o["t0"])
+        check("history on %s (%d ops) is linearizable" % (k, len(ops)), linearizable(ops, "init"))
+    # The checker must be able to say no: a read of a value nobody wrote.
+    fake = [{"kind": "write", "val": "x", "res": ("ok",), "t0": 0, "t1": 1},
+            {"kind": "read", "val": "", "res": ("ok", "y", "1"), "t0": 2, "t1": 3}]
+    stale = [{"kind": "write", "val": "x", "res": ("ok",), "t0": 0, "t1": 1},
+             {"kind": "write", "val": "z", "res": ("ok",), "t0": 2, "t1": 3},
+             {"kind": "read", "val": "", "res": ("ok", "x", "1"), "t0": 4, "t1": 5}]
+    check("checker rejects impossible and stale reads",
+          not linearizable(fake, "init") and not linearizable(stale, "init"))
+    print("recorded %d operations" % total)
+
+
+def cmd_fill(port, prefix, count, first):
+    """Sequential acknowledged writes prefix-N = N (N from first); prints acked count."""
+    port, count, first = int(port), int(count), int(first)
+    acked = []
+    for i in range(first, first + count):
+        try:
+            if save(port, [{"key": "%s-%d" % (prefix, i), "value": i}]) == 204:
+                acked.append(i)
+        except Exception:
+            pass
+    print(json.dumps(acked))
+
+
+def cmd_expect(port, prefix, acked_file):
+    port = int(port)
+    acked = []
+    for line in open(acked_file):
+        acked += json.loads(line)
+    missing = []
+    for i in acked:
+        try:
+            if get(port, "%s-%d" % (prefix, i), strong=True)[0] != i:
+                missing.append(i)
+        except Exception:
+            missing.append(i)
+    check("all %d acknowledged %s-* writes readable" % (len(acked), prefix),
+          not missing and acked, missing[:10])
+
+
+def cmd_concurrent(ports, prefix, count):
+    """Each sidecar writes count keys, plus all write the same hot keys at once."""
+    ports = [int(p) for p in ports.split(",")]
+
+    def writer(p, idx):
+        for i in range(int(count)):
+            save(p, [{"key": "%s-%d-%d" % (prefix, idx, i), "value": i},
+                     {"key": "%s-hot-%d" % (prefix, i % 5), "value": "%d-%d" % (idx, i)}])
+    ts = [threading.Thread(target=writer, args=(p, n)) for n, p in enumerate(ports)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print("ok: concurrent writes done")
+
+
+def state_of(port, keys):
+    st, _, b = req(port, "POST", "/v1.0/state/statestore/bulk", {"keys": keys})
+    return [(o["key"], o.get("data"), o.get("etag")) for o in json.loads(b)]
+
+
+def cmd_converge(ports, prefix, count, nodes, timeout):
+    """Poll until every sidecar returns the same values and ETags for all keys."""
+    ports = [int(p) for p in ports.split(",")]
+    keys = ["%s-%d-%d" % (prefix, n, i) for n in range(int(nodes)) for i in range(int(count))]
+    keys += ["%s-hot-%d" % (prefix, i) for i in range(5)]
+    t0 = now()
+    while True:
+        states = [state_of(p, keys) for p in ports]
+        same = all(s == states[0] for s in states)
+        complete = all(d is not None for _, d, _ in states[0])
+        if same and complete:
+            break
+        if now() - t0 > float(timeout):
+            break
+    check("%d sidecars converge on %d keys (%.2f s)" % (len(ports), len(keys), now() - t0),
+          same and complete)
+
+
+def cmd_writable(port, timeout):
+    """Wait (bounded) until a write is acknowledged."""
+    t0 = now()
+    while now() - t0 < float(timeout):
+        try:
+            if save(int(port), [{"key": "probe", "value": 1}]) == 204:
+                print("ok: writable again after %.1f s" % (now() - t0))
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    check("writable within %s s" % timeout, False)
+
+
+def cmd_absent(port, key):
+    check("%s absent on port %s" % (key, port), get(int(port), key) == (None, None))
+
+
+def cmd_leader(stream, *monitor_ports):
+    """Print the server name leading stream (from each server's /jsz)."""
+    import urllib.request
+    for p in monitor_ports:
+        try:
+            url = "http://127.0.0.1:%s/jsz?accounts=true&streams=true" % p
+            j = json.load(urllib.request.urlopen(url, timeout=2))
+        except Exception:
+            continue
+        for acc in j.get("account_details", []):
+            for s in acc.get("stream_detail", []):
+                if s.get("name") == stream and s.get("cluster", {}).get("leader"):
+                    print(s["cluster"]["leader"])
+                    return
+    print("")
+
+
+def main():
+    cmds = {"absent": cmd_absent, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
+            "expect": cmd_expect, "concurrent": cmd_concurrent, "converge": cmd_converge}
+    cmds[sys.argv[1]](*sys.argv[2:])
+    sys.exit(1 if FAILS else 0)
+
+
+if __name__ == "__main__":
+    main()
