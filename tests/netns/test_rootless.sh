@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The rootless path, run by an unprivileged user this test creates: workloads
 # in user+network namespaces with slirp4netns, traffic between them through
-# the userland forwarder. Allowed connections work, denied ones are reset at
+# the userland forwarder. Allowed connections work (64 MiB arrive intact and
+# a half-close is forwarded while the reply still flows), denied ones are reset at
 # once with a reason `rootless observe` shows, the same policy file as
 # test_xdp_e2e.sh gives the same verdicts as `policy check` (reference) and
 # `policy check --bpf` (the XDP program) on a shared table of cases, and an
@@ -17,7 +18,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/rootless_lib.sh"
 DATA="$(dirname "$0")/data"
 NT="$RL_DIR/nettool.py"
-cp "$(dirname "$0")/nettool.py" "$DATA/e2e-policy.yaml" "$RL_DIR/"
+cp "$(dirname "$0")/nettool.py" "$(dirname "$0")/rlsha.py" "$DATA/e2e-policy.yaml" "$RL_DIR/"
 chown "$RL_USER:" "$RL_DIR"/*
 
 status_says_rootless() {
@@ -45,14 +46,17 @@ done
 
 # Run 1: no identity documents, so the table compares policy alone.
 SERVE="python3 $NT serve 198.18.1.2 --tcp 8080 --tcp 9090 --tcp 7070 --seconds 120"
-SERVE6="python3 $NT serve fd00:1::2 --tcp 8080 --tcp 9090 --seconds 120"
+SERVE6="python3 $RL_DIR/rlsha.py serve fd00:1::2 8080 120"
 rl_start -f "$RL_DIR/e2e-policy.yaml" --port 9090 --port 7070 \
 	--workload "shop/server=$SERVE & $SERVE6" --workload shop/client --workload shop/intruder
 check "rootless status names the mode and the reason" status_says_rootless
 for i in $(seq 50); do in_wl shop/client python3 "$NT" tcp 198.18.1.2 8080 && break; sleep 0.1; done
 
 expect "client -> server tcp/8080 allowed" 0 in_wl shop/client python3 "$NT" tcp 198.18.1.2 8080
-expect "client -> server tcp/8080 over IPv6 allowed" 0 in_wl shop/client python3 "$NT" tcp fd00:1::2 8080
+expect "client -> server tcp/8080 over IPv6 allowed" 0 \
+	in_wl shop/client python3 "$RL_DIR/rlsha.py" send fd00:1::2 8080 1
+expect "64 MiB through the relay intact, EOF forwarded with the reply direction open" 0 \
+	in_wl shop/client python3 "$RL_DIR/rlsha.py" send fd00:1::2 8080 64
 t0=$(date +%s%N)
 expect "client -> server tcp/9090 refused" 1 in_wl shop/client python3 "$NT" tcp 198.18.1.2 9090 --timeout 5
 t1=$(date +%s%N)
@@ -86,7 +90,7 @@ server 198.18.1.2 198.18.1.1 8080
 server 198.18.1.2 198.18.1.3 9090
 client 198.18.1.1 198.18.1.3 7070"
 while read -r wl from to port; do
-	in_wl "shop/$wl" python3 "$NT" tcp "$to" "$port" --timeout 5 >/dev/null 2>&1 || true
+	in_wl "shop/$wl" python3 "$NT" tcp "$to" "$port" --timeout 1 >/dev/null 2>&1 || true
 	got=$(last_verdict)
 	ref=$(rl policy check --from "$from" --to "$to" --proto tcp --port "$port" | awk '{print $1, $2}' || true)
 	xdp=$ref
