@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fwd_priv.h"
@@ -144,6 +145,35 @@ static void server_child(struct fwd *f, const struct fwd_workload *dst, int fd)
 	_exit(err ? 1 : 0);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool is_backing_off(const struct fwd *f, uint32_t src_id, uint32_t dst_id)
+{
+	uint64_t now = mono_ms();
+	unsigned int i;
+
+	for (i = 0; i < FWD_HS_FAILS; i++)
+		if (f->hs_fails[i].src_id == src_id && f->hs_fails[i].dst_id == dst_id &&
+		    f->hs_fails[i].until_ms > now)
+			return true;
+	return false;
+}
+
+static void remember_failure(struct fwd *f, uint32_t src_id, uint32_t dst_id)
+{
+	unsigned int i = f->hs_fail_next++ % FWD_HS_FAILS;
+
+	f->hs_fails[i].src_id = src_id;
+	f->hs_fails[i].dst_id = dst_id;
+	f->hs_fails[i].until_ms = mono_ms() + FWD_HS_RETRY_MS;
+}
+
 /*
  * See fwd_priv.h: run the handshake between src's and dst's documents over
  * a socketpair (a forked child plays dst, so no thread is needed: the loop
@@ -157,6 +187,8 @@ int fwd_auth_pair(struct fwd *f, struct fwd_workload *src, struct fwd_workload *
 	int sv[2], err, status = 0;
 	pid_t pid;
 
+	if (is_backing_off(f, src->ep->sec_id, dst->ep->sec_id))
+		return -EAGAIN;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -errno;
 	pid = fork();
@@ -176,9 +208,11 @@ int fwd_auth_pair(struct fwd *f, struct fwd_workload *src, struct fwd_workload *
 		ident_clock_now(&now);
 		err = ident_authz_grant(f->az, &res, &now);
 	}
-	if (err)
+	if (err) {
 		pr_warn("rootless: authenticate %s/%s -> %s/%s: %s", src->ep->ns, src->ep->name,
 			dst->ep->ns, dst->ep->name, strerror(-err));
+		remember_failure(f, src->ep->sec_id, dst->ep->sec_id);
+	}
 	ident_hs_result_clear(&res);
 	return err;
 }

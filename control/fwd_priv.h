@@ -23,6 +23,8 @@
 #define FWD_TICK_MS 100
 #define FWD_POOL 4 /* ready sockets per listener, made ahead in the destination */
 #define FWD_POOL_INFLIGHT 256 /* pool requests in flight per keeper */
+#define FWD_HS_FAILS 16 /* pairs whose last handshake failed, remembered */
+#define FWD_HS_RETRY_MS 1000 /* before such a pair is tried again */
 #define FWD_EVENTS_MAX_BYTES (4 << 20) /* then rotated to events.1 */
 
 enum fwd_ref_kind {
@@ -107,6 +109,11 @@ struct fwd {
 	char crl_path[PATH_MAX];
 	struct timespec crl_mtime;
 	off_t crl_size;
+	struct {
+		uint32_t src_id, dst_id;
+		uint64_t until_ms; /* CLOCK_MONOTONIC */
+	} hs_fails[FWD_HS_FAILS]; /* a ring: a failing pair costs one fork a second */
+	unsigned int hs_fail_next;
 	uint32_t due[FWD_MAX_DUE][2];
 	unsigned int n_due;
 	bool is_primed; /* socket pools asked for */
