@@ -475,7 +475,7 @@ static void serve(struct conn *c)
 	struct http_request req;
 	bool is_keep_alive = true;
 	uint64_t deadline;
-	char *buf, *body;
+	char *buf, *body = NULL;
 	int head, status;
 	ssize_t n;
 
