@@ -50,11 +50,15 @@ expect "empty transfer: connect, half-close, EOF" 0 \
 # Blocking reads with half-close: every byte arrives. A blocking read of a
 # sockhash socket can fail with EAGAIN after a wake-up that brought no data
 # (kernel tcp_bpf_recvmsg; why the fast path is opt-in, docs/sockets.md):
-# socktool counts and retries it.
-in_cg "$WEB" "$N" $SOCKTOOL halfclose 198.18.5.2 8080 --count 500 >"$BM_TEST_DIR/halfclose" || true
-cat "$BM_TEST_DIR/halfclose"
-check "500 half-close exchanges with blocking reads lose no byte" \
-	grep -q "exchanges 500 wrong 0 " "$BM_TEST_DIR/halfclose"
+# socktool counts and retries it; the stack path is the control.
+for hc in "$WEB fast-small 1000 16384" "$WEB fast-large 100 262144" "$SLOW stack-small 1000 16384"; do
+	read -r cg name count max <<<"$hc"
+	in_cg "$cg" "$N" $SOCKTOOL halfclose 198.18.5.2 8080 --count "$count" --max-bytes "$max" \
+		>"$BM_TEST_DIR/halfclose-$name" || true
+	echo "  $name: $(cat "$BM_TEST_DIR/halfclose-$name")"
+	check "$name: $count half-close exchanges of up to $max bytes, blocking reads, no byte lost" \
+		grep -q "exchanges $count wrong 0 " "$BM_TEST_DIR/halfclose-$name"
+done
 
 segs=$(tcp_out_segs "$N")
 expect "without --fastpath: 4 MiB echoed through the stack" 0 \
