@@ -18,6 +18,7 @@
 #include "id_names.h"
 #include "names.h"
 #include "pinned.h"
+#include "rootless_probe.h"
 #include "tables.h"
 
 static json_t *attachments(void)
@@ -146,6 +147,12 @@ static json_t *pair_counters(const char *pin_dir, const struct id_names *names)
 	return arr;
 }
 
+/* rootless_describe() says "mode: M (REASON)"; keep "M (REASON)". */
+static const char *mode_text(const char *line)
+{
+	return strncmp(line, "mode: ", 6) ? line : line + 6;
+}
+
 static int read_config(const char *pin_dir, struct bm_config *cfg)
 {
 	__u32 zero = 0;
@@ -166,6 +173,7 @@ static void print_text(json_t *st)
 	json_t *v, *a;
 	size_t i;
 
+	printf("mode:           %s\n", json_string_value(json_object_get(st, "mode")));
 	printf("pin directory:  %s\n", json_string_value(json_object_get(st, "pin_dir")));
 	printf("generation:     %lld%s\n",
 	       (long long)json_integer_value(json_object_get(st, "generation")),
@@ -199,15 +207,21 @@ int cmd_status(const struct cli_globals *g, int argc, char **argv)
 	struct bm_config cfg;
 	json_t *st;
 
+	char mode[512];
+
 	(void)argv;
-	if (read_config(g->pin_dir, &cfg) || bpffs_prepare(g->pin_dir))
+	rootless_describe(g->state_dir, mode, sizeof(mode));
+	if (read_config(g->pin_dir, &cfg) || bpffs_prepare(g->pin_dir)) {
+		/* Without pinned maps the node may still run the rootless path. */
+		printf("%s\n", mode);
 		return CLI_EXIT_ERROR;
+	}
 	names = id_names_load(g->state_dir);
-	st = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "pin_dir", g->pin_dir, "generation",
-		       (json_int_t)cfg.generation, "abi_version", (json_int_t)cfg.abi_version,
-		       "attached", attachments(), "maps", map_fill(g->pin_dir, cfg.generation & 1),
-		       "reasons", reason_counters(g->pin_dir), "pairs",
-		       pair_counters(g->pin_dir, names));
+	st = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "mode", mode_text(mode),
+		       "pin_dir", g->pin_dir, "generation", (json_int_t)cfg.generation,
+		       "abi_version", (json_int_t)cfg.abi_version, "attached", attachments(),
+		       "maps", map_fill(g->pin_dir, cfg.generation & 1), "reasons",
+		       reason_counters(g->pin_dir), "pairs", pair_counters(g->pin_dir, names));
 	id_names_free(names);
 	if (!st)
 		return CLI_EXIT_ERROR;
