@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # End to end through the kernel: two namespaces joined by veth, bpfmesh
 # attached to the server's interface, real TCP and UDP allowed and denied as
-# the policy says, counters and deny events observed, and the policy
+# the policy says (an allowed exchange gets 3 s, a denied one is judged by a
+# 1 s timeout), counters and deny events observed, and the policy
 # replaced under a live flow without breaking it.
 # ctest-labels: netns dataplane
 source "$(dirname "$0")/lib.sh"
@@ -27,13 +28,13 @@ bg "$S" $NETTOOL serve fd00:1::2 --tcp 8080 --tcp 9090 --seconds 120 --ready "$B
 wait_file "$BM_TEST_DIR/ready4"
 wait_file "$BM_TEST_DIR/ready6"
 
-expect "before attach: tcp 9090 open" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 9090
+expect "before attach: tcp 9090 open" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 9090 --timeout 3
 bm "$S" attach "$VS"
 bm "$S" policy load "$DATA/e2e-policy.yaml"
 
-expect "client -> server tcp/8080 (named port http) allowed" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 8080 --src 198.18.1.1
-expect "client -> server tcp/8080 over IPv6 allowed" 0 in_ns "$C" $NETTOOL tcp fd00:1::2 8080 --src fd00:1::1
-expect "client -> server udp/5353 allowed" 0 in_ns "$C" $NETTOOL udp 198.18.1.2 5353 --src 198.18.1.1
+expect "client -> server tcp/8080 (named port http) allowed" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 8080 --src 198.18.1.1 --timeout 3
+expect "client -> server tcp/8080 over IPv6 allowed" 0 in_ns "$C" $NETTOOL tcp fd00:1::2 8080 --src fd00:1::1 --timeout 3
+expect "client -> server udp/5353 allowed" 0 in_ns "$C" $NETTOOL udp 198.18.1.2 5353 --src 198.18.1.1 --timeout 3
 expect "client -> server tcp/9090 denied" 1 in_ns "$C" $NETTOOL tcp 198.18.1.2 9090 --src 198.18.1.1
 expect "client -> server tcp/9090 over IPv6 denied" 1 in_ns "$C" $NETTOOL tcp fd00:1::2 9090 --src fd00:1::1
 
@@ -86,7 +87,7 @@ SERVER_ID=spiffe://test.bpfmesh/ns/shop/sa/server
 expect "unauthenticated client -> tcp/7070 denied" 1 in_ns "$C" $NETTOOL tcp 198.18.1.2 7070 --src 198.18.1.1
 bm "$S" auth set "$CLIENT_ID" "$SERVER_ID" --ttl 60
 bm "$S" auth set "$SERVER_ID" "$CLIENT_ID" --ttl 60
-expect "authenticated client -> tcp/7070 allowed" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 7070 --src 198.18.1.1
+expect "authenticated client -> tcp/7070 allowed" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 7070 --src 198.18.1.1 --timeout 3
 bg "$C" $NETTOOL stream 198.18.1.2 7070 --seconds 4 --interval 0.01 --max-stall 1
 auth_stream=${BM_PIDS[-1]}
 sleep 1
@@ -102,12 +103,12 @@ expect "an expired auth entry no longer admits" 1 in_ns "$C" $NETTOOL tcp 198.18
 printf 'kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: x}\nspec: {podSelector: [}\n' \
 	>"$BM_TEST_DIR/broken.yaml"
 expect "malformed policy is rejected" 1 bm "$S" policy load "$BM_TEST_DIR/broken.yaml"
-expect "after the rejected load the old policy still allows" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 8080 --src 198.18.1.1
+expect "after the rejected load the old policy still allows" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 8080 --src 198.18.1.1 --timeout 3
 expect "after the rejected load the old policy still denies" 1 in_ns "$C" $NETTOOL tcp 198.18.1.2 8080 --src 198.18.1.3
 
 bm "$S" policy load "$DATA/e2e-deny-all.yaml"
 expect "deny-all: client -> server tcp/8080 denied" 1 in_ns "$C" $NETTOOL tcp 198.18.1.2 8080 --src 198.18.1.1
 
 bm "$S" detach "$VS"
-expect "after detach: intruder -> tcp/9090 open" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 9090 --src 198.18.1.3
+expect "after detach: intruder -> tcp/9090 open" 0 in_ns "$C" $NETTOOL tcp 198.18.1.2 9090 --src 198.18.1.3 --timeout 3
 finish
