@@ -426,7 +426,7 @@ out:
 
 static void metadata(struct dapr_api *api, struct http_response *resp)
 {
-	json_t *comps = json_array(), *o;
+	json_t *comps = json_array(), *o, *ps;
 	unsigned int i;
 
 	for (i = 0; i < api->nr_stores; i++)
@@ -434,8 +434,14 @@ static void metadata(struct dapr_api *api, struct http_response *resp)
 				      json_pack("{s:s,s:s,s:s,s:[s,s]}", "name", api->stores[i].name,
 						"type", "state.bpfmesh", "version", "v1",
 						"capabilities", "ETAG", "TRANSACTIONAL"));
-	o = json_pack("{s:s,s:s,s:o,s:[],s:{s:s,s:s}}", "id", api->app_id, "runtimeVersion",
-		      "bpfmesh-0.1", "components", comps, "subscriptions", "extended",
+	if (api->pubsub) {
+		ps = pubsub_components(api->pubsub);
+		json_array_extend(comps, ps);
+		json_decref(ps);
+	}
+	o = json_pack("{s:s,s:s,s:o,s:o,s:{s:s,s:s}}", "id", api->app_id, "runtimeVersion",
+		      "bpfmesh-0.1", "components", comps, "subscriptions",
+		      api->pubsub ? pubsub_subscriptions(api->pubsub) : json_array(), "extended",
 		      "consistency", api->consistency, "daprRuntimeVersion", "1.0-compatible");
 	if (!o) {
 		dapr_error(resp, 500, "ERR_METADATA_GET", "out of memory");
@@ -494,6 +500,38 @@ not_allowed:
 		 !sub || !*sub ? "POST" : "GET, DELETE, POST");
 }
 
+/* POST /v1.0/publish/{pubsub}/{topic} */
+static void publish_route(struct dapr_api *api, const char *rest, const struct http_request *req,
+			  struct http_response *resp)
+{
+	const char *slash = strchr(rest, '/');
+	char name[64];
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+	int err;
+
+	if (!is_method(req, "POST")) {
+		dapr_error(resp, 405, "ERR_METHOD_NOT_ALLOWED", "use POST");
+		return;
+	}
+	if (!slash || !slash[1] || !n || n >= sizeof(name)) {
+		dapr_error(resp, 404, "ERR_TOPIC_NAME_EMPTY", "topic is empty");
+		return;
+	}
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	err = api->pubsub ? pubsub_publish(api->pubsub, name, slash + 1, req->body ? req->body : "",
+					  req->content_length, http_header(req, "Content-Type"))
+			  : -ENOENT;
+	if (err == -ENOENT)
+		dapr_error(resp, 404, "ERR_PUBSUB_NOT_FOUND", "pubsub %s is not found", name);
+	else if (err == -EINVAL)
+		dapr_error(resp, 400, "ERR_PUBSUB_CLOUD_EVENTS_SER", "bad topic or cloudevent");
+	else if (err)
+		dapr_error(resp, 503, "ERR_PUBSUB_PUBLISH_MESSAGE", "publish: %s", strerror(-err));
+	else
+		resp->status = 204;
+}
+
 /* The local API's handler; see dapr.h. */
 void dapr_handle(void *ctx, const struct http_request *req, struct http_response *resp)
 {
@@ -502,6 +540,8 @@ void dapr_handle(void *ctx, const struct http_request *req, struct http_response
 
 	if (!strncmp(p, "/v1.0/state/", 12)) {
 		state_route(api, p + 12, req, resp);
+	} else if (!strncmp(p, "/v1.0/publish/", 14)) {
+		publish_route(api, p + 14, req, resp);
 	} else if (!strcmp(p, "/v1.0/healthz") || !strcmp(p, "/v1.0/healthz/outbound")) {
 		if (is_method(req, "GET") || is_method(req, "HEAD"))
 			resp->status = 204;

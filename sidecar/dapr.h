@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The Dapr HTTP API v1.0 subset the sidecar serves: state (save, get,
- * delete, bulk, transaction), healthz and metadata. docs/sidecar.md lists
+ * delete, bulk, transaction), publish, healthz and metadata. docs/sidecar.md lists
  * what is covered. Errors use Dapr's shape {"errorCode": ..., "message": ...}.
  */
 #ifndef BM_SC_DAPR_H
 #define BM_SC_DAPR_H
 
 #include "http.h"
+#include "pubsub.h"
 #include "store.h"
 
 struct dapr_api {
@@ -15,6 +16,7 @@ struct dapr_api {
 	unsigned int nr_stores;
 	const char *app_id;
 	const char *consistency; /* the workload's mode, for metadata */
+	struct pubsub *pubsub; /* may be NULL */
 };
 
 /* The http_handler_fn of the local API; ctx is a struct dapr_api. Cannot fail. */

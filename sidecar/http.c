@@ -410,6 +410,29 @@ static int send_response(int fd, const struct http_response *r, bool is_keep_ali
 	return send_all(fd, r->body, r->body_len);
 }
 
+/*
+ * After an error answer the client may still be sending a body we will not
+ * read; closing with unread data makes the kernel send RST, which can
+ * destroy the answer before the client reads it. Stop writing, then drain
+ * (bounded: 1 MiB or 500 ms) so the client sees the answer, then close.
+ */
+static void drain_input(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	uint64_t deadline = now_ms() + 500;
+	size_t total = 0;
+	char sink[4096];
+	ssize_t n;
+
+	shutdown(fd, SHUT_WR);
+	while (total < (1u << 20) && now_ms() < deadline && poll(&pfd, 1, 100) > 0) {
+		n = recv(fd, sink, sizeof(sink), 0);
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+}
+
 static void send_error(int fd, int status)
 {
 	struct http_response r = {.status = status, .content_type = "application/json"};
@@ -420,6 +443,7 @@ static void send_error(int fd, int status)
 				      http_reason(status));
 	r.body = body;
 	send_response(fd, &r, false, false);
+	drain_input(fd);
 }
 
 /*

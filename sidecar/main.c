@@ -31,6 +31,8 @@ enum {
 	OPT_IDENTITY,
 	OPT_NATS_PORT,
 	OPT_SYNC_MS,
+	OPT_APP_PORT,
+	OPT_PUBSUBS,
 };
 
 static const struct option options[] = {
@@ -50,6 +52,8 @@ static const struct option options[] = {
 	{"identity", required_argument, NULL, OPT_IDENTITY},
 	{"nats-port", required_argument, NULL, OPT_NATS_PORT},
 	{"sync-ms", required_argument, NULL, OPT_SYNC_MS},
+	{"app-port", required_argument, NULL, OPT_APP_PORT},
+	{"pubsubs", required_argument, NULL, OPT_PUBSUBS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -72,6 +76,9 @@ static void usage(FILE *f)
 		"  --identity FILE         this replica's identity document\n"
 		"  --nats-port PORT        standalone nats-server port (default: a free one)\n"
 		"  --sync-ms MS            eventual anti-entropy period (default 2000)\n"
+		"  --app-port PORT         the application's port: subscriptions from its\n"
+		"                          GET /dapr/subscribe, events POSTed to its routes\n"
+		"  --pubsubs A,B           pub-sub component names (default \"pubsub\")\n"
 		"  -v                      more logging (repeat)\n");
 }
 
@@ -107,6 +114,8 @@ static int parse_opt(int c, const char *arg, struct sidecar_config *cfg)
 	case OPT_IDENTITY: cfg->identity = arg; return 0;
 	case OPT_NATS_PORT: return parse_uint(arg, 65535, &cfg->nats_port);
 	case OPT_SYNC_MS: return parse_uint(arg, 3600000, &cfg->sync_ms);
+	case OPT_APP_PORT: return parse_uint(arg, 65535, &cfg->app_port);
+	case OPT_PUBSUBS: cfg->pubsubs = arg; return 0;
 	case 'v': log_set_level(log_get_level() + 1); return 0;
 	case OPT_CONSISTENCY:
 		cfg->consistency = arg;
@@ -130,6 +139,9 @@ static int resolve_config(struct sidecar_config *cfg)
 		return -EINVAL;
 	if (!cfg->http_port)
 		cfg->http_port = 3500;
+	port = getenv("APP_PORT");
+	if (!cfg->app_port && port && parse_uint(port, 65535, &cfg->app_port))
+		return -EINVAL;
 	if (cfg->is_standalone == !!cfg->nats_urls)
 		return -EINVAL; /* exactly one of --standalone and --nats */
 	if (cfg->is_standalone && !cfg->state_dir)

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "../control/log.h"
 #include "natsd.h"
+#include "pubsub.h"
 #include "sidecar.h"
 #include "strong.h"
 
@@ -24,6 +25,7 @@ struct sidecar {
 	struct dapr_api api;
 	struct http_server *http;
 	struct natsd *natsd;
+	struct pubsub *pubsub;
 	natsConnection *nc;
 	char replica[128];
 	bool is_strong;
@@ -165,8 +167,16 @@ int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out)
 	err = connect_nats(sc, urls);
 	if (!err)
 		err = open_stores(sc);
+	if (!err)
+		err = pubsub_start(sc->nc,
+				   &(struct pubsub_config){.namespace = cfg->namespace,
+							   .app_id = cfg->app_id,
+							   .names = cfg->pubsubs,
+							   .app_port = cfg->app_port},
+				   &sc->pubsub);
 	if (err)
 		goto err_stop;
+	sc->api.pubsub = sc->pubsub;
 	sc->api.stores = sc->stores;
 	sc->api.app_id = cfg->app_id;
 	sc->api.consistency = sc->is_strong ? "strong" : "eventual";
@@ -197,6 +207,7 @@ void sidecar_stop(struct sidecar *sc)
 	if (!sc)
 		return;
 	http_server_stop(sc->http);
+	pubsub_stop(sc->pubsub);
 	for (i = 0; i < sc->api.nr_stores; i++)
 		sc->stores[i].ops->close(sc->stores[i].impl);
 	if (sc->nc) {

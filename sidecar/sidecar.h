@@ -21,6 +21,8 @@ struct sidecar_config {
 	const char *state_dir;
 	const char *replica; /* this replica's name (default: host name + pid) */
 	const char *identity; /* identity document path (kept for the handshake) */
+	const char *pubsubs; /* comma-separated pub-sub component names ("pubsub") */
+	unsigned int app_port; /* the application's port, for subscriptions; 0: none */
 	unsigned int http_port;
 	unsigned int nats_port; /* standalone server port; 0: a free one */
 	unsigned int sync_ms; /* eventual anti-entropy period (default 2000) */

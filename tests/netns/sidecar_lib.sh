@@ -25,14 +25,27 @@ sc_skip() {
 }
 
 sc_cleanup() {
-	local pid rc=$?
+	local pid i rc=$?
 	set +e
+	# SIGTERM first, so sidecars shut down and sanitizers report leaks.
+	for pid in "${SC_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for i in $(seq 50); do
+		for pid in "${SC_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && break; done
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	for pid in "${SC_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
 	for pid in "${SC_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	if grep -l "Sanitizer" "$SC_DIR"/*.log 2>/dev/null; then
+		echo "FAIL: sanitizer report (above)"
+		grep -h -A30 "Sanitizer" "$SC_DIR"/*.log | head -80
+		rc=1
+	fi
 	if [ "$rc" != 0 ] || [ "$SC_FAILS" != 0 ] || [ -n "${SC_KEEP_LOGS:-}" ]; then
 		tail -n 20 "$SC_DIR"/*.log 2>/dev/null
 	fi
 	rm -rf "$SC_DIR"
+	exit "$rc"
 }
 trap sc_cleanup EXIT
 
