@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eventual.h"
@@ -16,6 +17,13 @@
 
 #define EV_BATCH_BYTES (256u << 10) /* one anti-entropy message, well under max_payload */
 #define EV_ORIGIN_MAX 128
+#define EV_MAX_PEERS 64
+#define EV_STRONG_WAIT_MS 2000 /* a strong write waits this long for every live peer */
+
+struct ev_peer {
+	char name[EV_ORIGIN_MAX];
+	uint64_t seen_ms;
+};
 
 struct ev_entry {
 	struct ev_entry *next;
@@ -36,6 +44,8 @@ struct eventual {
 	struct ev_map *map;
 	pthread_mutex_t lock; /* map */
 	struct hlc clock;
+	struct ev_peer peers[EV_MAX_PEERS]; /* under lock */
+	unsigned int nr_peers;
 	natsConnection *nc;
 	natsSubscription *sub_put, *sub_sync, *sub_dump;
 	pthread_t syncer;
@@ -201,6 +211,46 @@ uint64_t ev_map_digest(struct ev_map *m)
 	return d;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Remember that replica origin is alive (called with ev->lock held). */
+static void note_peer(struct eventual *ev, const char *origin)
+{
+	unsigned int i, oldest = 0;
+
+	if (!strcmp(origin, ev->replica))
+		return;
+	for (i = 0; i < ev->nr_peers; i++) {
+		if (!strcmp(ev->peers[i].name, origin))
+			goto seen;
+		if (ev->peers[i].seen_ms < ev->peers[oldest].seen_ms)
+			oldest = i;
+	}
+	i = ev->nr_peers < EV_MAX_PEERS ? ev->nr_peers++ : oldest;
+	snprintf(ev->peers[i].name, sizeof(ev->peers[i].name), "%s", origin);
+seen:
+	ev->peers[i].seen_ms = mono_ms();
+}
+
+/* Peers heard from within three anti-entropy periods. */
+static unsigned int live_peers(struct eventual *ev)
+{
+	uint64_t now = mono_ms();
+	unsigned int i, n = 0;
+
+	pthread_mutex_lock(&ev->lock);
+	for (i = 0; i < ev->nr_peers; i++)
+		n += now - ev->peers[i].seen_ms <= 3ULL * ev->sync_ms;
+	pthread_mutex_unlock(&ev->lock);
+	return n;
+}
+
 static json_t *entry_json(const char *key, const char *value, size_t len, uint64_t ts,
 			  const char *origin)
 {
@@ -229,6 +279,7 @@ static void merge_json(struct eventual *ev, json_t *o)
 	hlc_observe(&ev->clock, (uint64_t)ts);
 	pthread_mutex_lock(&ev->lock);
 	ev_map_merge(ev->map, key, value, len, (uint64_t)ts, origin);
+	note_peer(ev, origin);
 	pthread_mutex_unlock(&ev->lock);
 }
 
@@ -246,6 +297,9 @@ static void on_put(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 			merge_json(ev, e);
 	else if (o)
 		merge_json(ev, o);
+	/* A strong write asks every replica to confirm it has merged it. */
+	if (o && natsMsg_GetReply(msg))
+		natsConnection_PublishString(ev->nc, natsMsg_GetReply(msg), ev->replica);
 	json_decref(o);
 	natsMsg_Destroy(msg);
 }
@@ -299,6 +353,7 @@ static void on_sync(natsConnection *nc, natsSubscription *sub, natsMsg *msg, voi
 	if (o && !json_unpack(o, "{s:s,s:I,s:s}", "o", &origin, "d", &digest, "r", &reply) &&
 	    strcmp(origin, ev->replica)) {
 		pthread_mutex_lock(&ev->lock);
+		note_peer(ev, origin);
 		mine = ev_map_digest(ev->map);
 		pthread_mutex_unlock(&ev->lock);
 		if (mine != (uint64_t)digest)
@@ -375,6 +430,40 @@ static int check_local(struct eventual *ev, const struct store_write *w)
 	return 0;
 }
 
+/*
+ * Publish a write and wait until every live peer confirmed it merged it
+ * (Dapr's strong consistency for a replicated store: all replicas ack).
+ * Returns 0, or -ETIMEDOUT when some peer did not confirm in time (the
+ * write stays applied here and still converges).
+ */
+static int publish_confirmed(struct eventual *ev, const char *s)
+{
+	unsigned int want = live_peers(ev), got = 0;
+	uint64_t deadline = mono_ms() + EV_STRONG_WAIT_MS, now;
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	natsMsg *m = NULL;
+	int err = -ENOTCONN;
+
+	if (natsInbox_Create(&inbox) != NATS_OK)
+		return -ENOMEM;
+	if (natsConnection_SubscribeSync(&sub, ev->nc, inbox) != NATS_OK ||
+	    natsConnection_PublishRequestString(ev->nc, ev->subj_put, inbox, s) != NATS_OK)
+		goto out;
+	while (got < want && (now = mono_ms()) < deadline) {
+		if (natsSubscription_NextMsg(&m, sub, (int64_t)(deadline - now)) != NATS_OK)
+			break;
+		/* Our own subscription answers too; count the others. */
+		got += strcmp(natsMsg_GetData(m), ev->replica) != 0;
+		natsMsg_Destroy(m);
+	}
+	err = got >= want ? 0 : -ETIMEDOUT;
+out:
+	natsSubscription_Destroy(sub);
+	natsInbox_Destroy(inbox);
+	return err;
+}
+
 static int ev_write(void *impl, const struct store_write *w, char etag[STORE_ETAG_MAX])
 {
 	struct eventual *ev = impl;
@@ -395,13 +484,15 @@ static int ev_write(void *impl, const struct store_write *w, char etag[STORE_ETA
 		return err;
 	o = entry_json(w->key, w->value, w->len, ts, ev->replica);
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (!s || natsConnection_PublishString(ev->nc, ev->subj_put, s) != NATS_OK)
+	if (s && w->is_strong)
+		err = publish_confirmed(ev, s);
+	else if (!s || natsConnection_PublishString(ev->nc, ev->subj_put, s) != NATS_OK)
 		pr_debug("sidecar: publish %s failed; anti-entropy will carry it", ev->subj_put);
 	free(s);
 	json_decref(o);
-	if (etag)
+	if (etag && !err)
 		snprintf(etag, STORE_ETAG_MAX, "%" PRIu64, ts);
-	return 0;
+	return err;
 }
 
 static void ev_close(void *impl)

@@ -8,6 +8,9 @@
  * bm.ev.<bucket>.sync; a replica whose digest differs answers with its full
  * state (batched) to the asker, which merges it. Merging is commutative,
  * associative and idempotent, so replicas that saw the same writes agree.
+ * A write with consistency strong is published as a request and acknowledged
+ * only when every live peer (heard from within three sync periods) confirmed
+ * it merged it.
  */
 #ifndef BM_SC_EVENTUAL_H
 #define BM_SC_EVENTUAL_H

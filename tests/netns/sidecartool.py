@@ -397,6 +397,23 @@ def cmd_writable(port, timeout):
     check("writable within %s s" % timeout, False)
 
 
+def cmd_strongwrite(ports, count):
+    """Saves with consistency strong on replica 1 are readable at once on all."""
+    ports = [int(p) for p in ports.split(",")]
+    stale = []
+    for i in range(int(count)):
+        st = save(ports[0], [{"key": "sw-%d" % i, "value": i,
+                              "options": {"consistency": "strong"}}])
+        if st != 204:
+            stale.append(("status", i, st))
+            continue
+        for p in ports[1:]:
+            v = get(p, "sw-%d" % i)[0]
+            if v != i:
+                stale.append((p, i, v))
+    check("%d strong saves visible on every replica at once" % int(count), not stale, stale[:5])
+
+
 def cmd_absent(port, key):
     check("%s absent on port %s" % (key, port), get(int(port), key) == (None, None))
 
@@ -419,7 +436,7 @@ def cmd_leader(stream, *monitor_ports):
 
 
 def main():
-    cmds = {"absent": cmd_absent, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
+    cmds = {"absent": cmd_absent, "strongwrite": cmd_strongwrite, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
             "expect": cmd_expect, "concurrent": cmd_concurrent, "converge": cmd_converge}
     cmds[sys.argv[1]](*sys.argv[2:])
     sys.exit(1 if FAILS else 0)

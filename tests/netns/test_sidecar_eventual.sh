@@ -5,7 +5,9 @@
 # 127.0.0.1): concurrent writes, including to the same keys, converge to the
 # same values and ETags everywhere (HLC last-writer-wins); a replica that is
 # stopped misses writes, and after it restarts (empty) anti-entropy brings it
-# up to date. A replica of another version has its own keyspace.
+# up to date. Saves with options.consistency=strong are visible on every
+# replica as soon as they are acknowledged. A replica of another version has
+# its own keyspace.
 source "$(dirname "$0")/sidecar_lib.sh"
 
 NATS_PORT=$(free_port)
@@ -26,6 +28,10 @@ ALL="${PORT[0]},${PORT[1]},${PORT[2]}"
 
 run_check $SC_TOOL concurrent "$ALL" a 100
 run_check $SC_TOOL converge "$ALL" a 100 3 10
+
+# A request may ask for strong consistency: acknowledged once every live
+# replica has merged it, so reads anywhere see it at once.
+run_check $SC_TOOL strongwrite "$ALL" 50
 
 # Replica 2 goes away, the others keep writing, replica 2 comes back empty.
 sc_stop "${PID[2]}"
