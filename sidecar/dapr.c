@@ -142,7 +142,8 @@ static int parse_item(json_t *o, bool is_delete, struct item *it, const char **w
 		return -EINVAL;
 	}
 	if (parse_options(opts, &it->w)) {
-		*why = "bad options (concurrency: first-write|last-write, consistency: strong|eventual)";
+		*why = "bad options (concurrency: first-write|last-write, consistency: "
+		       "strong|eventual)";
 		return -EINVAL;
 	}
 	it->w.etag = etag;
@@ -178,8 +179,8 @@ static json_t *parse_body(const struct http_request *req, struct http_response *
 
 	root = json_loadb(req->body ? req->body : "", req->content_length, 0, &e);
 	if (!root)
-		dapr_error(resp, 400, "ERR_MALFORMED_REQUEST", "body is not JSON: line %d column %d: %s",
-			   e.line, e.column, e.text);
+		dapr_error(resp, 400, "ERR_MALFORMED_REQUEST",
+			   "body is not JSON: line %d column %d: %s", e.line, e.column, e.text);
 	return root;
 }
 
@@ -224,7 +225,7 @@ static void state_save(struct store *st, const struct http_request *req, struct 
 		dapr_error(resp, 500, "ERR_STATE_SAVE", "out of memory");
 		goto out;
 	}
-	json_array_foreach(root, i, o) {
+	json_array_foreach (root, i, o) {
 		if (parse_item(o, false, &items[i], &why)) {
 			dapr_error(resp, 400, "ERR_MALFORMED_REQUEST", "item %zu: %s", i, why);
 			free_items(items, i + 1);
@@ -245,8 +246,7 @@ static bool query_is(const struct http_request *req, const char *name, const cha
 }
 
 /* A query option that, when present, must be one of two values. */
-static bool query_ok(const struct http_request *req, const char *name, const char *a,
-		     const char *b)
+static bool query_ok(const struct http_request *req, const char *name, const char *a, const char *b)
 {
 	char v[32];
 
@@ -264,7 +264,8 @@ static void state_get(struct store *st, const char *key, const struct http_reque
 	int err;
 
 	if (!query_ok(req, "consistency", "strong", "eventual")) {
-		dapr_error(resp, 400, "ERR_MALFORMED_REQUEST", "consistency must be strong|eventual");
+		dapr_error(resp, 400, "ERR_MALFORMED_REQUEST",
+			   "consistency must be strong|eventual");
 		return;
 	}
 	err = st->ops->get(st->impl, key, query_is(req, "consistency", "strong"), &val, &len,
@@ -351,12 +352,12 @@ static void state_bulk(struct store *st, const struct http_request *req, struct 
 	if (json_unpack_ex(root, &e, 0, "{s:o}", "keys", &keys) || !json_is_array(keys) ||
 	    json_array_size(keys) > MAX_ITEMS)
 		goto bad;
-	json_array_foreach(keys, i, k) {
+	json_array_foreach (keys, i, k) {
 		if (!json_is_string(k) || !json_string_length(k))
 			goto bad;
 	}
 	out = json_array();
-	json_array_foreach(keys, i, k)
+	json_array_foreach (keys, i, k)
 		json_array_append_new(out, bulk_one(st, json_string_value(k)));
 	reply_json(resp, 200, out);
 	json_decref(root);
@@ -411,7 +412,7 @@ static void state_transaction(struct store *st, const struct http_request *req,
 		dapr_error(resp, 500, "ERR_STATE_TRANSACTION", "out of memory");
 		goto out;
 	}
-	json_array_foreach(ops, i, op) {
+	json_array_foreach (ops, i, op) {
 		if (parse_operation(op, &items[i], &why)) {
 			dapr_error(resp, 400, "ERR_MALFORMED_REQUEST", "operation %zu: %s", i, why);
 			free_items(items, i + 1);
@@ -430,10 +431,10 @@ static void metadata(struct dapr_api *api, struct http_response *resp)
 	unsigned int i;
 
 	for (i = 0; i < api->nr_stores; i++)
-		json_array_append_new(comps,
-				      json_pack("{s:s,s:s,s:s,s:[s,s]}", "name", api->stores[i].name,
-						"type", "state.bpfmesh", "version", "v1",
-						"capabilities", "ETAG", "TRANSACTIONAL"));
+		json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:[s,s]}", "name",
+						       api->stores[i].name, "type", "state.bpfmesh",
+						       "version", "v1", "capabilities", "ETAG",
+						       "TRANSACTIONAL"));
 	if (api->pubsub) {
 		ps = pubsub_components(api->pubsub);
 		json_array_extend(comps, ps);
@@ -520,7 +521,7 @@ static void publish_route(struct dapr_api *api, const char *rest, const struct h
 	memcpy(name, rest, n);
 	name[n] = '\0';
 	err = api->pubsub ? pubsub_publish(api->pubsub, name, slash + 1, req->body ? req->body : "",
-					  req->content_length, http_header(req, "Content-Type"))
+					   req->content_length, http_header(req, "Content-Type"))
 			  : -ENOENT;
 	if (err == -ENOENT)
 		dapr_error(resp, 404, "ERR_PUBSUB_NOT_FOUND", "pubsub %s is not found", name);

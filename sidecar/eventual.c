@@ -67,8 +67,8 @@ static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
 
 static struct ev_entry **find_slot(struct ev_map *m, const char *key)
 {
-	struct ev_entry **pp = &m->slots[fnv1a(key, strlen(key), 0xcbf29ce484222325ULL) %
-					 m->nr_slots];
+	struct ev_entry **pp =
+		&m->slots[fnv1a(key, strlen(key), 0xcbf29ce484222325ULL) % m->nr_slots];
 
 	while (*pp && strcmp((*pp)->key, key))
 		pp = &(*pp)->next;
@@ -159,8 +159,9 @@ int ev_map_merge(struct ev_map *m, const char *key, const char *value, size_t le
 	int err;
 
 	if (e)
-		return lww_compare(ts, origin, e->ts, e->origin) > 0 ?
-			       (set_entry(e, value, len, ts, origin) ?: 1) : 0;
+		return lww_compare(ts, origin, e->ts, e->origin) > 0
+			       ? (set_entry(e, value, len, ts, origin) ?: 1)
+			       : 0;
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->key = strdup(key)))
 		goto err_free;
@@ -293,7 +294,7 @@ static void on_put(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 	(void)nc;
 	(void)sub;
 	if (json_is_array(o))
-		json_array_foreach(o, i, e)
+		json_array_foreach (o, i, e)
 			merge_json(ev, e);
 	else if (o)
 		merge_json(ev, o);
@@ -324,8 +325,8 @@ static void dump_state(struct eventual *ev, const char *subj)
 	pthread_mutex_lock(&ev->lock);
 	for (i = 0; batch && i < ev->map->nr_slots; i++) {
 		for (e = ev->map->slots[i]; e; e = e->next) {
-			json_array_append_new(batch,
-					      entry_json(e->key, e->value, e->len, e->ts, e->origin));
+			json_array_append_new(
+				batch, entry_json(e->key, e->value, e->len, e->ts, e->origin));
 			bytes += strlen(e->key) + e->len + 64;
 			if (bytes >= EV_BATCH_BYTES) {
 				send_batch(ev, subj, batch);
@@ -523,8 +524,8 @@ static const struct store_ops eventual_ops = {
 };
 
 /* Subscribe, then ask peers for their state; see eventual.h. */
-int eventual_open(natsConnection *nc, const char *bucket, const char *replica,
-		  unsigned int sync_ms, struct store *out)
+int eventual_open(natsConnection *nc, const char *bucket, const char *replica, unsigned int sync_ms,
+		  struct store *out)
 {
 	struct eventual *ev = calloc(1, sizeof(*ev));
 	char safe[EV_ORIGIN_MAX];

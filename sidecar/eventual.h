@@ -24,8 +24,8 @@
  * Open the replicated store for bucket as replica (a unique name). nc
  * stays owned by the caller and must outlive the store. Returns 0 or -errno.
  */
-int eventual_open(natsConnection *nc, const char *bucket, const char *replica,
-		  unsigned int sync_ms, struct store *out);
+int eventual_open(natsConnection *nc, const char *bucket, const char *replica, unsigned int sync_ms,
+		  struct store *out);
 
 /*
  * The local map without NATS, for tests: merge one version (value NULL =

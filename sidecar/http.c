@@ -129,7 +129,8 @@ static char *find_head_end(const char *buf, size_t len)
 	size_t i;
 
 	for (i = 0; i + 3 < len; i++)
-		if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n')
+		if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' &&
+		    buf[i + 3] == '\n')
 			return (char *)buf + i;
 	return NULL;
 }
@@ -395,12 +396,13 @@ static int send_response(int fd, const struct http_response *r, bool is_keep_ali
 	char head[1024];
 	int n;
 
-	n = snprintf(head, sizeof(head),
-		     "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s%s%sConnection: %s\r\n\r\n",
-		     r->status, http_reason(r->status), r->body_len,
-		     r->content_type ? "Content-Type: " : "", r->content_type ? r->content_type : "",
-		     r->content_type ? "\r\n" : "", r->etag[0] ? "ETag: " : "", r->etag,
-		     r->etag[0] ? "\r\n" : "", r->extra_headers, is_keep_alive ? "keep-alive" : "close");
+	n = snprintf(
+		head, sizeof(head),
+		"HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s%s%sConnection: %s\r\n\r\n",
+		r->status, http_reason(r->status), r->body_len,
+		r->content_type ? "Content-Type: " : "", r->content_type ? r->content_type : "",
+		r->content_type ? "\r\n" : "", r->etag[0] ? "ETag: " : "", r->etag,
+		r->etag[0] ? "\r\n" : "", r->extra_headers, is_keep_alive ? "keep-alive" : "close");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -EOVERFLOW;
 	if (send_all(fd, head, (size_t)n))
@@ -438,9 +440,9 @@ static void send_error(int fd, int status)
 	struct http_response r = {.status = status, .content_type = "application/json"};
 	char body[160];
 
-	r.body_len = (size_t)snprintf(body, sizeof(body),
-				      "{\"errorCode\":\"ERR_MALFORMED_REQUEST\",\"message\":\"%s\"}",
-				      http_reason(status));
+	r.body_len = (size_t)snprintf(
+		body, sizeof(body), "{\"errorCode\":\"ERR_MALFORMED_REQUEST\",\"message\":\"%s\"}",
+		http_reason(status));
 	r.body = body;
 	send_response(fd, &r, false, false);
 	drain_input(fd);

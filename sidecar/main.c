@@ -63,13 +63,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bpfmesh-sidecar (--standalone --state-dir DIR | --nats URLS) [options]\n"
-		"  --http-port PORT        Dapr API port on 127.0.0.1 (default $DAPR_HTTP_PORT or 3500)\n"
+		"  --http-port PORT        Dapr API port on 127.0.0.1 (default $DAPR_HTTP_PORT or "
+		"3500)\n"
 		"  --app-id ID             workload name (default $APP_ID or \"app\")\n"
 		"  --namespace NS          workload namespace (default \"default\")\n"
 		"  --consistency MODE      eventual|strong (default: from --kind)\n"
 		"  --kind KIND             Deployment (eventual, default) | StatefulSet (strong)\n"
 		"  --stores A,B            state store names (default \"statestore\")\n"
-		"  --replicas N            strong-mode JetStream replicas (default 1 standalone, 3)\n"
+		"  --replicas N            strong-mode JetStream replicas (default 1 standalone, "
+		"3)\n"
 		"  --version V             workload version: its own keyspace\n"
 		"  --share-versions        all versions share one keyspace\n"
 		"  --replica NAME          this replica's unique name (default host-pid)\n"
@@ -100,23 +102,53 @@ static int parse_opt(int c, const char *arg, struct sidecar_config *cfg)
 	unsigned int n = 0;
 
 	switch (c) {
-	case OPT_STANDALONE: cfg->is_standalone = true; return 0;
-	case OPT_STATE_DIR: cfg->state_dir = arg; return 0;
-	case OPT_HTTP_PORT: return parse_uint(arg, 65535, &cfg->http_port);
-	case OPT_APP_ID: cfg->app_id = arg; return 0;
-	case OPT_NATS: cfg->nats_urls = arg; return 0;
-	case OPT_KIND: cfg->kind = arg; return 0;
-	case OPT_STORES: cfg->stores = arg; return 0;
-	case OPT_VERSION: cfg->version = arg; return 0;
-	case OPT_SHARE: cfg->is_shared_versions = true; return 0;
-	case OPT_NAMESPACE: cfg->namespace = arg; return 0;
-	case OPT_REPLICA: cfg->replica = arg; return 0;
-	case OPT_IDENTITY: cfg->identity = arg; return 0;
-	case OPT_NATS_PORT: return parse_uint(arg, 65535, &cfg->nats_port);
-	case OPT_SYNC_MS: return parse_uint(arg, 3600000, &cfg->sync_ms);
-	case OPT_APP_PORT: return parse_uint(arg, 65535, &cfg->app_port);
-	case OPT_PUBSUBS: cfg->pubsubs = arg; return 0;
-	case 'v': log_set_level(log_get_level() + 1); return 0;
+	case OPT_STANDALONE:
+		cfg->is_standalone = true;
+		return 0;
+	case OPT_STATE_DIR:
+		cfg->state_dir = arg;
+		return 0;
+	case OPT_HTTP_PORT:
+		return parse_uint(arg, 65535, &cfg->http_port);
+	case OPT_APP_ID:
+		cfg->app_id = arg;
+		return 0;
+	case OPT_NATS:
+		cfg->nats_urls = arg;
+		return 0;
+	case OPT_KIND:
+		cfg->kind = arg;
+		return 0;
+	case OPT_STORES:
+		cfg->stores = arg;
+		return 0;
+	case OPT_VERSION:
+		cfg->version = arg;
+		return 0;
+	case OPT_SHARE:
+		cfg->is_shared_versions = true;
+		return 0;
+	case OPT_NAMESPACE:
+		cfg->namespace = arg;
+		return 0;
+	case OPT_REPLICA:
+		cfg->replica = arg;
+		return 0;
+	case OPT_IDENTITY:
+		cfg->identity = arg;
+		return 0;
+	case OPT_NATS_PORT:
+		return parse_uint(arg, 65535, &cfg->nats_port);
+	case OPT_SYNC_MS:
+		return parse_uint(arg, 3600000, &cfg->sync_ms);
+	case OPT_APP_PORT:
+		return parse_uint(arg, 65535, &cfg->app_port);
+	case OPT_PUBSUBS:
+		cfg->pubsubs = arg;
+		return 0;
+	case 'v':
+		log_set_level(log_get_level() + 1);
+		return 0;
 	case OPT_CONSISTENCY:
 		cfg->consistency = arg;
 		return strcmp(arg, "strong") && strcmp(arg, "eventual") ? -EINVAL : 0;
@@ -125,7 +157,8 @@ static int parse_opt(int c, const char *arg, struct sidecar_config *cfg)
 			return -EINVAL;
 		cfg->replicas = (int)n;
 		return 0;
-	default: return -EINVAL;
+	default:
+		return -EINVAL;
 	}
 }
 

@@ -40,7 +40,7 @@ static const char *server_bin(void)
 	if (env && *env)
 		return env;
 	return access("/usr/sbin/nats-server", X_OK) ? "/usr/bin/nats-server"
-						       : "/usr/sbin/nats-server";
+						     : "/usr/sbin/nats-server";
 }
 
 static unsigned int free_port(void)

@@ -68,8 +68,8 @@ static int subject_of(const struct pubsub *ps, const char *name, const char *top
 }
 
 /* See pubsub.h. */
-json_t *pubsub_cloudevent(const char *source, const char *name, const char *topic,
-			  const char *data, size_t len, const char *content_type)
+json_t *pubsub_cloudevent(const char *source, const char *name, const char *topic, const char *data,
+			  size_t len, const char *content_type)
 {
 	unsigned char raw[16];
 	char id[33];
@@ -265,7 +265,7 @@ static void *discover_main(void *arg)
 	}
 	if (status == 200 && body) {
 		arr = json_loads(body, 0, NULL);
-		json_array_foreach(arr, i, o)
+		json_array_foreach (arr, i, o)
 			subscribe_one(ps, o);
 		json_decref(arr);
 		natsConnection_FlushTimeout(ps->nc, 2000);

@@ -51,7 +51,7 @@ json_t *pubsub_subscriptions(struct pubsub *ps);
  * completed; anything else becomes its data. Returns a new object or NULL
  * (-EINVAL: a cloudevents body that is not a JSON object).
  */
-json_t *pubsub_cloudevent(const char *source, const char *name, const char *topic,
-			  const char *data, size_t len, const char *content_type);
+json_t *pubsub_cloudevent(const char *source, const char *name, const char *topic, const char *data,
+			  size_t len, const char *content_type);
 
 #endif /* BM_SC_PUBSUB_H */

@@ -94,8 +94,7 @@ static int connect_nats(struct sidecar *sc, const char *urls)
  * the agent may start sidecars before NATS is up: retry (bounded) while
  * the bucket cannot be created for want of JetStream.
  */
-static int open_strong_retry(struct sidecar *sc, const char *bucket, int replicas,
-			     struct store *st)
+static int open_strong_retry(struct sidecar *sc, const char *bucket, int replicas, struct store *st)
 {
 	int err = -ENOTCONN, i;
 

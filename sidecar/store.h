@@ -58,8 +58,6 @@ int store_key_decode(const char *enc, char *out, size_t size);
  */
 void store_safe_name(const char *in, char *out, size_t size);
 
-
-
 /*
  * Parse an ETag: a decimal number 1..2^64-1 in both stores (a KV revision,
  * or an HLC timestamp). Returns 0 or -EINVAL.

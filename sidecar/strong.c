@@ -27,7 +27,8 @@ static int map_status(natsStatus s, jsErrCode jerr)
 		return -ENOENT;
 	if (s == NATS_TIMEOUT)
 		return -ETIMEDOUT;
-	if (s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED || s == NATS_CONNECTION_DISCONNECTED)
+	if (s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
+	    s == NATS_CONNECTION_DISCONNECTED)
 		return -ENOTCONN;
 	return -EIO;
 }

@@ -61,7 +61,8 @@ static void test_sidecar_http_body_length(void)
 			-EINVAL);
 	CU_ASSERT_EQUAL(st, 400);
 	CU_ASSERT_EQUAL(parse("POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-			      &req, &st), -EINVAL);
+			      &req, &st),
+			-EINVAL);
 	CU_ASSERT_EQUAL(parse("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &req, &st),
 			-ENOSYS);
 	CU_ASSERT_EQUAL(st, 501);
@@ -124,13 +125,13 @@ static void test_sidecar_http_connection_close(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "simple_get", test_sidecar_http_simple_get },
-		{ "incomplete", test_sidecar_http_incomplete },
-		{ "body_length", test_sidecar_http_body_length },
-		{ "malformed", test_sidecar_http_malformed },
-		{ "head_limit", test_sidecar_http_head_limit },
-		{ "connection_close", test_sidecar_http_connection_close },
-		{ NULL, NULL },
+		{"simple_get", test_sidecar_http_simple_get},
+		{"incomplete", test_sidecar_http_incomplete},
+		{"body_length", test_sidecar_http_body_length},
+		{"malformed", test_sidecar_http_malformed},
+		{"head_limit", test_sidecar_http_head_limit},
+		{"connection_close", test_sidecar_http_connection_close},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("sidecar_http", NULL, NULL, cases);

@@ -82,9 +82,8 @@ struct version {
 };
 
 static const struct version versions[] = {
-	{"k", "v1", "r1", 10}, {"k", "v2", "r2", 11}, {"k", NULL, "r3", 12},
-	{"k", "v4", "r1", 12}, {"j", "a", "r2", 3},   {"j", "b", "r3", 3},
-	{"i", "x", "r1", 1},   {"i", NULL, "r2", 2},
+	{"k", "v1", "r1", 10}, {"k", "v2", "r2", 11}, {"k", NULL, "r3", 12}, {"k", "v4", "r1", 12},
+	{"j", "a", "r2", 3},   {"j", "b", "r3", 3},   {"i", "x", "r1", 1},   {"i", NULL, "r2", 2},
 };
 #define NR_VERSIONS (sizeof(versions) / sizeof(versions[0]))
 
@@ -96,7 +95,8 @@ static struct ev_map *apply_order(const size_t *order, size_t n)
 
 	for (i = 0; m && i < n; i++) {
 		v = &versions[order[i]];
-		ev_map_merge(m, v->key, v->value, v->value ? strlen(v->value) : 0, v->ts, v->origin);
+		ev_map_merge(m, v->key, v->value, v->value ? strlen(v->value) : 0, v->ts,
+			     v->origin);
 	}
 	return m;
 }
@@ -168,13 +168,13 @@ static void test_sidecar_state_merge_result(void)
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
-		{ "key_encoding", test_sidecar_state_key_encoding },
-		{ "etag_parse", test_sidecar_state_etag_parse },
-		{ "hlc", test_sidecar_state_hlc },
-		{ "lww_order", test_sidecar_state_lww_order },
-		{ "merge_converges", test_sidecar_state_merge_converges },
-		{ "merge_result", test_sidecar_state_merge_result },
-		{ NULL, NULL },
+		{"key_encoding", test_sidecar_state_key_encoding},
+		{"etag_parse", test_sidecar_state_etag_parse},
+		{"hlc", test_sidecar_state_hlc},
+		{"lww_order", test_sidecar_state_lww_order},
+		{"merge_converges", test_sidecar_state_merge_converges},
+		{"merge_result", test_sidecar_state_merge_result},
+		{NULL, NULL},
 	};
 
 	return bm_test_add_suite("sidecar_state", NULL, NULL, cases);

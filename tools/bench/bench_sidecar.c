@@ -185,7 +185,8 @@ static void bench_sidecar_strong(unsigned int port, int n, uint64_t *lat)
 	uint64_t t;
 
 	for (i = 0; i < n; i++) {
-		snprintf(body, sizeof(body), "[{\"key\":\"k%d\",\"value\":{\"v\":12345}}]", i % 100);
+		snprintf(body, sizeof(body), "[{\"key\":\"k%d\",\"value\":{\"v\":12345}}]",
+			 i % 100);
 		t = now_ns();
 		if (http_do(fd, "POST", "/v1.0/state/statestore", body, NULL) != 204)
 			exit(1);
@@ -214,8 +215,7 @@ static void bench_sidecar_strong(unsigned int port, int n, uint64_t *lat)
 	close(fd);
 }
 
-static int cmd_strong(const char *url, unsigned int port, const char *bucket, int replicas,
-		      int n)
+static int cmd_strong(const char *url, unsigned int port, const char *bucket, int replicas, int n)
 {
 	uint64_t *lat = calloc((size_t)n, sizeof(*lat));
 	natsConnection *nc = NULL;
@@ -256,8 +256,8 @@ static int cmd_eventual(char *ports, int n)
 				seen++;
 	}
 	t2 = now_ns();
-	printf("eventual writes into replica 1: %d in %.3f s = %.0f writes/s\n", n,
-	       (t1 - t0) / 1e9, n / ((t1 - t0) / 1e9));
+	printf("eventual writes into replica 1: %d in %.3f s = %.0f writes/s\n", n, (t1 - t0) / 1e9,
+	       n / ((t1 - t0) / 1e9));
 	printf("last write visible on all 3 replicas %.2f ms after its ack%s\n", (t2 - t1) / 1e6,
 	       seen == 3 ? "" : " (NOT converged within 30 s)");
 	for (i = 0; i < 3; i++)
