@@ -50,7 +50,9 @@ struct eventual {
 	natsSubscription *sub_put, *sub_sync, *sub_dump;
 	pthread_t syncer;
 	atomic_bool is_stopping;
+	atomic_bool is_dirty; /* changed since the last snapshot */
 	bool has_syncer;
+	char snap_path[2048]; /* "" when there is no state directory */
 	unsigned int sync_ms;
 	char replica[EV_ORIGIN_MAX];
 	char subj_put[200], subj_sync[200], subj_dump[400];
@@ -279,7 +281,8 @@ static void merge_json(struct eventual *ev, json_t *o)
 	}
 	hlc_observe(&ev->clock, (uint64_t)ts);
 	pthread_mutex_lock(&ev->lock);
-	ev_map_merge(ev->map, key, value, len, (uint64_t)ts, origin);
+	if (ev_map_merge(ev->map, key, value, len, (uint64_t)ts, origin) == 1)
+		atomic_store(&ev->is_dirty, true);
 	note_peer(ev, origin);
 	pthread_mutex_unlock(&ev->lock);
 }
@@ -381,6 +384,57 @@ static void ask_sync(struct eventual *ev)
 	json_decref(o);
 }
 
+/*
+ * Write the whole map to snap_path (temporary file, fsync, rename), so a
+ * replica that restarts, or the only replica of a standalone sidecar, starts
+ * from what it had; anti-entropy brings it the rest.
+ */
+static void save_snapshot(struct eventual *ev)
+{
+	char tmp[2100];
+	json_t *all = json_array();
+	struct ev_entry *e;
+	FILE *f;
+	size_t i;
+
+	if (!ev->snap_path[0] || !all || !atomic_exchange(&ev->is_dirty, false))
+		goto out;
+	pthread_mutex_lock(&ev->lock);
+	for (i = 0; i < ev->map->nr_slots; i++)
+		for (e = ev->map->slots[i]; e; e = e->next)
+			json_array_append_new(
+				all, entry_json(e->key, e->value, e->len, e->ts, e->origin));
+	pthread_mutex_unlock(&ev->lock);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", ev->snap_path);
+	f = fopen(tmp, "w");
+	if (!f || json_dumpf(all, f, JSON_COMPACT) || fflush(f) || fsync(fileno(f))) {
+		pr_warn("sidecar: snapshot %s: %s", tmp, strerror(errno));
+		atomic_store(&ev->is_dirty, true);
+	}
+	if (f && !fclose(f) && rename(tmp, ev->snap_path))
+		pr_warn("sidecar: rename %s: %s", tmp, strerror(errno));
+out:
+	json_decref(all);
+}
+
+static void load_snapshot(struct eventual *ev)
+{
+	const char *key = NULL, *origin = NULL;
+	json_t *all = json_load_file(ev->snap_path, 0, NULL), *o, *v;
+	json_int_t ts = 0;
+	size_t i;
+
+	json_array_foreach (all, i, o) {
+		if (json_unpack(o, "{s:s,s:I,s:s}", "k", &key, "t", &ts, "o", &origin) || ts <= 0)
+			continue;
+		v = json_object_get(o, "v");
+		ev_map_merge(ev->map, key, json_string_value(v), json_string_length(v),
+			     (uint64_t)ts, origin);
+		hlc_observe(&ev->clock, (uint64_t)ts);
+	}
+	json_decref(all);
+}
+
 static void *syncer_main(void *arg)
 {
 	struct eventual *ev = arg;
@@ -392,6 +446,7 @@ static void *syncer_main(void *arg)
 		waited += 50;
 		if (waited >= ev->sync_ms) {
 			ask_sync(ev);
+			save_snapshot(ev);
 			waited = 0;
 		}
 	}
@@ -479,6 +534,7 @@ static int ev_write(void *impl, const struct store_write *w, char etag[STORE_ETA
 		ts = hlc_now(&ev->clock);
 		err = ev_map_merge(ev->map, w->key, w->value, w->len, ts, ev->replica);
 		err = err < 0 ? err : 0;
+		atomic_store(&ev->is_dirty, true);
 	}
 	pthread_mutex_unlock(&ev->lock);
 	if (err)
@@ -505,6 +561,7 @@ static void ev_close(void *impl)
 	atomic_store(&ev->is_stopping, true);
 	if (ev->has_syncer)
 		pthread_join(ev->syncer, NULL);
+	save_snapshot(ev);
 	natsSubscription_Unsubscribe(ev->sub_put);
 	natsSubscription_Unsubscribe(ev->sub_sync);
 	natsSubscription_Unsubscribe(ev->sub_dump);
@@ -525,7 +582,7 @@ static const struct store_ops eventual_ops = {
 
 /* Subscribe, then ask peers for their state; see eventual.h. */
 int eventual_open(natsConnection *nc, const char *bucket, const char *replica, unsigned int sync_ms,
-		  struct store *out)
+		  const char *state_dir, struct store *out)
 {
 	struct eventual *ev = calloc(1, sizeof(*ev));
 	char safe[EV_ORIGIN_MAX];
@@ -544,6 +601,11 @@ int eventual_open(natsConnection *nc, const char *bucket, const char *replica, u
 	snprintf(ev->subj_put, sizeof(ev->subj_put), "bm.ev.%s.put", bucket);
 	snprintf(ev->subj_sync, sizeof(ev->subj_sync), "bm.ev.%s.sync", bucket);
 	snprintf(ev->subj_dump, sizeof(ev->subj_dump), "bm.ev.%s.dump.%s", bucket, safe);
+	if (state_dir) {
+		snprintf(ev->snap_path, sizeof(ev->snap_path), "%s/eventual-%s.json", state_dir,
+			 bucket);
+		load_snapshot(ev);
+	}
 	s = natsConnection_Subscribe(&ev->sub_put, nc, ev->subj_put, on_put, ev);
 	if (s == NATS_OK)
 		s = natsConnection_Subscribe(&ev->sub_dump, nc, ev->subj_dump, on_put, ev);

@@ -22,10 +22,13 @@
 
 /*
  * Open the replicated store for bucket as replica (a unique name). nc
- * stays owned by the caller and must outlive the store. Returns 0 or -errno.
+ * stays owned by the caller and must outlive the store. With a state_dir
+ * (may be NULL) the map is loaded from and snapshotted (every sync period
+ * when changed, and at close) to STATE_DIR/eventual-<bucket>.json.
+ * Returns 0 or -errno.
  */
 int eventual_open(natsConnection *nc, const char *bucket, const char *replica, unsigned int sync_ms,
-		  struct store *out);
+		  const char *state_dir, struct store *out);
 
 /*
  * The local map without NATS, for tests: merge one version (value NULL =

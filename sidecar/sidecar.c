@@ -119,7 +119,7 @@ static int open_store(struct sidecar *sc, const char *name, struct store *st)
 		replicas = sc->cfg.is_standalone ? 1 : 3;
 	if (sc->is_strong)
 		return open_strong_retry(sc, bucket, replicas, st);
-	return eventual_open(sc->nc, bucket, sc->replica, sc->cfg.sync_ms, st);
+	return eventual_open(sc->nc, bucket, sc->replica, sc->cfg.sync_ms, sc->cfg.state_dir, st);
 }
 
 static int open_stores(struct sidecar *sc)

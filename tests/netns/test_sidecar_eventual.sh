@@ -7,7 +7,8 @@
 # stopped misses writes, and after it restarts (empty) anti-entropy brings it
 # up to date. Saves with options.consistency=strong are visible on every
 # replica as soon as they are acknowledged. A replica of another version has
-# its own keyspace.
+# its own keyspace. A standalone eventual sidecar keeps its state across a
+# restart.
 source "$(dirname "$0")/sidecar_lib.sh"
 
 NATS_PORT=$(free_port)
@@ -44,4 +45,16 @@ run_check $SC_TOOL converge "$ALL" a 100 3 10
 PORT[3]=$(free_port)
 start 3 --version v2
 run_check $SC_TOOL absent "${PORT[3]}" a-0-0
+
+# A standalone eventual sidecar (its own nats-server, no peers) keeps its
+# state across a restart: snapshot in the state directory.
+SPORT=$(free_port)
+mkdir "$SC_DIR/alone"
+sc_bg alone "$BM_SIDECAR" --standalone --state-dir "$SC_DIR/alone" --http-port "$SPORT"
+wait_port "$SPORT"
+run_check $SC_TOOL fill "$SPORT" keep 20 0 >"$SC_DIR/keep.json"
+sc_stop "$SC_LAST_PID"
+sc_bg alone "$BM_SIDECAR" --standalone --state-dir "$SC_DIR/alone" --http-port "$SPORT"
+wait_port "$SPORT"
+run_check $SC_TOOL expect "$SPORT" keep "$SC_DIR/keep.json"
 sc_finish
