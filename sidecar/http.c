@@ -656,7 +656,12 @@ unsigned int http_server_port(const struct http_server *s)
 	return s->port;
 }
 
-/* Stop accepting, let connection threads notice (they poll every 200 ms), free. */
+/*
+ * Stop accepting, let connection threads notice (they poll every 200 ms)
+ * and finish the request in hand, then free. A thread still busy after
+ * 10 s (a handler stuck on the bus) keeps the server: it is leaked rather
+ * than freed under it, which only happens at process exit.
+ */
 void http_server_stop(struct http_server *s)
 {
 	int i;
@@ -666,7 +671,12 @@ void http_server_stop(struct http_server *s)
 	atomic_store(&s->is_stopping, true);
 	pthread_join(s->accept_thread, NULL);
 	close(s->lfd);
-	for (i = 0; i < 200 && atomic_load(&s->nr_conns); i++)
+	for (i = 0; i < 1000 && atomic_load(&s->nr_conns); i++)
 		usleep(10000);
+	if (atomic_load(&s->nr_conns)) {
+		pr_warn("sidecar: %u connections still busy at shutdown",
+			atomic_load(&s->nr_conns));
+		return;
+	}
 	free(s);
 }
