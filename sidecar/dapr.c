@@ -160,6 +160,10 @@ static int parse_item(json_t *o, bool is_delete, struct item *it, const char **w
 	}
 	it->w.value = it->value_json;
 	it->w.len = strlen(it->value_json);
+	if (it->w.len > STORE_VALUE_MAX) {
+		*why = "value larger than 900 KiB (the bus's message limit)";
+		return -E2BIG;
+	}
 	return 0;
 }
 
@@ -210,6 +214,7 @@ static void state_save(struct store *st, const struct http_request *req, struct 
 	struct item *items;
 	json_t *root, *o;
 	size_t i, n;
+	int err;
 
 	root = parse_body(req, resp);
 	if (!root)
@@ -226,8 +231,10 @@ static void state_save(struct store *st, const struct http_request *req, struct 
 		goto out;
 	}
 	json_array_foreach (root, i, o) {
-		if (parse_item(o, false, &items[i], &why)) {
-			dapr_error(resp, 400, "ERR_MALFORMED_REQUEST", "item %zu: %s", i, why);
+		err = parse_item(o, false, &items[i], &why);
+		if (err) {
+			dapr_error(resp, err == -E2BIG ? 413 : 400, "ERR_MALFORMED_REQUEST",
+				   "item %zu: %s", i, why);
 			free_items(items, i + 1);
 			goto out;
 		}
@@ -396,6 +403,7 @@ static void state_transaction(struct store *st, const struct http_request *req,
 	struct item *items;
 	json_error_t e;
 	size_t i, n;
+	int err;
 
 	root = parse_body(req, resp);
 	if (!root)
@@ -413,8 +421,10 @@ static void state_transaction(struct store *st, const struct http_request *req,
 		goto out;
 	}
 	json_array_foreach (ops, i, op) {
-		if (parse_operation(op, &items[i], &why)) {
-			dapr_error(resp, 400, "ERR_MALFORMED_REQUEST", "operation %zu: %s", i, why);
+		err = parse_operation(op, &items[i], &why);
+		if (err) {
+			dapr_error(resp, err == -E2BIG ? 413 : 400, "ERR_MALFORMED_REQUEST",
+				   "operation %zu: %s", i, why);
 			free_items(items, i + 1);
 			goto out;
 		}

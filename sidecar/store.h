@@ -15,6 +15,8 @@
 #include <stddef.h>
 
 #define STORE_ETAG_MAX 32
+/* Largest serialized value: under NATS's default 1 MiB max_payload with room for headers. */
+#define STORE_VALUE_MAX (900u << 10)
 
 /* One save or delete. */
 struct store_write {

@@ -130,6 +130,8 @@ def cmd_api(port):
          b'{"operation":"drop","request":{"key":"k1"}}]}', None),
         ("bulk bad keys", 400, "POST", "/v1.0/state/statestore/bulk", b'{"keys":[1]}', None),
         ("unknown route", 404, "GET", "/v1.0/nothing", None, None),
+        ("value over 900 KiB -> 413", 413, "POST", "/v1.0/state/statestore",
+         b'[{"key":"fresh","value":1},{"key":"big","value":"' + b"y" * (1 << 20) + b'"}]', None),
     ]
     for name, want, method, path, raw, headers in bad:
         st, _, b = req(port, method, path, raw=raw, headers=headers)
