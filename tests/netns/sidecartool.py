@@ -153,6 +153,19 @@ def cmd_api(port):
         port, b"POST /v1.0/state/statestore HTTP/1.1\r\nContent-Length: -1\r\n\r\n") == 400)
     check("4xx changed nothing", snapshot(port, keys) == before, (before, snapshot(port, keys)))
 
+    # Expect: 100-continue (curl sends it for bodies over 1 KiB).
+    import socket
+    sk = socket.create_connection(("127.0.0.1", port), timeout=5)
+    body = json.dumps([{"key": "cont", "value": "z" * 2000}]).encode()
+    sk.sendall(b"POST /v1.0/state/statestore HTTP/1.1\r\nContent-Length: %d\r\n"
+               b"Expect: 100-continue\r\n\r\n" % len(body))
+    interim = sk.recv(100)
+    sk.sendall(body)
+    final = sk.recv(1000)
+    sk.close()
+    check("Expect: 100-continue", interim.startswith(b"HTTP/1.1 100") and b" 204 " in final,
+          (interim, final))
+
     # Keep-alive: several requests on one connection.
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     codes = []
