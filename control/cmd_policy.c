@@ -12,35 +12,10 @@
 #include "dataplane.h"
 #include "frame_build.h"
 #include "log.h"
-#include "manifest.h"
 #include "names.h"
 #include "policy_compile.h"
 #include "policy_eval.h"
 #include "policy_store.h"
-
-/* Parse every source into a fresh model: all or nothing. */
-static int build_model(const char *node, const struct policy_sources *srcs, struct pm_model **out)
-{
-	struct pm_model *m = pm_model_new();
-	struct manifest_diag diag;
-	size_t i;
-	int err = 0;
-
-	if (!m)
-		return -ENOMEM;
-	manifest_diag_init(&diag);
-	for (i = 0; i < srcs->n && !err; i++)
-		err = manifest_load_buffer(m, srcs->items[i].name, srcs->items[i].data,
-					   srcs->items[i].len, node, &diag);
-	manifest_diag_print(&diag, stderr);
-	manifest_diag_release(&diag);
-	if (err) {
-		pm_model_free(m);
-		return err;
-	}
-	*out = m;
-	return 0;
-}
 
 static int load_stored_model(const struct cli_globals *g, struct pm_model **out)
 {
@@ -54,7 +29,7 @@ static int load_stored_model(const struct cli_globals *g, struct pm_model **out)
 			"bpfmesh: no policy loaded under %s: run 'bpfmesh policy load FILE'\n",
 			g->state_dir);
 	if (!err)
-		err = build_model(node, &srcs, out);
+		err = policy_sources_model(&srcs, node, out);
 	policy_sources_free(&srcs);
 	free(node);
 	return err;
@@ -107,7 +82,7 @@ static int policy_load(const struct cli_globals *g, int argc, char **argv)
 		err = 0;
 	}
 	if (!err)
-		err = build_model(node, &srcs, &m);
+		err = policy_sources_model(&srcs, node, &m);
 	if (!err) {
 		err = policy_compile(m, &t, &rep);
 		print_compile_report(&rep, err);

@@ -26,7 +26,6 @@
 #include "cmd_rootless.h"
 #include "fwd.h"
 #include "log.h"
-#include "manifest.h"
 #include "policy_store.h"
 #include "rlns.h"
 #include "rootless_probe.h"
@@ -169,28 +168,12 @@ static int parse_run(int argc, char **argv, struct rl_run *r)
 
 static int build_model(struct rl_run *r, struct policy_sources *srcs, struct pm_model **out)
 {
-	struct manifest_diag diag;
-	struct pm_model *m;
 	size_t i;
 	int err = 0;
 
 	for (i = 0; i < r->n_files && !err; i++)
 		err = policy_sources_read(srcs, r->files[i]);
-	m = err ? NULL : pm_model_new();
-	if (!m)
-		return err ? err : -ENOMEM;
-	manifest_diag_init(&diag);
-	for (i = 0; i < srcs->n && !err; i++)
-		err = manifest_load_buffer(m, srcs->items[i].name, srcs->items[i].data,
-					   srcs->items[i].len, r->node, &diag);
-	manifest_diag_print(&diag, stderr);
-	manifest_diag_release(&diag);
-	if (err) {
-		pm_model_free(m);
-		return err;
-	}
-	*out = m;
-	return 0;
+	return err ? err : policy_sources_model(srcs, r->node, out);
 }
 
 static bool is_host(const struct pm_addr *a)

@@ -21,7 +21,6 @@
 
 #include "cmd_sock.h"
 #include "ident_id.h"
-#include "manifest.h"
 #include "policy_model.h"
 #include "policy_store.h"
 #include "sock.h"
@@ -74,7 +73,6 @@ static int load_model(const struct cli_globals *g, struct pm_model **out)
 	struct policy_sources srcs = {0};
 	struct pm_model *m = NULL;
 	char *node = NULL;
-	size_t i;
 	int err;
 
 	err = policy_store_load(g->state_dir, &srcs, &node);
@@ -83,21 +81,13 @@ static int load_model(const struct cli_globals *g, struct pm_model **out)
 			"bpfmesh: no policy loaded under %s: load one that declares the "
 			"workload's Endpoint first\n",
 			g->state_dir);
-	if (!err) {
-		m = pm_model_new();
-		err = m ? 0 : -ENOMEM;
-	}
-	for (i = 0; !err && i < srcs.n; i++)
-		err = manifest_load_buffer(m, srcs.items[i].name, srcs.items[i].data,
-					   srcs.items[i].len, node, NULL);
+	if (!err)
+		err = policy_sources_model(&srcs, node, &m);
 	policy_sources_free(&srcs);
 	free(node);
-	if (err) {
-		pm_model_free(m);
-		return err;
-	}
-	*out = m;
-	return 0;
+	if (!err)
+		*out = m;
+	return err;
 }
 
 /* The first IPv4 and IPv6 address of endpoint e into w. */

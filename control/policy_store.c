@@ -12,6 +12,7 @@
 #include "bpffs.h"
 #include "id_names.h"
 #include "log.h"
+#include "manifest.h"
 #include "policy_store.h"
 
 #define MAX_SOURCE_BYTES (64u << 20)
@@ -253,5 +254,29 @@ int policy_store_load(const char *state_dir, struct policy_sources *srcs, char *
 		}
 		srcs->n++;
 	}
+	return 0;
+}
+
+/* See policy_store.h. */
+int policy_sources_model(const struct policy_sources *srcs, const char *node, struct pm_model **out)
+{
+	struct pm_model *m = pm_model_new();
+	struct manifest_diag diag;
+	size_t i;
+	int err = 0;
+
+	if (!m)
+		return -ENOMEM;
+	manifest_diag_init(&diag);
+	for (i = 0; i < srcs->n && !err; i++)
+		err = manifest_load_buffer(m, srcs->items[i].name, srcs->items[i].data,
+					   srcs->items[i].len, node, &diag);
+	manifest_diag_print(&diag, stderr);
+	manifest_diag_release(&diag);
+	if (err) {
+		pm_model_free(m);
+		return err;
+	}
+	*out = m;
 	return 0;
 }

@@ -43,6 +43,15 @@ int policy_store_save(const char *state_dir, const struct policy_sources *srcs,
  */
 int policy_store_load(const char *state_dir, struct policy_sources *srcs, char **node);
 
+/*
+ * Parse every source into a fresh model, all or nothing, for this node
+ * (endpoints whose nodeName is absent or equals node are local). Every
+ * diagnostic (errors with file:line:column and field, warnings) goes to
+ * stderr. Returns 0 and *out (caller frees), or -EINVAL/-ENOMEM.
+ */
+int policy_sources_model(const struct policy_sources *srcs, const char *node,
+			 struct pm_model **out);
+
 /* Create dir (and parents) 0700 and refuse it if group/others can write. */
 int policy_store_prepare_dir(const char *dir);
 
