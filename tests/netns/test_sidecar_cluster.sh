@@ -11,19 +11,34 @@
 source "$(dirname "$0")/sidecar_lib.sh"
 
 declare -a CPORT CLPORT MPORT NPID
-for i in 0 1 2; do CPORT[$i]=$(free_port); CLPORT[$i]=$(free_port); MPORT[$i]=$(free_port); done
 routes() {
 	local i out=""
 	for i in 0 1 2; do [ "$i" = "$1" ] || out+="${out:+,}nats://127.0.0.1:${CLPORT[$i]}"; done
 	echo "$out"
 }
-for i in 0 1 2; do
-	sc_bg "nats$i" "$NATS_SERVER" -a 127.0.0.1 -p "${CPORT[$i]}" -m "${MPORT[$i]}" -js \
-		-sd "$SC_DIR/n$i" --name "n$i" --cluster_name bmtest \
-		--cluster "nats://127.0.0.1:${CLPORT[$i]}" --routes "$(routes "$i")"
-	NPID[$i]=$SC_LAST_PID
+# start_cluster: three servers on fresh ports; fails when any of them does
+# not come up (free_port only finds a port that is free *now*: a parallel
+# test can take it before nats-server binds it).
+start_cluster() {
+	local i
+	for i in 0 1 2; do CPORT[$i]=$(free_port); CLPORT[$i]=$(free_port); MPORT[$i]=$(free_port); done
+	for i in 0 1 2; do
+		sc_bg "nats$i" "$NATS_SERVER" -a 127.0.0.1 -p "${CPORT[$i]}" -m "${MPORT[$i]}" -js \
+			-sd "$SC_DIR/n$i" --name "n$i" --cluster_name bmtest \
+			--cluster "nats://127.0.0.1:${CLPORT[$i]}" --routes "$(routes "$i")"
+		NPID[$i]=$SC_LAST_PID
+	done
+	for i in 0 1 2; do wait_port "${CPORT[$i]}" || return 1; done
+	sleep 0.5
+	for i in 0 1 2; do kill -0 "${NPID[$i]}" 2>/dev/null || return 1; done
+}
+for attempt in 1 2 3; do
+	start_cluster && break
+	echo "cluster start attempt $attempt failed (port taken?): retrying on new ports"
+	for i in 0 1 2; do kill "${NPID[$i]}" 2>/dev/null; wait "${NPID[$i]}" 2>/dev/null; done
+	rm -rf "$SC_DIR"/n[012]
+	[ "$attempt" = 3 ] && { echo "FAIL: no 3-server cluster after 3 attempts"; exit 1; }
 done
-for i in 0 1 2; do wait_port "${CPORT[$i]}"; done
 URLS="nats://127.0.0.1:${CPORT[0]},nats://127.0.0.1:${CPORT[1]},nats://127.0.0.1:${CPORT[2]}"
 
 PORT=$(free_port)
