@@ -12,6 +12,7 @@
 
 #include "bm_test.h"
 #include "pkt_parse.h"
+#include "xdp_expect.h"
 #include "xdp_fixture.h"
 
 static struct xfx fx;
@@ -55,31 +56,6 @@ static void check_dry(const struct pb *b, uint8_t reason, uint32_t rule_id, bool
 			rec.reason, pr, reason);
 }
 
-/* The live run of b: action, one more count of reason, and a deny event. */
-static void check_live(const struct pb *b, uint8_t reason)
-{
-	struct bm_reason_stats before = xfx_reason(&fx, reason), after;
-	struct bm_verdict_record rec;
-	unsigned int events;
-
-	xfx_events(&fx);
-	CU_ASSERT_EQUAL_FATAL(dp_test_run(fx.live, b->d, b->len, &rec), 0);
-	CU_ASSERT_EQUAL(rec.xdp_action, bm_reason_is_deny(reason) ? XDP_DROP : XDP_PASS);
-	after = xfx_reason(&fx, reason);
-	CU_ASSERT_EQUAL(after.packets, before.packets + 1);
-	CU_ASSERT_EQUAL(after.bytes, before.bytes + b->len);
-	events = xfx_events(&fx);
-	if (bm_reason_is_deny(reason)) {
-		CU_ASSERT_EQUAL(events, 1);
-		CU_ASSERT_EQUAL(fx.last_event.reason, reason);
-		CU_ASSERT_EQUAL(fx.last_event.verdict, BM_VERDICT_DENY);
-		CU_ASSERT_EQUAL(fx.last_event.pkt_len, b->len);
-		CU_ASSERT_EQUAL(fx.last_event.source, BM_EVENT_SRC_XDP);
-	} else {
-		CU_ASSERT_EQUAL(events, 0); /* allow_sample 0: no allow events */
-	}
-}
-
 static void run_case(size_t i)
 {
 	const struct pkt_case *c = &pkt_cases[i];
@@ -92,7 +68,7 @@ static void run_case(size_t i)
 	CU_ASSERT_EQUAL(expected_parse(c->reason, c->parse_reason),
 			pkt_parse(full.d, full.len, &(struct pkt_info){0}));
 	check_dry(&full, c->reason, c->rule_id, true);
-	check_live(&full, c->reason);
+	xfx_expect_live(&fx, &full, c->reason);
 	for (n = 0; n < end; n++) {
 		cut = full;
 		pb_cut_frame(&cut, n);
@@ -111,7 +87,7 @@ static void run_case(size_t i)
 	if (end > 14) {
 		cut = full;
 		pb_cut_datagram(&cut, end - 1);
-		check_live(&cut, BM_REASON_DENY_MALFORMED);
+		xfx_expect_live(&fx, &cut, BM_REASON_DENY_MALFORMED);
 	}
 }
 
@@ -172,7 +148,7 @@ static void test_xdp_parse_inconsistent(void)
 	pc_v4_tcp(&b);
 	pb_be16(b.d + 16, 20);
 	check_dry(&b, BM_REASON_DENY_MALFORMED, 0, false);
-	check_live(&b, BM_REASON_DENY_MALFORMED);
+	xfx_expect_live(&fx, &b, BM_REASON_DENY_MALFORMED);
 }
 
 /* Frame padding after a complete datagram is ignored. */
@@ -196,7 +172,7 @@ static void test_xdp_parse_8023(void)
 	pb_eth(&b, 46);
 	pb_payload(&b, 46);
 	check_dry(&b, BM_REASON_ALLOW_NOT_IP, 0, true);
-	check_live(&b, BM_REASON_ALLOW_NOT_IP);
+	xfx_expect_live(&fx, &b, BM_REASON_ALLOW_NOT_IP);
 }
 
 /* The ports really are read: a port the policy does not allow is denied. */
@@ -211,7 +187,7 @@ static void test_xdp_parse_ports(void)
 	pb_ipv6_opts(&b, 6, 2);
 	pb_tcp(&b, 1111, 81);
 	check_dry(&b, BM_REASON_DENY_INGRESS, 0, true);
-	check_live(&b, BM_REASON_DENY_INGRESS);
+	xfx_expect_live(&fx, &b, BM_REASON_DENY_INGRESS);
 	CU_ASSERT_EQUAL(fx.last_event.dport, htons(81));
 	CU_ASSERT_EQUAL(fx.last_event.sport, htons(1111));
 	CU_ASSERT_EQUAL(fx.last_event.proto, 6);

@@ -10,6 +10,7 @@
 #include <errno.h>
 
 #include "bm_test.h"
+#include "xdp_expect.h"
 #include "xdp_fixture.h"
 
 static struct xfx fx;
@@ -86,33 +87,10 @@ static void expect_dry(const struct pb *b, uint8_t reason, uint32_t rule, uint32
 			rec.rule_id, reason, rule);
 }
 
-/* Live run: action, the reason counter, and (deny) the event. */
-static void expect_live(const struct pb *b, uint8_t reason)
-{
-	struct bm_reason_stats before = xfx_reason(&fx, reason), after;
-	struct bm_verdict_record rec;
-	unsigned int events;
-
-	xfx_events(&fx);
-	CU_ASSERT_EQUAL_FATAL(dp_test_run(fx.live, b->d, b->len, &rec), 0);
-	CU_ASSERT_EQUAL(rec.xdp_action, bm_reason_is_deny(reason) ? XDP_DROP : XDP_PASS);
-	after = xfx_reason(&fx, reason);
-	CU_ASSERT_EQUAL(after.packets, before.packets + 1);
-	CU_ASSERT_EQUAL(after.bytes, before.bytes + b->len);
-	if (after.packets != before.packets + 1)
-		fprintf(stderr, "  live: reason %u not counted\n", reason);
-	events = xfx_events(&fx);
-	CU_ASSERT_EQUAL(events, bm_reason_is_deny(reason) ? 1u : 0u);
-	if (events && bm_reason_is_deny(reason)) {
-		CU_ASSERT_EQUAL(fx.last_event.reason, reason);
-		CU_ASSERT_EQUAL(fx.last_event.generation, fx.generation);
-	}
-}
-
 static void both(const struct pb *b, uint8_t reason, uint32_t rule, uint32_t src, uint32_t dst)
 {
 	expect_dry(b, reason, rule, src, dst);
-	expect_live(b, reason);
+	xfx_expect_live(&fx, b, reason);
 }
 
 static int reinstall(void)
@@ -212,7 +190,7 @@ static void test_xdp_verdict_deny_ingress(void)
 	CU_ASSERT_EQUAL(fx.last_event.dport, htons(80));
 	CU_ASSERT_EQUAL(fx.last_event.verdict, BM_VERDICT_DENY);
 	CU_ASSERT_FALSE(flow_cached(6, FX_C4, FX_B4, 2004, 80)); /* denies are never cached */
-	expect_live(&b, BM_REASON_DENY_INGRESS);
+	xfx_expect_live(&fx, &b, BM_REASON_DENY_INGRESS);
 }
 
 static void test_xdp_verdict_deny_egress(void)
@@ -255,7 +233,7 @@ static void test_xdp_verdict_auth(void)
 	set_auth(FX_ID_A, FX_ID_B, xfx_boot_ns() + 60ull * 1000000000ull);
 	expect_dry(&b, BM_REASON_ALLOW_AUTH, FX_R_B_IN_TCP443_AUTH, FX_ID_A, FX_ID_B);
 	CU_ASSERT_EQUAL(dry(&b).verdict, BM_VERDICT_ALLOW_AUTH);
-	expect_live(&b, BM_REASON_ALLOW_AUTH);
+	xfx_expect_live(&fx, &b, BM_REASON_ALLOW_AUTH);
 	del_auth(FX_ID_A, FX_ID_B);
 }
 
@@ -266,12 +244,12 @@ static void test_xdp_verdict_auth_expiry_in_cache(void)
 
 	frame4(&b, 6, FX_A4, FX_B4, 2009, 443);
 	set_auth(FX_ID_A, FX_ID_B, xfx_boot_ns() + 100ull * 1000000);
-	expect_live(&b, BM_REASON_ALLOW_AUTH);
-	expect_live(&b, BM_REASON_ALLOW_FLOW);
+	xfx_expect_live(&fx, &b, BM_REASON_ALLOW_AUTH);
+	xfx_expect_live(&fx, &b, BM_REASON_ALLOW_FLOW);
 	CU_ASSERT_EQUAL(dry(&b).verdict, BM_VERDICT_ALLOW_AUTH);
 	usleep(150 * 1000);
 	expect_dry(&b, BM_REASON_DENY_AUTH_EXPIRED, FX_R_B_IN_TCP443_AUTH, FX_ID_A, FX_ID_B);
-	expect_live(&b, BM_REASON_DENY_AUTH_EXPIRED);
+	xfx_expect_live(&fx, &b, BM_REASON_DENY_AUTH_EXPIRED);
 	CU_ASSERT_FALSE(flow_cached(6, FX_A4, FX_B4, 2009, 443));
 	del_auth(FX_ID_A, FX_ID_B);
 }
@@ -284,13 +262,13 @@ static void test_xdp_verdict_auth_revoked_in_cache(void)
 	frame4(&fwd, 6, FX_A4, FX_B4, 2014, 443);
 	frame4(&rep, 6, FX_B4, FX_A4, 443, 2014);
 	set_auth(FX_ID_A, FX_ID_B, xfx_boot_ns() + 60ull * 1000000000ull);
-	expect_live(&fwd, BM_REASON_ALLOW_AUTH);
-	expect_live(&fwd, BM_REASON_ALLOW_FLOW);
-	expect_live(&rep, BM_REASON_ALLOW_REPLY);
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_AUTH);
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_FLOW);
+	xfx_expect_live(&fx, &rep, BM_REASON_ALLOW_REPLY);
 	del_auth(FX_ID_A, FX_ID_B);
 	expect_dry(&fwd, BM_REASON_DENY_AUTH_MISSING, FX_R_B_IN_TCP443_AUTH, FX_ID_A, FX_ID_B);
-	expect_live(&rep, BM_REASON_DENY_INGRESS); /* the original direction needs auth now */
-	expect_live(&fwd, BM_REASON_DENY_AUTH_MISSING);
+	xfx_expect_live(&fx, &rep, BM_REASON_DENY_INGRESS); /* the original direction needs auth now */
+	xfx_expect_live(&fx, &fwd, BM_REASON_DENY_AUTH_MISSING);
 	CU_ASSERT_FALSE(flow_cached(6, FX_A4, FX_B4, 2014, 443));
 }
 
@@ -322,13 +300,13 @@ static void test_xdp_verdict_flow_and_reply(void)
 	frame4(&rep, 6, FX_B4, FX_A4, 80, 40001);
 	frame4(&other, 6, FX_B4, FX_A4, 80, 40002);
 	expect_dry(&rep, BM_REASON_DENY_INGRESS, 0, FX_ID_B, FX_ID_A);
-	expect_live(&fwd, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_POLICY);
 	CU_ASSERT_TRUE(flow_cached(6, FX_A4, FX_B4, 40001, 80));
 	CU_ASSERT_TRUE(flow_cached(6, FX_B4, FX_A4, 80, 40001));
 	expect_dry(&fwd, BM_REASON_ALLOW_FLOW, FX_R_B_IN_TCP80, FX_ID_A, FX_ID_B);
-	expect_live(&fwd, BM_REASON_ALLOW_FLOW);
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_FLOW);
 	expect_dry(&rep, BM_REASON_ALLOW_REPLY, FX_R_B_IN_TCP80, FX_ID_B, FX_ID_A);
-	expect_live(&rep, BM_REASON_ALLOW_REPLY);
+	xfx_expect_live(&fx, &rep, BM_REASON_ALLOW_REPLY);
 	both(&other, BM_REASON_DENY_INGRESS, 0, FX_ID_B, FX_ID_A);
 }
 
@@ -339,10 +317,10 @@ static void test_xdp_verdict_icmp_echo_reply(void)
 	frame4(&req, 1, FX_A4, FX_B4, 8, 0x4d4d);
 	frame4(&rep, 1, FX_B4, FX_A4, 0, 0x4d4d);
 	expect_dry(&rep, BM_REASON_DENY_INGRESS, 0, FX_ID_B, FX_ID_A);
-	expect_live(&req, BM_REASON_ALLOW_POLICY);
-	expect_live(&rep, BM_REASON_ALLOW_REPLY);
+	xfx_expect_live(&fx, &req, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &rep, BM_REASON_ALLOW_REPLY);
 	frame4(&rep, 1, FX_B4, FX_A4, 0, 0x4d4e);
-	expect_live(&rep, BM_REASON_DENY_INGRESS);
+	xfx_expect_live(&fx, &rep, BM_REASON_DENY_INGRESS);
 }
 
 /* Not cached: flow cache off, or a dry run. */
@@ -354,8 +332,8 @@ static void test_xdp_verdict_no_cache_writes(void)
 	expect_dry(&b, BM_REASON_ALLOW_POLICY, FX_R_B_IN_TCP80, FX_ID_A, FX_ID_B);
 	CU_ASSERT_FALSE(flow_cached(6, FX_A4, FX_B4, 40010, 80));
 	CU_ASSERT_EQUAL(dp_configure(fx.live, BM_CFG_F_EVENTS, 0), 0);
-	expect_live(&b, BM_REASON_ALLOW_POLICY);
-	expect_live(&b, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &b, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &b, BM_REASON_ALLOW_POLICY);
 	CU_ASSERT_FALSE(flow_cached(6, FX_A4, FX_B4, 40010, 80));
 	CU_ASSERT_EQUAL(dp_configure(fx.live, BM_CFG_F_FLOW_CACHE | BM_CFG_F_EVENTS, 0), 0);
 }
@@ -368,16 +346,16 @@ static void test_xdp_verdict_generation_swap(void)
 
 	frame4(&fwd, 6, FX_A4, FX_B4, 40020, 80);
 	frame4(&rep, 6, FX_B4, FX_A4, 80, 40020);
-	expect_live(&fwd, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_POLICY);
 	CU_ASSERT_EQUAL_FATAL(reinstall(), 0);
 	CU_ASSERT_NOT_EQUAL(fx.generation, old);
 	expect_dry(&rep, BM_REASON_ALLOW_REPLY, FX_R_B_IN_TCP80, FX_ID_B, FX_ID_A);
-	expect_live(&rep, BM_REASON_ALLOW_REPLY); /* refreshed through the original direction */
-	expect_live(&rep, BM_REASON_ALLOW_REPLY); /* now a current entry */
-	expect_live(&fwd, BM_REASON_ALLOW_FLOW);
+	xfx_expect_live(&fx, &rep, BM_REASON_ALLOW_REPLY); /* refreshed through the original direction */
+	xfx_expect_live(&fx, &rep, BM_REASON_ALLOW_REPLY); /* now a current entry */
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_FLOW);
 	CU_ASSERT_EQUAL_FATAL(reinstall(), 0);
-	expect_live(&fwd, BM_REASON_ALLOW_POLICY); /* stale forward: judged afresh */
-	expect_live(&fwd, BM_REASON_ALLOW_FLOW);
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_POLICY); /* stale forward: judged afresh */
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_FLOW);
 }
 
 /* A policy that no longer allows the original direction ends its replies. */
@@ -388,12 +366,12 @@ static void test_xdp_verdict_swap_revokes(void)
 
 	frame4(&fwd, 6, FX_C4, FX_B4, 40030, 22);
 	frame4(&rep, 6, FX_B4, FX_C4, 22, 40030);
-	expect_live(&fwd, BM_REASON_ALLOW_POLICY);
-	expect_live(&rep, BM_REASON_ALLOW_REPLY);
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &rep, BM_REASON_ALLOW_REPLY);
 	tables_init(&t); /* C and B unknown: nothing isolated, all WORLD */
 	CU_ASSERT_EQUAL_FATAL(dp_install(fx.live, &t, &fx.generation), 0);
 	tables_release(&t);
-	expect_live(&rep, BM_REASON_ALLOW_NOT_ENDPOINT);
+	xfx_expect_live(&fx, &rep, BM_REASON_ALLOW_NOT_ENDPOINT);
 	CU_ASSERT_FALSE(flow_cached(6, FX_B4, FX_C4, 22, 40030));
 	CU_ASSERT_EQUAL_FATAL(reinstall(), 0);
 	expect_dry(&rep, BM_REASON_ALLOW_NOT_ISOLATED, 0, FX_ID_B, FX_ID_C);
@@ -417,21 +395,21 @@ static void test_xdp_verdict_fragments(void)
 	frag4(&later, 6, 0x2000 | 3, 0x0a0a, 0);
 	frag4(&unseen, 6, 3, 0x0b0b, 0);
 	expect_dry(&later, BM_REASON_DENY_FRAGMENT, 0, FX_ID_A, FX_ID_B);
-	expect_live(&first, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &first, BM_REASON_ALLOW_POLICY);
 	expect_dry(&later, BM_REASON_ALLOW_FRAGMENT, FX_R_B_IN_TCP80, FX_ID_A, FX_ID_B);
-	expect_live(&later, BM_REASON_ALLOW_FRAGMENT);
+	xfx_expect_live(&fx, &later, BM_REASON_ALLOW_FRAGMENT);
 	both(&unseen, BM_REASON_DENY_FRAGMENT, 0, FX_ID_A, FX_ID_B);
 	/* a denied first fragment records nothing */
 	frag4(&first, 6, 0x2000, 0x0c0c, 81);
 	frag4(&later, 6, 3, 0x0c0c, 0);
-	expect_live(&first, BM_REASON_DENY_INGRESS);
-	expect_live(&later, BM_REASON_DENY_FRAGMENT);
+	xfx_expect_live(&fx, &first, BM_REASON_DENY_INGRESS);
+	xfx_expect_live(&fx, &later, BM_REASON_DENY_FRAGMENT);
 	/* a record of an older generation does not count */
 	frag4(&first, 6, 0x2000, 0x0d0d, 80);
 	frag4(&later, 6, 3, 0x0d0d, 0);
-	expect_live(&first, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &first, BM_REASON_ALLOW_POLICY);
 	CU_ASSERT_EQUAL_FATAL(reinstall(), 0);
-	expect_live(&later, BM_REASON_DENY_FRAGMENT);
+	xfx_expect_live(&fx, &later, BM_REASON_DENY_FRAGMENT);
 	/* UDP: every port allowed both ways, so unseen fragments pass on policy */
 	frag4(&unseen, 17, 5, 0x0e0e, 0);
 	both(&unseen, BM_REASON_ALLOW_POLICY, FX_R_B_IN_UDP, FX_ID_A, FX_ID_B);
@@ -456,7 +434,7 @@ static void test_xdp_verdict_fragments6(void)
 	pb_ipv6_frag(&later, 6, 7, 0, 0xabcdef01);
 	pb_payload(&later, 40);
 	expect_dry(&later, BM_REASON_DENY_FRAGMENT, 0, FX_ID_A, FX_ID_B);
-	expect_live(&first, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &first, BM_REASON_ALLOW_POLICY);
 	both(&later, BM_REASON_ALLOW_FRAGMENT, FX_R_B_IN_TCP8000, FX_ID_A, FX_ID_B);
 }
 
@@ -530,8 +508,8 @@ static void test_xdp_verdict_pair_stats(void)
 
 	frame4(&b, 6, FX_D4, FX_C4, 2012, 80);
 	before = pair_denied(FX_ID_D, FX_ID_C, &slot);
-	expect_live(&b, BM_REASON_DENY_EGRESS);
-	expect_live(&b, BM_REASON_DENY_EGRESS);
+	xfx_expect_live(&fx, &b, BM_REASON_DENY_EGRESS);
+	xfx_expect_live(&fx, &b, BM_REASON_DENY_EGRESS);
 	after = pair_denied(FX_ID_D, FX_ID_C, &slot);
 	CU_ASSERT_NOT_EQUAL(slot, 0);
 	CU_ASSERT_EQUAL(after, before + 2);
@@ -578,10 +556,10 @@ static void test_xdp_verdict_related(void)
 	pb_cut_frame(&q, 14 + 20 + 8); /* errors quote the IP header and 8 bytes */
 	icmp_error4(&err, FX_W4, FX_A4, 3, &q);
 	expect_dry(&err, BM_REASON_DENY_INGRESS, 0, BM_ID_WORLD, FX_ID_A);
-	expect_live(&fwd, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_POLICY);
 	expect_dry(&err, BM_REASON_ALLOW_RELATED, FX_R_B_IN_TCP80, BM_ID_WORLD, FX_ID_A);
-	expect_live(&err, BM_REASON_ALLOW_RELATED);
-	expect_live(&err, BM_REASON_ALLOW_RELATED);
+	xfx_expect_live(&fx, &err, BM_REASON_ALLOW_RELATED);
+	xfx_expect_live(&fx, &err, BM_REASON_ALLOW_RELATED);
 	icmp_error4(&err, FX_W4, FX_B4, 11, &q); /* not addressed to the quoted source */
 	both(&err, BM_REASON_DENY_INGRESS, 0, BM_ID_WORLD, FX_ID_B);
 	frame4(&q, 6, FX_B4, FX_A4, 80, 40060); /* the reply direction, back to B */
@@ -602,7 +580,7 @@ static void test_xdp_verdict_related6(void)
 	struct pb fwd, err;
 
 	frame6(&fwd, 17, FX_A6, FX_B6, 40062, 53);
-	expect_live(&fwd, BM_REASON_ALLOW_POLICY);
+	xfx_expect_live(&fx, &fwd, BM_REASON_ALLOW_POLICY);
 	pb_addr6(w, 0x77);
 	pb_addr6(a, FX_A6);
 	pb_init(&err);
