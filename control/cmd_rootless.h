@@ -3,7 +3,12 @@
 #ifndef BM_CMD_ROOTLESS_H
 #define BM_CMD_ROOTLESS_H
 
+#include <jansson.h>
+
 #include "cli.h"
+#include "policy_store.h"
+
+#define ROOTLESS_CTL_SOCK "ctl.sock" /* in STATE_DIR/rootless: `run`'s control socket */
 
 /* `rootless status [--json]`: the mode and why, the running forwarder. */
 int rootless_status(const struct cli_globals *g, int argc, char **argv);
@@ -13,5 +18,17 @@ int rootless_exec(const struct cli_globals *g, int argc, char **argv);
 
 /* `rootless observe [--json] [--all] [--count N] [--timeout S]`: the forwarder's events. */
 int rootless_observe(const struct cli_globals *g, int argc, char **argv);
+
+/*
+ * `rootless policy load FILE...`: check the files and hand them to the
+ * running `rootless run`, which swaps its forwarder to them.
+ */
+int rootless_policy_load(const struct cli_globals *g, int argc, char **argv);
+
+/*
+ * Policy sources from a JSON array of {"name", "data"} strings, into out
+ * (caller frees with policy_sources_free). Returns 0, -EINVAL or -ENOMEM.
+ */
+int rootless_sources_from_json(const json_t *arr, struct policy_sources *out);
 
 #endif /* BM_CMD_ROOTLESS_H */

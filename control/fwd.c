@@ -46,9 +46,12 @@ struct fwd *fwd_new(const struct fwd_config *cfg)
 	if (!f->cfg.max_conns)
 		f->cfg.max_conns = FWD_DEFAULT_MAX_CONNS;
 	raise_nofile();
+	if (!f->cfg.udp_idle_ms)
+		f->cfg.udp_idle_ms = FWD_DEFAULT_UDP_IDLE_MS;
 	f->listeners = calloc(FWD_MAX_LISTENERS, sizeof(*f->listeners));
+	f->dgram = malloc(FWD_DGRAM_MAX);
 	f->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (!f->listeners || f->epoll_fd < 0 || pipe2(p, O_CLOEXEC))
+	if (!f->listeners || !f->dgram || f->epoll_fd < 0 || pipe2(p, O_CLOEXEC))
 		goto err;
 	f->pipe_cap = (uint32_t)fcntl(p[0], F_GETPIPE_SZ);
 	close(p[0]);
@@ -72,25 +75,51 @@ static int load_identity(struct fwd_workload *w, const char *doc_path)
 	if (!err)
 		err = ident_key_load(key_path, w->sk);
 	if (err)
-		pr_warn("rootless: identity of %s/%s: read %s (and %s): %s", w->ep->ns, w->ep->name,
+		pr_warn("rootless: identity of %s/%s: read %s (and %s): %s", w->ns, w->name,
 			doc_path, key_path, strerror(-err));
 	w->has_identity = !err;
 	return err;
 }
 
-/* See fwd.h. */
-int fwd_add_workload(struct fwd *f, size_t ep_index, int ctrl_fd, int pool_fd, const char *doc_path)
+static bool is_host(const struct pm_addr *a)
 {
+	return a->prefixlen == (a->family == BM_FAMILY_IPV4 ? 32 : 128);
+}
+
+/* The Endpoint ns/name of m, or NULL. */
+static const struct pm_endpoint *find_endpoint(const struct pm_model *m, const char *ns,
+					       const char *name)
+{
+	size_t i;
+
+	for (i = 0; m && i < m->n_endpoints; i++)
+		if (!strcmp(m->endpoints[i].ns, ns) && !strcmp(m->endpoints[i].name, name))
+			return &m->endpoints[i];
+	return NULL;
+}
+
+/* See fwd.h. */
+int fwd_add_workload(struct fwd *f, const char *ns, const char *name, int ctrl_fd, int pool_fd,
+		     const char *doc_path)
+{
+	const struct pm_endpoint *ep = find_endpoint(f->cfg.model, ns, name);
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct fwd_workload *w;
+	size_t i;
 
-	if (f->n_workloads >= FWD_MAX_WORKLOADS || ep_index >= f->cfg.model->n_endpoints) {
+	if (f->n_workloads >= FWD_MAX_WORKLOADS || !ep || strlen(ns) >= sizeof(w->ns) ||
+	    strlen(name) >= sizeof(w->name)) {
 		close(ctrl_fd);
 		close(pool_fd);
-		return -E2BIG;
+		return ep ? -E2BIG : -ENOENT;
 	}
 	w = &f->workloads[f->n_workloads++];
-	w->ep = &f->cfg.model->endpoints[ep_index];
+	snprintf(w->ns, sizeof(w->ns), "%s", ns);
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->sec_id = ep->sec_id;
+	for (i = 0; i < ep->n_addrs && w->n_addrs < FWD_MAX_ADDRS; i++)
+		if (is_host(&ep->addrs[i]))
+			w->addrs[w->n_addrs++] = ep->addrs[i];
 	w->ctrl_fd = ctrl_fd;
 	w->pool_fd = pool_fd;
 	w->ref = (struct fwd_ref){.kind = FWD_REF_POOL, .owner = w};
@@ -100,48 +129,64 @@ int fwd_add_workload(struct fwd *f, size_t ep_index, int ctrl_fd, int pool_fd, c
 	return doc_path ? load_identity(w, doc_path) : 0;
 }
 
-static bool is_host(const struct pm_addr *a)
-{
-	return a->prefixlen == (a->family == BM_FAMILY_IPV4 ? 32 : 128);
-}
-
 /* w's first host address of family, or NULL. */
 static const struct pm_addr *host_addr(const struct fwd_workload *w, uint8_t family)
 {
 	size_t i;
 
-	for (i = 0; i < w->ep->n_addrs; i++)
-		if (w->ep->addrs[i].family == family && is_host(&w->ep->addrs[i]))
-			return &w->ep->addrs[i];
+	for (i = 0; i < w->n_addrs; i++)
+		if (w->addrs[i].family == family)
+			return &w->addrs[i];
 	return NULL;
 }
 
+static bool has_listener(const struct fwd *f, const struct fwd_workload *src,
+			 const struct pm_addr *da, uint8_t proto, uint16_t port)
+{
+	const struct fwd_listener *l;
+	size_t i;
+
+	for (i = 0; i < f->n_listeners; i++) {
+		l = &f->listeners[i];
+		if (l->src == src && l->proto == proto && l->dport == port &&
+		    l->family == da->family && !memcmp(l->daddr, da->addr, 16))
+			return true;
+	}
+	return false;
+}
+
 static int add_listener(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst,
-			const struct pm_addr *da, uint16_t port)
+			const struct pm_addr *da, const struct fwd_port *port)
 {
 	const struct pm_addr *sa = host_addr(src, da->family);
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct fwd_listener *l;
 	int err;
 
-	if (!sa)
+	if (!sa || has_listener(f, src, da, port->proto, port->port))
 		return 0;
 	if (f->n_listeners >= FWD_MAX_LISTENERS)
 		return -E2BIG;
 	l = &f->listeners[f->n_listeners];
-	err = rlns_listen(src->ctrl_fd, da->family, da->addr, port, &l->fd);
+	memset(l, 0, sizeof(*l));
+	if (port->proto == BM_PROTO_UDP)
+		err = rlns_udp(src->ctrl_fd, da->family, da->addr, port->port, &l->fd);
+	else
+		err = rlns_listen(src->ctrl_fd, da->family, da->addr, port->port, &l->fd);
 	if (err) {
-		pr_warn("rootless: listen in %s/%s for %s/%s port %u: %s", src->ep->ns,
-			src->ep->name, dst->ep->ns, dst->ep->name, port, strerror(-err));
+		pr_warn("rootless: listen in %s/%s for %s/%s %s port %u: %s", src->ns, src->name,
+			dst->ns, dst->name, port->proto == BM_PROTO_UDP ? "udp" : "tcp", port->port,
+			strerror(-err));
 		return err;
 	}
 	l->ref = (struct fwd_ref){.kind = FWD_REF_LISTENER, .owner = l};
 	l->src = src;
 	l->dst = dst;
+	l->proto = port->proto;
 	l->family = da->family;
 	memcpy(l->saddr, sa->addr, 16);
 	memcpy(l->daddr, da->addr, 16);
-	l->dport = port;
+	l->dport = port->port;
 	ev.data.ptr = &l->ref;
 	if (epoll_ctl(f->epoll_fd, EPOLL_CTL_ADD, l->fd, &ev)) {
 		err = -errno;
@@ -149,6 +194,8 @@ static int add_listener(struct fwd *f, struct fwd_workload *src, struct fwd_work
 		return err;
 	}
 	f->n_listeners++;
+	if (f->is_primed && l->proto == BM_PROTO_TCP)
+		fwd_pool_refill(f, l);
 	return 0;
 }
 
@@ -158,30 +205,65 @@ int fwd_keeper_fd(const struct fwd *f, size_t i)
 	return i < f->n_workloads ? f->workloads[i].ctrl_fd : -1;
 }
 
-/* See fwd.h. */
-int fwd_intercept(struct fwd *f, const uint16_t *ports, size_t n_ports)
+static int add_port(struct fwd_port *ports, size_t *n, size_t max, uint8_t proto, uint16_t port)
 {
-	size_t s, d, a, p;
+	size_t i;
+
+	if (proto != BM_PROTO_TCP && proto != BM_PROTO_UDP)
+		return 0;
+	for (i = 0; i < *n; i++)
+		if (ports[i].proto == proto && ports[i].port == port)
+			return 0;
+	if (*n >= max)
+		return -E2BIG;
+	ports[(*n)++] = (struct fwd_port){.proto = proto, .port = port};
+	return 0;
+}
+
+/* Listeners in src's namespace for every host address of dst at each port. */
+static int intercept_pair(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst,
+			  const struct fwd_port *ports, size_t n_ports)
+{
+	size_t a, p;
 	int err = 0;
 
-	for (s = 0; s < f->n_workloads && !err; s++)
-		for (d = 0; d < f->n_workloads && !err; d++) {
-			struct fwd_workload *dst = &f->workloads[d];
-
-			if (s == d)
-				continue;
-			for (a = 0; a < dst->ep->n_addrs && !err; a++)
-				for (p = 0; p < n_ports && !err; p++)
-					if (is_host(&dst->ep->addrs[a]))
-						err = add_listener(f, &f->workloads[s], dst,
-								   &dst->ep->addrs[a], ports[p]);
-		}
+	for (a = 0; a < dst->n_addrs && !err; a++)
+		for (p = 0; p < n_ports && !err; p++)
+			err = add_listener(f, src, dst, &dst->addrs[a], &ports[p]);
 	return err;
 }
 
-/* Policy, and for an unauthenticated pair that needs it, a handshake first. */
-static void judge(struct fwd *f, const struct fwd_listener *l, const struct pe_tuple *t,
-		  struct pe_result *r)
+/* See fwd.h. */
+int fwd_intercept(struct fwd *f, const struct fwd_port *extra, size_t n_extra)
+{
+	struct fwd_port *all = calloc(FWD_MAX_PORTS * 2, sizeof(*all));
+	const struct pm_endpoint *ep;
+	size_t s, d, i, n = 0;
+	int err = 0;
+
+	if (!all)
+		return -ENOMEM;
+	for (i = 0; i < n_extra && !err; i++)
+		err = add_port(f->ports, &f->n_ports, FWD_MAX_PORTS, extra[i].proto, extra[i].port);
+	for (i = 0; i < f->n_ports && !err; i++)
+		err = add_port(all, &n, FWD_MAX_PORTS * 2, f->ports[i].proto, f->ports[i].port);
+	for (d = 0; d < f->n_workloads && !err; d++) {
+		ep = find_endpoint(f->cfg.model, f->workloads[d].ns, f->workloads[d].name);
+		for (i = 0; ep && i < ep->n_ports && !err; i++)
+			err = add_port(all, &n, FWD_MAX_PORTS * 2, ep->ports[i].proto,
+				       ep->ports[i].port);
+	}
+	for (s = 0; s < f->n_workloads && !err; s++)
+		for (d = 0; d < f->n_workloads && !err; d++)
+			if (s != d)
+				err = intercept_pair(f, &f->workloads[s], &f->workloads[d], all, n);
+	free(all);
+	return err;
+}
+
+/* See fwd_priv.h: policy, and for an unauthenticated pair that needs it, a handshake first. */
+void fwd_judge(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst,
+	       const struct pe_tuple *t, struct pe_result *r)
 {
 	struct pe_auth auth;
 
@@ -195,9 +277,9 @@ static void judge(struct fwd *f, const struct fwd_listener *l, const struct pe_t
 	if (r->verdict != BM_VERDICT_DENY ||
 	    (r->reason != BM_REASON_DENY_AUTH_MISSING && r->reason != BM_REASON_DENY_AUTH_EXPIRED))
 		return;
-	if (!l->src->has_identity || !l->dst->has_identity || !f->has_trust)
+	if (!src->has_identity || !dst->has_identity || !f->has_trust)
 		return;
-	if (fwd_auth_pair(f, l->src, l->dst))
+	if (fwd_auth_pair(f, src, dst))
 		return;
 	fwd_auth_snapshot(f, &auth);
 	policy_eval(f->cfg.model, t, &auth, r);
@@ -213,7 +295,7 @@ static void on_connection(struct fwd *f, struct fwd_listener *l, int cfd,
 	memcpy(t.daddr, l->daddr, 16);
 	t.sport = ntohs(peer->ss_family == AF_INET ? ((struct sockaddr_in *)peer)->sin_port
 						   : ((struct sockaddr_in6 *)peer)->sin6_port);
-	judge(f, l, &t, &r);
+	fwd_judge(f, l->src, l->dst, &t, &r);
 	fwd_event_emit(f, &t, &r); /* first: whoever sees the outcome can read why */
 	if (r.verdict == BM_VERDICT_DENY) {
 		fwd_reset_close(cfd);
@@ -269,7 +351,8 @@ int fwd_poll(struct fwd *f, int timeout_ms)
 
 	if (!f->is_primed) {
 		for (j = 0; j < f->n_listeners; j++)
-			fwd_pool_refill(f, &f->listeners[j]);
+			if (f->listeners[j].proto == BM_PROTO_TCP)
+				fwd_pool_refill(f, &f->listeners[j]);
 		f->is_primed = true;
 	}
 	if (timeout_ms < 0 || timeout_ms > FWD_TICK_MS)
@@ -280,8 +363,13 @@ int fwd_poll(struct fwd *f, int timeout_ms)
 	for (i = 0; i < n; i++) {
 		struct fwd_ref *ref = evs[i].data.ptr;
 
-		if (ref->kind == FWD_REF_LISTENER)
+		if (ref->kind == FWD_REF_LISTENER &&
+		    ((struct fwd_listener *)ref->owner)->proto == BM_PROTO_UDP)
+			fwd_udp_recv(f, ref->owner);
+		else if (ref->kind == FWD_REF_LISTENER)
 			on_accept(f, ref->owner);
+		else if (ref->kind == FWD_REF_FLOW)
+			fwd_flow_event(f, ref->owner);
 		else if (ref->kind == FWD_REF_POOL)
 			fwd_pool_event(f, ref->owner);
 		else
@@ -292,9 +380,91 @@ int fwd_poll(struct fwd *f, int timeout_ms)
 	if (now - f->last_tick_ms >= FWD_TICK_MS) {
 		f->last_tick_ms = now;
 		fwd_auth_housekeeping(f);
+		fwd_flows_expire(f);
 		fwd_conns_reap(f);
 	}
 	return 0;
+}
+
+static struct fwd_workload *workload_of(struct fwd *f, const uint8_t *addr, uint8_t family)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->n_workloads; i++)
+		for (j = 0; j < f->workloads[i].n_addrs; j++)
+			if (f->workloads[i].addrs[j].family == family &&
+			    !memcmp(f->workloads[i].addrs[j].addr, addr, 16))
+				return &f->workloads[i];
+	return NULL;
+}
+
+/* Judge an established connection or flow again; false: it must close (event written). */
+static bool rejudge(struct fwd *f, const struct pe_tuple *t, bool *is_auth_bound, uint32_t *src_id,
+		    uint32_t *dst_id)
+{
+	struct fwd_workload *src = workload_of(f, t->saddr, t->family);
+	struct fwd_workload *dst = workload_of(f, t->daddr, t->family);
+	struct pe_result r;
+
+	if (!src || !dst)
+		return false;
+	fwd_judge(f, src, dst, t, &r);
+	if (r.verdict == BM_VERDICT_DENY) {
+		fwd_event_emit(f, t, &r);
+		return false;
+	}
+	*is_auth_bound = r.verdict == BM_VERDICT_ALLOW_AUTH;
+	*src_id = r.src_id;
+	*dst_id = r.dst_id;
+	return true;
+}
+
+/* See fwd.h. */
+int fwd_set_model(struct fwd *f, const struct pm_model *m, unsigned int *n_closed)
+{
+	struct fwd_conn *c, *cnext;
+	struct fwd_flow *fl, *fnext;
+	const struct pm_endpoint *ep;
+	unsigned int n = 0;
+	size_t i;
+
+	f->cfg.model = m;
+	for (i = 0; i < f->n_workloads; i++) {
+		ep = find_endpoint(m, f->workloads[i].ns, f->workloads[i].name);
+		f->workloads[i].sec_id = ep ? ep->sec_id : 0;
+	}
+	for (c = f->conns; c; c = cnext) {
+		cnext = c->next;
+		if (!rejudge(f, &c->tuple, &c->is_auth_bound, &c->src_id, &c->dst_id)) {
+			fwd_conn_abort(f, c);
+			n++;
+		}
+	}
+	for (fl = f->flows; fl; fl = fnext) {
+		fnext = fl->next;
+		if (fl->fd < 0) { /* denied: its next datagram is judged anew */
+			fwd_flow_close(f, fl);
+			continue;
+		}
+		if (!rejudge(f, &fl->tuple, &fl->is_auth_bound, &fl->src_id, &fl->dst_id)) {
+			fwd_flow_close(f, fl);
+			n++;
+		}
+	}
+	fwd_conns_reap(f);
+	if (n_closed)
+		*n_closed = n;
+	return fwd_intercept(f, NULL, 0);
+}
+
+/* See fwd.h. */
+void fwd_counts(const struct fwd *f, size_t *workloads, size_t *listeners, size_t *conns,
+		size_t *flows)
+{
+	*workloads = f->n_workloads;
+	*listeners = f->n_listeners;
+	*conns = f->n_conns;
+	*flows = f->n_flows;
 }
 
 /* See fwd.h. */
@@ -317,6 +487,8 @@ void fwd_free(struct fwd *f)
 	while (f->conns)
 		fwd_conn_abort(f, f->conns);
 	fwd_conns_reap(f);
+	while (f->flows)
+		fwd_flow_close(f, f->flows);
 	for (i = 0; i < f->n_listeners; i++) {
 		close(f->listeners[i].fd);
 		fwd_pool_release(&f->listeners[i]);
@@ -332,5 +504,6 @@ void fwd_free(struct fwd *f)
 	if (f->epoll_fd >= 0)
 		close(f->epoll_fd);
 	free(f->listeners);
+	free(f->dgram);
 	free(f);
 }

@@ -11,6 +11,11 @@
  * binds the connection to the pair, cutting it when ident_authz expires or
  * revokes the pair. Allowed connections are relayed with splice() through
  * one pipe per direction (bounded by the pipe), half-closes forwarded.
+ * UDP: a bound socket in W's namespace per (P's address, port); each source
+ * port of W is a flow with its own connected socket in P's namespace, judged
+ * once when it starts and closed after an idle timeout. fwd_set_model()
+ * swaps the policy at once: new connections and flows are judged by the new
+ * one, established ones it no longer allows are closed with their event.
  * Every verdict is appended as a struct bm_flow_event (source
  * BM_EVENT_SRC_USER) to STATE_DIR/rootless/events.
  */
@@ -24,6 +29,8 @@
 #include "policy_model.h"
 
 #define FWD_DEFAULT_MAX_CONNS 1024
+#define FWD_DEFAULT_UDP_IDLE_MS 30000
+#define FWD_MAX_FLOWS 1024
 #define FWD_EVENTS_FILE "rootless/events"
 
 struct fwd;
@@ -33,26 +40,64 @@ struct fwd_config {
 	const struct pm_model *model; /* borrowed; outlives the forwarder */
 	uint64_t auth_ttl_ns; /* upper bound of an authenticated pair's life; 0: none */
 	unsigned int max_conns; /* 0: FWD_DEFAULT_MAX_CONNS */
+	unsigned int udp_idle_ms; /* a UDP flow with no datagram this long ends; 0: default */
+};
+
+/* A port to intercept: proto BM_PROTO_TCP or BM_PROTO_UDP. */
+struct fwd_port {
+	uint8_t proto;
+	uint16_t port;
 };
 
 /* A new forwarder; NULL with errno set. cfg is copied (the model borrowed). */
 struct fwd *fwd_new(const struct fwd_config *cfg);
 
 /*
- * Add rootless workload model->endpoints[ep_index], served by the keeper at
- * ctrl_fd and pool_fd (rlns.h; the forwarder owns and closes both from now
- * on, also on error). doc_path: its identity document (key at
- * DOC_PATH.key), or NULL. Returns 0 or -errno (-E2BIG: too many workloads).
+ * Add rootless workload NS/NAME, the Endpoint of that name in the current
+ * model (its name, identity and host addresses are copied: the namespace's
+ * addresses are fixed for its life), served by the keeper at ctrl_fd and
+ * pool_fd (rlns.h; the forwarder owns and closes both from now on, also on
+ * error). doc_path: its identity document (key at DOC_PATH.key), or NULL.
+ * Returns 0 or -errno (-ENOENT: no such Endpoint, -E2BIG: too many).
  */
-int fwd_add_workload(struct fwd *f, size_t ep_index, int ctrl_fd, int pool_fd,
+int fwd_add_workload(struct fwd *f, const char *ns, const char *name, int ctrl_fd, int pool_fd,
 		     const char *doc_path);
 
 /*
- * Listen, inside every workload's namespace, on every other workload's host
- * addresses (of a family the listening workload has) at each of ports.
- * Returns 0 or -errno.
+ * Add extra to the ports intercepted (kept across fwd_set_model), then
+ * listen, inside every workload's namespace, on every other workload's
+ * host addresses (of a family the listening workload has) at each port:
+ * the extra ones and the TCP and UDP ports of every workload's Endpoint in
+ * the current model. Listeners that exist stay. Returns 0 or -errno.
  */
-int fwd_intercept(struct fwd *f, const uint16_t *ports, size_t n_ports);
+int fwd_intercept(struct fwd *f, const struct fwd_port *extra, size_t n_extra);
+
+/*
+ * Swap the policy: from now on m (borrowed; must outlive the forwarder or
+ * the next swap, the caller frees the previous one after this returns)
+ * judges every new connection and flow. Every established connection and
+ * UDP flow is judged again on m (with a handshake on behalf of both ends
+ * where m newly requires authentication); those m denies are closed at
+ * once, each with an event giving the new reason. Workload identities
+ * follow m (by NS/NAME; a workload m no longer names keeps its addresses
+ * and is judged as whatever m makes of them). Then new ports of m are
+ * intercepted. *n_closed (may be NULL): connections and flows closed.
+ * Returns 0 or -errno of intercepting (the swap itself cannot fail).
+ */
+int fwd_set_model(struct fwd *f, const struct pm_model *m, unsigned int *n_closed);
+
+/*
+ * Revoke numeric identities at once (the bus's revocations on the agent's
+ * rootless path): every authenticated pair with one of ids at either end is
+ * deleted and each connection or flow bound to it cut with its event; the
+ * ids stay revoked (no handshake on their behalf) until the next call,
+ * which replaces the set. Returns the number of pairs deleted.
+ */
+int fwd_revoke_ids(struct fwd *f, const uint32_t *ids, size_t n);
+
+/* Counts for status: workloads, listeners, open TCP connections, UDP flows. */
+void fwd_counts(const struct fwd *f, size_t *workloads, size_t *listeners, size_t *conns,
+		size_t *flows);
 
 /* The keeper socket of the i-th added workload (-1 if none). Cannot fail. */
 int fwd_keeper_fd(const struct fwd *f, size_t i);

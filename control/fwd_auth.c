@@ -49,6 +49,7 @@ static int write_auth(void *ctx, uint32_t src_id, uint32_t dst_id, uint64_t expi
 static void cut_pair(struct fwd *f, uint32_t src_id, uint32_t dst_id)
 {
 	struct fwd_conn *c, *next;
+	struct fwd_flow *fl, *fnext;
 	struct pe_result r;
 	struct pe_auth auth;
 
@@ -60,6 +61,14 @@ static void cut_pair(struct fwd *f, uint32_t src_id, uint32_t dst_id)
 		if (!policy_eval(f->cfg.model, &c->tuple, &auth, &r))
 			fwd_event_emit(f, &c->tuple, &r);
 		fwd_conn_abort(f, c);
+	}
+	for (fl = f->flows; fl; fl = fnext) {
+		fnext = fl->next;
+		if (!fl->is_auth_bound || fl->src_id != src_id || fl->dst_id != dst_id)
+			continue;
+		if (!policy_eval(f->cfg.model, &fl->tuple, &auth, &r))
+			fwd_event_emit(f, &fl->tuple, &r);
+		fwd_flow_close(f, fl);
 	}
 }
 
@@ -187,7 +196,9 @@ int fwd_auth_pair(struct fwd *f, struct fwd_workload *src, struct fwd_workload *
 	int sv[2], err, status = 0;
 	pid_t pid;
 
-	if (is_backing_off(f, src->ep->sec_id, dst->ep->sec_id))
+	if (fwd_is_revoked(f, src->sec_id) || fwd_is_revoked(f, dst->sec_id))
+		return -EKEYREVOKED;
+	if (is_backing_off(f, src->sec_id, dst->sec_id))
 		return -EAGAIN;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -errno;
@@ -209,9 +220,9 @@ int fwd_auth_pair(struct fwd *f, struct fwd_workload *src, struct fwd_workload *
 		err = ident_authz_grant(f->az, &res, &now);
 	}
 	if (err) {
-		pr_warn("rootless: authenticate %s/%s -> %s/%s: %s", src->ep->ns, src->ep->name,
-			dst->ep->ns, dst->ep->name, strerror(-err));
-		remember_failure(f, src->ep->sec_id, dst->ep->sec_id);
+		pr_warn("rootless: authenticate %s/%s -> %s/%s: %s", src->ns, src->name, dst->ns,
+			dst->name, strerror(-err));
+		remember_failure(f, src->sec_id, dst->sec_id);
 	}
 	ident_hs_result_clear(&res);
 	return err;
@@ -233,7 +244,7 @@ static struct fwd_workload *by_id(struct fwd *f, uint32_t id)
 	size_t i;
 
 	for (i = 0; i < f->n_workloads; i++)
-		if (f->workloads[i].ep->sec_id == id && f->workloads[i].has_identity)
+		if (f->workloads[i].sec_id == id && f->workloads[i].has_identity)
 			return &f->workloads[i];
 	return NULL;
 }
@@ -280,4 +291,39 @@ void fwd_auth_housekeeping(struct fwd *f)
 		if (a && b)
 			fwd_auth_pair(f, a, b);
 	}
+}
+
+/* See fwd_priv.h: is id revoked on the bus (fwd_revoke_ids)? */
+bool fwd_is_revoked(const struct fwd *f, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_revoked; i++)
+		if (f->revoked[i] == id)
+			return true;
+	return false;
+}
+
+/* See fwd.h. */
+int fwd_revoke_ids(struct fwd *f, const uint32_t *ids, size_t n)
+{
+	int deleted = 0, err;
+	size_t i;
+
+	f->n_revoked = n < FWD_MAX_REVOKED ? n : FWD_MAX_REVOKED;
+	memcpy(f->revoked, ids, f->n_revoked * sizeof(*ids));
+	for (i = 0; i < f->n_revoked; i++) {
+		err = ident_authz_forget(f->az, f->revoked[i]);
+		if (err > 0)
+			deleted += err;
+	}
+	/* Entries no session stands for (none today) go too, with their connections. */
+	for (i = f->n_auth; i-- > 0;)
+		if (i < f->n_auth && (fwd_is_revoked(f, f->auth_keys[i].src_id) ||
+				      fwd_is_revoked(f, f->auth_keys[i].dst_id))) {
+			deleted++;
+			delete_auth(f, f->auth_keys[i].src_id, f->auth_keys[i].dst_id);
+		}
+	fwd_conns_reap(f);
+	return deleted;
 }

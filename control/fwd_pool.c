@@ -34,7 +34,7 @@ void fwd_pool_refill(struct fwd *f, struct fwd_listener *l)
 /* The keeper is gone: nothing more will come, and the loop must not spin on EOF. */
 static void keeper_gone(struct fwd *f, struct fwd_workload *w)
 {
-	pr_warn("rootless: keeper of %s/%s is gone", w->ep->ns, w->ep->name);
+	pr_warn("rootless: keeper of %s/%s is gone", w->ns, w->name);
 	epoll_ctl(f->epoll_fd, EPOLL_CTL_DEL, w->pool_fd, NULL);
 	while (w->n_inflight) {
 		f->listeners[w->inflight[w->inflight_head]].n_requested--;
@@ -66,8 +66,7 @@ void fwd_pool_event(struct fwd *f, struct fwd_workload *w)
 		w->n_inflight--;
 		l->n_requested--;
 		if (err) {
-			pr_warn("rootless: socket in %s/%s: %s", w->ep->ns, w->ep->name,
-				strerror(-err));
+			pr_warn("rootless: socket in %s/%s: %s", w->ns, w->name, strerror(-err));
 			continue;
 		}
 		if (l->n_pool < FWD_POOL)

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <abi/abi.h>
@@ -26,11 +27,16 @@
 #define FWD_HS_FAILS 16 /* pairs whose last handshake failed, remembered */
 #define FWD_HS_RETRY_MS 1000 /* before such a pair is tried again */
 #define FWD_EVENTS_MAX_BYTES (4 << 20) /* then rotated to events.1 */
+#define FWD_MAX_ADDRS 8 /* host addresses per workload */
+#define FWD_MAX_PORTS 128 /* extra ports remembered */
+#define FWD_MAX_REVOKED 1024
+#define FWD_DGRAM_MAX 65536
 
 enum fwd_ref_kind {
 	FWD_REF_LISTENER,
 	FWD_REF_CONN,
 	FWD_REF_POOL, /* a keeper's pool socketpair */
+	FWD_REF_FLOW, /* a UDP flow's socket in the destination */
 };
 
 /* What an epoll event points at. */
@@ -42,7 +48,10 @@ struct fwd_ref {
 
 struct fwd_workload {
 	struct fwd_ref ref; /* FWD_REF_POOL */
-	const struct pm_endpoint *ep;
+	char ns[64], name[256];
+	uint32_t sec_id; /* from the current model's Endpoint NS/NAME */
+	struct pm_addr addrs[FWD_MAX_ADDRS]; /* host addresses, fixed for its life */
+	size_t n_addrs;
 	int ctrl_fd; /* its keeper: blocking calls */
 	int pool_fd; /* its keeper: pool requests, answered in order */
 	uint16_t inflight[FWD_POOL_INFLIGHT]; /* listener index of each request, a ring */
@@ -58,6 +67,7 @@ struct fwd_listener {
 	int fd;
 	struct fwd_workload *src; /* the namespace it lives in: the only possible source */
 	struct fwd_workload *dst;
+	uint8_t proto; /* BM_PROTO_TCP or BM_PROTO_UDP (a bound datagram socket) */
 	uint8_t family;
 	uint8_t saddr[16]; /* src's address of this family */
 	uint8_t daddr[16];
@@ -116,11 +126,32 @@ struct fwd {
 	unsigned int hs_fail_next;
 	uint32_t due[FWD_MAX_DUE][2];
 	unsigned int n_due;
+	struct fwd_flow *flows;
+	unsigned int n_flows;
+	uint8_t *dgram; /* FWD_DGRAM_MAX bytes: one datagram in transit */
+	struct fwd_port ports[FWD_MAX_PORTS]; /* extra ports to intercept */
+	size_t n_ports;
+	uint32_t revoked[FWD_MAX_REVOKED]; /* identities revoked on the bus */
+	size_t n_revoked;
 	bool is_primed; /* socket pools asked for */
 	uint64_t last_tick_ms; /* CLOCK_MONOTONIC of the last housekeeping */
 	int events_fd;
 	off_t events_size;
 	char events_path[PATH_MAX];
+};
+
+/* A UDP flow: one source port of l->src to l's destination. */
+struct fwd_flow {
+	struct fwd_ref ref; /* FWD_REF_FLOW */
+	struct fwd_listener *l;
+	int fd; /* connected, in the destination's namespace, bound to the source address */
+	struct sockaddr_storage peer; /* the source as l->fd sees it, for replies */
+	socklen_t peer_len;
+	bool is_auth_bound;
+	uint32_t src_id, dst_id;
+	struct pe_tuple tuple;
+	uint64_t last_ms; /* CLOCK_MONOTONIC of its last datagram */
+	struct fwd_flow *prev, *next;
 };
 
 /* fwd_pool.c */
@@ -137,12 +168,23 @@ void fwd_conn_abort(struct fwd *f, struct fwd_conn *c);
 void fwd_conns_reap(struct fwd *f);
 void fwd_reset_close(int fd);
 
+/* fwd.c */
+void fwd_judge(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst,
+	       const struct pe_tuple *t, struct pe_result *r);
+
+/* fwd_udp.c */
+void fwd_udp_recv(struct fwd *f, struct fwd_listener *l);
+void fwd_flow_event(struct fwd *f, struct fwd_flow *fl);
+void fwd_flow_close(struct fwd *f, struct fwd_flow *fl);
+void fwd_flows_expire(struct fwd *f);
+
 /* fwd_auth.c */
 int fwd_auth_init(struct fwd *f);
 void fwd_auth_release(struct fwd *f);
 int fwd_auth_pair(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst);
 void fwd_auth_snapshot(struct fwd *f, struct pe_auth *auth);
 void fwd_auth_housekeeping(struct fwd *f);
+bool fwd_is_revoked(const struct fwd *f, uint32_t id);
 
 /* fwd_events.c */
 int fwd_events_open(struct fwd *f);

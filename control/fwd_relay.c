@@ -246,7 +246,7 @@ int fwd_conn_open(struct fwd *f, struct fwd_listener *l, int cfd, const struct p
 	err = fwd_pool_take(f, l, &sfd);
 	c = err ? NULL : conn_alloc();
 	if (!c) {
-		pr_warn("rootless: socket in %s/%s: %s", l->dst->ep->ns, l->dst->ep->name,
+		pr_warn("rootless: socket in %s/%s: %s", l->dst->ns, l->dst->name,
 			strerror(err ? -err : ENOMEM));
 		if (sfd >= 0)
 			close(sfd);

@@ -27,6 +27,7 @@
 #define RLNS_OP_LISTEN 'L'
 #define RLNS_OP_SOCKET 'S'
 #define RLNS_OP_START 'G'
+#define RLNS_OP_UDP 'U'
 #define RLNS_CTRL_FD 3
 #define RLNS_POOL_FD 4
 #define RLNS_REPLY_TIMEOUT_MS 5000
@@ -127,10 +128,13 @@ static int make_socket(const struct rlns_req *req, int *out)
 	struct sockaddr_storage ss;
 	socklen_t len;
 
-	fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(domain,
+		    (req->op == RLNS_OP_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
+			    SOCK_CLOEXEC,
+		    0);
 	if (fd < 0)
 		return -errno;
-	len = rlns_sockaddr(req->family, req->addr, req->op == RLNS_OP_LISTEN ? req->port : 0, &ss);
+	len = rlns_sockaddr(req->family, req->addr, req->op == RLNS_OP_SOCKET ? 0 : req->port, &ss);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (domain == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -192,7 +196,7 @@ static bool handle(int fd, const char *command, pid_t *wpid)
 		rep.err = -EINVAL;
 	else if (req.op == RLNS_OP_START && command && !*wpid)
 		rep.pid = *wpid = start_command(command);
-	else if (req.op == RLNS_OP_LISTEN || req.op == RLNS_OP_SOCKET)
+	else if (req.op == RLNS_OP_LISTEN || req.op == RLNS_OP_SOCKET || req.op == RLNS_OP_UDP)
 		rep.err = make_socket(&req, &sfd);
 	send_reply(fd, &rep, sfd);
 	if (sfd >= 0)
@@ -390,6 +394,16 @@ int rlns_listen(int ctrl_fd, uint8_t family, const uint8_t *addr, uint16_t port,
 int rlns_socket(int ctrl_fd, uint8_t family, const uint8_t *addr, int *fd)
 {
 	struct rlns_req req = {.op = RLNS_OP_SOCKET, .family = family};
+	struct rlns_rep rep;
+
+	memcpy(req.addr, addr, 16);
+	return call(ctrl_fd, &req, &rep, fd);
+}
+
+/* See rlns.h. */
+int rlns_udp(int ctrl_fd, uint8_t family, const uint8_t *addr, uint16_t port, int *fd)
+{
+	struct rlns_req req = {.op = RLNS_OP_UDP, .family = family, .port = port};
 	struct rlns_rep rep;
 
 	memcpy(req.addr, addr, 16);

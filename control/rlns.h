@@ -54,6 +54,12 @@ int rlns_listen(int ctrl_fd, uint8_t family, const uint8_t *addr, uint16_t port,
 int rlns_socket(int ctrl_fd, uint8_t family, const uint8_t *addr, int *fd);
 
 /*
+ * A non-blocking UDP socket in the keeper's namespace bound to addr:port
+ * (port 0: any), into *fd. Returns 0 or the keeper's -errno.
+ */
+int rlns_udp(int ctrl_fd, uint8_t family, const uint8_t *addr, uint16_t port, int *fd);
+
+/*
  * Ask on pool_fd, without waiting, for a socket as rlns_socket() makes.
  * Returns 0 or -errno (-EAGAIN: the socketpair is full).
  */
