@@ -33,6 +33,9 @@ enum {
 	OPT_SYNC_MS,
 	OPT_APP_PORT,
 	OPT_PUBSUBS,
+	OPT_ACK_WAIT,
+	OPT_RETRY,
+	OPT_MAX_DELIVER,
 };
 
 static const struct option options[] = {
@@ -54,6 +57,9 @@ static const struct option options[] = {
 	{"sync-ms", required_argument, NULL, OPT_SYNC_MS},
 	{"app-port", required_argument, NULL, OPT_APP_PORT},
 	{"pubsubs", required_argument, NULL, OPT_PUBSUBS},
+	{"pubsub-ack-wait-ms", required_argument, NULL, OPT_ACK_WAIT},
+	{"pubsub-retry-ms", required_argument, NULL, OPT_RETRY},
+	{"pubsub-max-deliver", required_argument, NULL, OPT_MAX_DELIVER},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -81,6 +87,11 @@ static void usage(FILE *f)
 		"  --app-port PORT         the application's port: subscriptions from its\n"
 		"                          GET /dapr/subscribe, events POSTed to its routes\n"
 		"  --pubsubs A,B           pub-sub component names (default \"pubsub\")\n"
+		"  --pubsub-ack-wait-ms MS redeliver an event not acknowledged in MS "
+		"(30000)\n"
+		"  --pubsub-retry-ms MS    delay before redelivery after RETRY/error (1000)\n"
+		"  --pubsub-max-deliver N  attempts before the dead-letter topic (0: "
+		"unlimited)\n"
 		"  -v                      more logging (repeat)\n");
 }
 
@@ -146,6 +157,13 @@ static int parse_opt(int c, const char *arg, struct sidecar_config *cfg)
 	case OPT_PUBSUBS:
 		cfg->pubsubs = arg;
 		return 0;
+	case OPT_ACK_WAIT:
+		return parse_uint(arg, 3600000, &cfg->ack_wait_ms) || cfg->ack_wait_ms < 100 ? -EINVAL
+											      : 0;
+	case OPT_RETRY:
+		return parse_uint(arg, 3600000, &cfg->retry_ms);
+	case OPT_MAX_DELIVER:
+		return parse_uint(arg, 1000000, &cfg->max_deliver);
 	case 'v':
 		log_set_level(log_get_level() + 1);
 		return 0;

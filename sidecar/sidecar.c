@@ -106,17 +106,23 @@ static int open_strong_retry(struct sidecar *sc, const char *bucket, int replica
 	return err;
 }
 
+/* JetStream replicas for buckets and streams: --replicas, else 1 standalone, 3 otherwise. */
+static int bucket_replicas(const struct sidecar *sc)
+{
+	if (sc->cfg.replicas)
+		return sc->cfg.replicas;
+	return sc->cfg.is_standalone ? 1 : 3;
+}
+
 static int open_store(struct sidecar *sc, const char *name, struct store *st)
 {
 	char ks[256], bucket[320];
-	int replicas = sc->cfg.replicas;
+	int replicas = bucket_replicas(sc);
 
 	sidecar_keyspace(&sc->cfg, ks, sizeof(ks));
 	snprintf(bucket, sizeof(bucket), "bmstate_%s_%s", ks, name);
 	store_safe_name(bucket, bucket, sizeof(bucket));
 	snprintf(st->name, sizeof(st->name), "%s", name);
-	if (!replicas)
-		replicas = sc->cfg.is_standalone ? 1 : 3;
 	if (sc->is_strong)
 		return open_strong_retry(sc, bucket, replicas, st);
 	return eventual_open(sc->nc, bucket, sc->replica, sc->cfg.sync_ms, sc->cfg.state_dir, st);
@@ -171,7 +177,11 @@ int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out)
 				   &(struct pubsub_config){.namespace = cfg->namespace,
 							   .app_id = cfg->app_id,
 							   .names = cfg->pubsubs,
-							   .app_port = cfg->app_port},
+							   .app_port = cfg->app_port,
+							   .replicas = bucket_replicas(sc),
+							   .ack_wait_ms = cfg->ack_wait_ms,
+							   .retry_ms = cfg->retry_ms,
+							   .max_deliver = cfg->max_deliver},
 				   &sc->pubsub);
 	if (err)
 		goto err_stop;

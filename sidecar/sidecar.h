@@ -26,6 +26,9 @@ struct sidecar_config {
 	unsigned int http_port;
 	unsigned int nats_port; /* standalone server port; 0: a free one */
 	unsigned int sync_ms; /* eventual anti-entropy period (default 2000) */
+	unsigned int ack_wait_ms; /* pub-sub: redeliver when not acknowledged (30000) */
+	unsigned int retry_ms; /* pub-sub: delay before redelivery after RETRY (1000) */
+	unsigned int max_deliver; /* pub-sub: attempts before dead letter; 0: unlimited */
 	int replicas; /* strong bucket replicas; 0: 1 standalone, else 3 */
 	bool is_standalone;
 	bool is_shared_versions;
