@@ -108,6 +108,14 @@ struct {
 } bm_alloc SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BM_IFGUARD_MAX);
+	__type(key, struct bm_ifguard_key);
+	__type(value, struct bm_ifguard);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bm_ifguard SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, BM_EVENTS_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

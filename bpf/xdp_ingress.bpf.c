@@ -4,7 +4,9 @@
  * identity, protocol, port). Parse the frame (lib/parse.h), resolve both
  * addresses (lib/ipcache.h), decide through the flow cache or the policy of
  * the current generation (lib/flow.h, lib/policy.h), account (lib/telemetry.h).
- * Denies are XDP_DROP, allows XDP_PASS.
+ * Denies are XDP_DROP, allows XDP_PASS. Before any of that, a packet whose
+ * source the ingress interface's guard does not list is dropped as spoofed
+ * (lib/guard.h), even with no policy loaded.
  *
  * A dry-run instance (rodata bm_dry_run = 1) reads the same state but writes
  * none: no flow, fragment, counter, pair slot or event. It records its verdict
@@ -19,6 +21,7 @@
 #include "lib/ipcache.h"
 #include "lib/policy.h"
 #include "lib/flow.h"
+#include "lib/guard.h"
 #include "lib/telemetry.h"
 
 /* Set through rodata by a dry-run instance (see bm_verdict_record). */
@@ -67,17 +70,15 @@ int bm_xdp_ingress(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&bm_config, &zero);
 	if (cfg)
 		gen = *(volatile __u32 *)&cfg->generation; /* once: one generation per packet */
-	if (!gen) {
-		pkt.len = (__u32)(ctx->data_end - ctx->data);
+	v.reason = bm_parse(ctx, &pkt);
+	if (v.reason == BM_PARSE_OK && !bm_policy_only && bm_guard_is_spoofed(ctx, &pkt))
+		bm_verdict_set(&v, BM_VERDICT_DENY, BM_REASON_DENY_SPOOFED);
+	else if (!gen)
 		bm_verdict_set(&v, BM_VERDICT_ALLOW, BM_REASON_ALLOW_NO_POLICY);
-	} else {
-		v.reason = bm_parse(ctx, &pkt);
-		if (v.reason == BM_PARSE_OK)
-			bm_judge(ctx, cfg, gen, &pkt, &v, bm_dry_run, bm_policy_only);
-		else
-			v.verdict =
-				bm_reason_is_deny(v.reason) ? BM_VERDICT_DENY : BM_VERDICT_ALLOW;
-	}
+	else if (v.reason == BM_PARSE_OK)
+		bm_judge(ctx, cfg, gen, &pkt, &v, bm_dry_run, bm_policy_only);
+	else
+		v.verdict = bm_reason_is_deny(v.reason) ? BM_VERDICT_DENY : BM_VERDICT_ALLOW;
 	action = v.verdict == BM_VERDICT_DENY ? XDP_DROP : XDP_PASS;
 #ifdef BM_DEBUG
 	bpf_printk("bm_xdp_ingress: reason %u rule %u ids %u->%u", v.reason, v.rule_id, v.src_id,

@@ -46,6 +46,7 @@ int cli_parse_u32(const char *text, unsigned long min, unsigned long max, unsign
 /* Subcommands. */
 int cmd_attach(const struct cli_globals *g, int argc, char **argv);
 int cmd_detach(const struct cli_globals *g, int argc, char **argv);
+int cmd_guard(const struct cli_globals *g, int argc, char **argv);
 int cmd_status(const struct cli_globals *g, int argc, char **argv);
 int cmd_policy(const struct cli_globals *g, int argc, char **argv);
 int cmd_observe(const struct cli_globals *g, int argc, char **argv);

@@ -83,4 +83,25 @@ int dp_detach(const char *pin_dir, int ifindex);
 int dp_test_run(struct dataplane *dp, const void *frame, size_t len,
 		struct bm_verdict_record *rec);
 
+/*
+ * Anti-spoofing (bpf/abi/guard.h): from now on, an IPv4/IPv6 packet entering
+ * ifindex is dropped with BM_REASON_DENY_SPOOFED unless its source is one of
+ * addrs[0..n) (up to BM_GUARD_MAX_V4 IPv4 and BM_GUARD_MAX_V6 IPv6
+ * addresses; n = 0 admits no IP source at all). Replaces any earlier guard of
+ * ifindex in one step. Works whether or not the program is attached there
+ * yet and whether or not a policy is loaded. Returns 0, -EINVAL (ifindex <= 0,
+ * unknown family), -E2BIG (too many addresses of a family; nothing changed),
+ * or another -errno from the map update.
+ */
+int dp_guard_set(struct dataplane *dp, int ifindex, const struct bm_addr *addrs, size_t n);
+
+/*
+ * Remove ifindex's guard: its packets are no longer checked. Returns 0,
+ * -ENOENT when it had none, -EINVAL for ifindex <= 0, or -errno.
+ */
+int dp_guard_del(struct dataplane *dp, int ifindex);
+
+/* Read ifindex's guard into *out. Returns 0, -ENOENT when it has none, or -errno. */
+int dp_guard_get(struct dataplane *dp, int ifindex, struct bm_ifguard *out);
+
 #endif /* BM_DATAPLANE_H */

@@ -21,6 +21,12 @@ static const struct cli_command commands[] = {
 	{"detach", cmd_detach, "  bpfmesh detach IFACE",
 	 "Detach the XDP data plane from IFACE; maps and policy stay pinned.\n"
 	 "example: bpfmesh detach eth0"},
+	{"guard", cmd_guard,
+	 "  bpfmesh guard set IFACE ADDR...\n  bpfmesh guard del IFACE\n"
+	 "  bpfmesh guard show [IFACE]",
+	 "Anti-spoofing: IP packets entering IFACE with a source other than ADDR... (up to 4\n"
+	 "IPv4 and 4 IPv6; none: no IP source at all) are dropped as deny-spoofed.\n"
+	 "example: bpfmesh guard set veth-web 198.18.17.2 fd00:17::2"},
 	{"status", cmd_status, "  bpfmesh status [--json]",
 	 "Show the policy generation, attached interfaces, map fill and counters.\n"
 	 "example: bpfmesh status"},

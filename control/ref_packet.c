@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "pkt_parse.h"
 #include "ref_packet.h"
 
@@ -131,8 +132,9 @@ static int judge_later_frag(const struct evaluator *ev, const struct pkt_info *i
 	return 0;
 }
 
-static int judge(const struct evaluator *ev, const void *frame, size_t len,
-		 const struct pe_auth *auth, struct ref_frag_state *frags, struct pe_result *out)
+static int judge(const struct evaluator *ev, const struct bm_ifguard *guard, const void *frame,
+		 size_t len, const struct pe_auth *auth, struct ref_frag_state *frags,
+		 struct pe_result *out)
 {
 	struct pkt_info info;
 	uint8_t reason;
@@ -140,6 +142,11 @@ static int judge(const struct evaluator *ev, const void *frame, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	reason = pkt_parse(frame, len, &info);
+	if (reason == PKT_PARSE_OK &&
+	    guard_is_spoofed(guard, info.tuple.family, info.tuple.saddr)) {
+		set_result(out, BM_VERDICT_DENY, BM_REASON_DENY_SPOOFED);
+		return 0;
+	}
 	if (reason != PKT_PARSE_OK) {
 		set_result(out, bm_reason_is_deny(reason) ? BM_VERDICT_DENY : BM_VERDICT_ALLOW,
 			   reason);
@@ -160,9 +167,7 @@ int ref_packet_verdict(const struct pm_model *m, const void *frame, size_t len,
 		       const struct pe_auth *auth, struct ref_frag_state *frags,
 		       struct pe_result *out)
 {
-	const struct evaluator ev = {eval_model, m};
-
-	return judge(&ev, frame, len, auth, frags, out);
+	return ref_packet_verdict_guarded(m, NULL, frame, len, auth, frags, out);
 }
 
 /* See ref_packet.h. */
@@ -170,7 +175,25 @@ int ref_packet_verdict_tables(const struct bm_tables *tb, const void *frame, siz
 			      const struct pe_auth *auth, struct ref_frag_state *frags,
 			      struct pe_result *out)
 {
+	return ref_packet_verdict_tables_guarded(tb, NULL, frame, len, auth, frags, out);
+}
+
+/* See ref_packet.h. */
+int ref_packet_verdict_guarded(const struct pm_model *m, const struct bm_ifguard *guard,
+			       const void *frame, size_t len, const struct pe_auth *auth,
+			       struct ref_frag_state *frags, struct pe_result *out)
+{
+	const struct evaluator ev = {eval_model, m};
+
+	return judge(&ev, guard, frame, len, auth, frags, out);
+}
+
+/* See ref_packet.h. */
+int ref_packet_verdict_tables_guarded(const struct bm_tables *tb, const struct bm_ifguard *guard,
+				      const void *frame, size_t len, const struct pe_auth *auth,
+				      struct ref_frag_state *frags, struct pe_result *out)
+{
 	const struct evaluator ev = {eval_tables, tb};
 
-	return judge(&ev, frame, len, auth, frags, out);
+	return judge(&ev, guard, frame, len, auth, frags, out);
 }

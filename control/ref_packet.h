@@ -10,8 +10,13 @@
  * ref_frag_state the caller owns, the counterpart of bm_frags; pass NULL
  * to model a program that has recorded nothing (a dry run records nothing).
  *
- * Results for frames that get no policy lookup (malformed, not IP, ND):
- * rule_id 0, src_id and dst_id 0, is_auth_required false.
+ * Anti-spoofing (bpf/abi/guard.h) comes first: an IP frame whose source the
+ * ingress interface's guard does not list gets deny DENY_SPOOFED. The *_guarded
+ * variants take that guard (NULL: the interface has none); the others model
+ * an interface without a guard.
+ *
+ * Results for frames that get no policy lookup (malformed, not IP, ND,
+ * spoofed): rule_id 0, src_id and dst_id 0, is_auth_required false.
  */
 #ifndef BM_REF_PACKET_H
 #define BM_REF_PACKET_H
@@ -58,5 +63,15 @@ int ref_packet_verdict(const struct pm_model *m, const void *frame, size_t len,
 int ref_packet_verdict_tables(const struct bm_tables *tb, const void *frame, size_t len,
 			      const struct pe_auth *auth, struct ref_frag_state *frags,
 			      struct pe_result *out);
+
+/* ref_packet_verdict() for a frame entering an interface with guard (may be NULL). */
+int ref_packet_verdict_guarded(const struct pm_model *m, const struct bm_ifguard *guard,
+			       const void *frame, size_t len, const struct pe_auth *auth,
+			       struct ref_frag_state *frags, struct pe_result *out);
+
+/* ref_packet_verdict_tables() for a frame entering an interface with guard (may be NULL). */
+int ref_packet_verdict_tables_guarded(const struct bm_tables *tb, const struct bm_ifguard *guard,
+				      const void *frame, size_t len, const struct pe_auth *auth,
+				      struct ref_frag_state *frags, struct pe_result *out);
 
 #endif /* BM_REF_PACKET_H */

@@ -12,5 +12,6 @@
 #include "telemetry.h"
 #include "config.h"
 #include "sock.h"
+#include "guard.h"
 
 #endif /* BM_ABI_ABI_H */

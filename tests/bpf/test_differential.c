@@ -7,7 +7,11 @@
  * verdict record of bm_xdp_ingress must equal ref_packet_verdict() on the
  * model: verdict, reason, rule, both identities. tables_eval() is checked
  * along (ref_packet_verdict_tables()) to tell compiler faults from data
- * plane faults. Failures print the seed and frame number.
+ * plane faults. Every frame also meets a random anti-spoofing guard on the
+ * test run's ingress interface (loopback): none, one that lists its source,
+ * or one that does not (ref_packet_verdict_guarded()), while guards on
+ * other interfaces must change nothing. Failures print the seed and frame
+ * number.
  * BM_DIFF_SEEDS / BM_DIFF_PACKETS override the sizes (default 25 x 4000).
  * ctest-labels: bpf dataplane
  */
@@ -15,6 +19,7 @@
 #include <inttypes.h>
 
 #include "bm_test.h"
+#include "guard.h"
 #include "policy_compile.h"
 #include "policy_gen.h"
 #include "ref_packet.h"
@@ -191,6 +196,62 @@ static int seed_auth(struct policy_gen_rng *rng, const struct pm_model *m, struc
 	return 0;
 }
 
+/* BPF_PROG_TEST_RUN without a context runs on the namespace's loopback. */
+#define DIFF_TEST_IFINDEX 1
+
+static void guard_addr(struct bm_addr *a, uint8_t family, const uint8_t *addr)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	memcpy(a->addr, addr, family == BM_FAMILY_IPV4 ? 4 : 16);
+}
+
+/*
+ * Give the test interface a random guard for a frame from tu: none (40 %),
+ * one listing tu's source among decoys (30 %), or only decoys (30 %; often
+ * none of tu's family). Returns the guard installed, or NULL.
+ */
+static const struct bm_ifguard *pick_guard(struct policy_gen_rng *rng, const struct pm_model *m,
+					   const struct pe_tuple *tu, struct bm_ifguard *g)
+{
+	uint32_t k = policy_gen_below(rng, 10), nd = policy_gen_below(rng, 4), i;
+	struct bm_addr addrs[8];
+	struct pe_tuple decoy;
+	size_t n = 0;
+	int err;
+
+	if (k < 4) {
+		err = dp_guard_del(fx.live, DIFF_TEST_IFINDEX);
+		CU_ASSERT_TRUE(err == 0 || err == -ENOENT);
+		return NULL;
+	}
+	if (k < 7)
+		guard_addr(&addrs[n++], tu->family, tu->saddr);
+	for (i = 0; i < nd; i++) {
+		policy_gen_tuple(rng, m, &decoy);
+		guard_addr(&addrs[n++], decoy.family, chance(rng, 50) ? decoy.saddr : decoy.daddr);
+	}
+	if (guard_build(addrs, n, g))
+		n = 1; /* too many of one family: keep the first only */
+	CU_ASSERT_EQUAL_FATAL(dp_guard_set(fx.live, DIFF_TEST_IFINDEX, addrs, n), 0);
+	CU_ASSERT_EQUAL_FATAL(guard_build(addrs, n, g), 0);
+	return g;
+}
+
+/* Guards on interfaces the test runs never enter: they must change nothing. */
+static void guard_others(struct policy_gen_rng *rng, const struct pm_model *m)
+{
+	struct bm_addr a;
+	struct pe_tuple tu;
+	int ifindex;
+
+	for (ifindex = 2; ifindex <= 5; ifindex++) {
+		policy_gen_tuple(rng, m, &tu);
+		guard_addr(&a, tu.family, tu.saddr);
+		CU_ASSERT_EQUAL(dp_guard_set(fx.live, ifindex, &a, ifindex & 1), 0);
+	}
+}
+
 static bool same(const struct bm_verdict_record *rec, const struct pe_result *r)
 {
 	return rec->verdict == r->verdict && rec->reason == r->reason &&
@@ -221,9 +282,11 @@ static unsigned int run_seed(uint64_t seed, uint32_t n, unsigned long *runs)
 	struct bm_auth_key *keys = NULL;
 	struct policy_gen_params p;
 	struct bm_verdict_record rec;
+	const struct bm_ifguard *guard;
 	struct pe_result mr, tr;
 	struct policy_gen_rng rng;
 	struct pm_model *m = NULL;
+	struct bm_ifguard g;
 	struct pe_auth auth;
 	unsigned int bad = 0;
 	struct bm_tables t;
@@ -242,23 +305,29 @@ static unsigned int run_seed(uint64_t seed, uint32_t n, unsigned long *runs)
 	CU_ASSERT_EQUAL_FATAL(dp_install(fx.live, &t, &gen), 0);
 	fx.generation = gen;
 	CU_ASSERT_EQUAL_FATAL(seed_auth(&rng, m, &auth, &keys, &values), 0);
+	guard_others(&rng, m);
 	for (i = 0; i < n; i++) {
 		policy_gen_tuple(&rng, m, &tu);
 		build(&b, &rng, &tu);
+		guard = pick_guard(&rng, m, &tu, &g);
 		if (dp_test_run(fx.dry, b.d, b.len, &rec)) {
 			bad++;
 			continue;
 		}
 		(*runs)++;
 		reason_hist[rec.reason % BM_REASON_MAX]++;
-		CU_ASSERT_EQUAL(ref_packet_verdict(m, b.d, b.len, &auth, NULL, &mr), 0);
-		CU_ASSERT_EQUAL(ref_packet_verdict_tables(&t, b.d, b.len, &auth, NULL, &tr), 0);
+		CU_ASSERT_EQUAL(ref_packet_verdict_guarded(m, guard, b.d, b.len, &auth, NULL, &mr),
+				0);
+		CU_ASSERT_EQUAL(
+			ref_packet_verdict_tables_guarded(&t, guard, b.d, b.len, &auth, NULL, &tr),
+			0);
 		if (!same(&rec, &mr) || !same(&rec, &tr)) {
 			if (bad < 5)
 				report(seed, i, &b, &rec, &mr, &tr);
 			bad += !same(&rec, &mr);
 		}
 	}
+	dp_guard_del(fx.live, DIFF_TEST_IFINDEX);
 	free(keys);
 	free(values);
 	tables_release(&t);
@@ -283,6 +352,7 @@ static void test_differential_bpf_vs_reference(void)
 	fprintf(stderr, "\n");
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_TRUE(runs >= (unsigned long)seeds * per * 9 / 10);
+	CU_ASSERT_TRUE(reason_hist[BM_REASON_DENY_SPOOFED] > runs / 20);
 }
 
 /*

@@ -17,6 +17,9 @@ static void test_abi_sizes(void)
 	CU_ASSERT_EQUAL(sizeof(struct bm_flow_key), 40);
 	CU_ASSERT_EQUAL(sizeof(struct bm_flow_event), 80);
 	CU_ASSERT_EQUAL(sizeof(struct bm_config), 16);
+	CU_ASSERT_EQUAL(sizeof(struct bm_addr), 20);
+	CU_ASSERT_EQUAL(sizeof(struct bm_ifguard_key), 4);
+	CU_ASSERT_EQUAL(sizeof(struct bm_ifguard), 88);
 }
 
 static void test_abi_offsets(void)
@@ -27,6 +30,9 @@ static void test_abi_offsets(void)
 	CU_ASSERT_EQUAL(offsetof(struct bm_flow_event, saddr), 32);
 	CU_ASSERT_EQUAL(offsetof(struct bm_config, generation), 0);
 	CU_ASSERT_EQUAL(offsetof(struct bm_cidr6_key, addr), 4);
+	CU_ASSERT_EQUAL(offsetof(struct bm_addr, addr), 4);
+	CU_ASSERT_EQUAL(offsetof(struct bm_ifguard, v4), 8);
+	CU_ASSERT_EQUAL(offsetof(struct bm_ifguard, v6), 24);
 }
 
 static void test_abi_reasons_split(void)
