@@ -493,8 +493,10 @@ static int commit(struct wl_model *m, struct wl_model *st)
 	if (!files)
 		return -ENOMEM;
 	m->files = files;
-	memcpy(m->objs + m->n_objs, st->objs, st->n_objs * sizeof(*objs));
-	memcpy(m->files + m->n_files, st->files, st->n_files * sizeof(*files));
+	if (st->n_objs)
+		memcpy(m->objs + m->n_objs, st->objs, st->n_objs * sizeof(*objs));
+	if (st->n_files)
+		memcpy(m->files + m->n_files, st->files, st->n_files * sizeof(*files));
 	m->n_objs = n_objs;
 	m->n_files = n_files;
 	st->n_objs = st->n_files = 0;
