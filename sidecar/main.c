@@ -5,11 +5,14 @@
  * with its own nats-server, like `dapr run`.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../control/log.h"
 #include "sidecar.h"
@@ -36,6 +39,10 @@ enum {
 	OPT_ACK_WAIT,
 	OPT_RETRY,
 	OPT_MAX_DELIVER,
+	OPT_IDENTITY_KEY,
+	OPT_IDENTITY_DIR,
+	OPT_IDENTITY_SKEW,
+	OPT_NETNS,
 };
 
 static const struct option options[] = {
@@ -53,6 +60,10 @@ static const struct option options[] = {
 	{"namespace", required_argument, NULL, OPT_NAMESPACE},
 	{"replica", required_argument, NULL, OPT_REPLICA},
 	{"identity", required_argument, NULL, OPT_IDENTITY},
+	{"identity-key", required_argument, NULL, OPT_IDENTITY_KEY},
+	{"identity-dir", required_argument, NULL, OPT_IDENTITY_DIR},
+	{"identity-skew-s", required_argument, NULL, OPT_IDENTITY_SKEW},
+	{"netns", required_argument, NULL, OPT_NETNS},
 	{"nats-port", required_argument, NULL, OPT_NATS_PORT},
 	{"sync-ms", required_argument, NULL, OPT_SYNC_MS},
 	{"app-port", required_argument, NULL, OPT_APP_PORT},
@@ -81,7 +92,12 @@ static void usage(FILE *f)
 		"  --version V             workload version: its own keyspace\n"
 		"  --share-versions        all versions share one keyspace\n"
 		"  --replica NAME          this replica's unique name (default host-pid)\n"
-		"  --identity FILE         this replica's identity document\n"
+		"  --identity FILE         this replica's identity document (checked at start)\n"
+		"  --identity-key FILE     its secret key (default FILE.key)\n"
+		"  --identity-dir DIR      trust.bundle and crl.bin to check it against\n"
+		"  --identity-skew-s S     clock skew allowed in that check (default 60)\n"
+		"  --netns PATH            enter this network namespace first\n"
+		"                          (/run/netns/NAME, /proc/PID/ns/net)\n"
 		"  --nats-port PORT        standalone nats-server port (default: a free one)\n"
 		"  --sync-ms MS            eventual anti-entropy period (default 2000)\n"
 		"  --app-port PORT         the application's port: subscriptions from its\n"
@@ -106,6 +122,22 @@ static int parse_uint(const char *s, unsigned long max, unsigned int *out)
 		return -EINVAL;
 	*out = (unsigned int)v;
 	return 0;
+}
+
+/*
+ * Join the network namespace at path, before any thread exists (setns(2)
+ * moves only the calling thread). Returns 0 or -errno.
+ */
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET))
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 static int parse_opt(int c, const char *arg, struct sidecar_config *cfg)
@@ -147,6 +179,17 @@ static int parse_opt(int c, const char *arg, struct sidecar_config *cfg)
 		return 0;
 	case OPT_IDENTITY:
 		cfg->identity = arg;
+		return 0;
+	case OPT_IDENTITY_KEY:
+		cfg->identity_key = arg;
+		return 0;
+	case OPT_IDENTITY_DIR:
+		cfg->identity_dir = arg;
+		return 0;
+	case OPT_IDENTITY_SKEW:
+		if (parse_uint(arg, 86400, &n))
+			return -EINVAL;
+		cfg->identity_skew_s = (int)n;
 		return 0;
 	case OPT_NATS_PORT:
 		return parse_uint(arg, 65535, &cfg->nats_port);
@@ -202,8 +245,9 @@ static int resolve_config(struct sidecar_config *cfg)
 
 int main(int argc, char **argv)
 {
-	struct sidecar_config cfg = {0};
+	struct sidecar_config cfg = {.identity_skew_s = -1};
 	struct sidecar *sc = NULL;
+	const char *netns = NULL;
 	sigset_t set;
 	int c, sig, err;
 
@@ -211,6 +255,10 @@ int main(int argc, char **argv)
 		if (c == 'h') {
 			usage(stdout);
 			return 0;
+		}
+		if (c == OPT_NETNS) {
+			netns = optarg;
+			continue;
 		}
 		if (parse_opt(c, optarg, &cfg)) {
 			usage(stderr);
@@ -220,6 +268,11 @@ int main(int argc, char **argv)
 	if (optind != argc || resolve_config(&cfg)) {
 		usage(stderr);
 		return 2;
+	}
+	err = netns ? enter_netns(netns) : 0;
+	if (err) {
+		fprintf(stderr, "bpfmesh-sidecar: --netns %s: %s\n", netns, strerror(-err));
+		return 1;
 	}
 	/* Block the stop signals before any thread exists, then wait for one. */
 	sigemptyset(&set);

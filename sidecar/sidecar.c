@@ -11,6 +11,7 @@
 #include "dapr.h"
 #include "eventual.h"
 #include "http.h"
+#include "identity.h"
 #include "../control/log.h"
 #include "natsd.h"
 #include "pubsub.h"
@@ -27,8 +28,10 @@ struct sidecar {
 	struct natsd *natsd;
 	struct pubsub *pubsub;
 	natsConnection *nc;
+	struct sc_identity ident;
 	char replica[128];
 	bool is_strong;
+	bool has_ident;
 };
 
 /* "<ns>_<app>_<version|shared>"; see sidecar.h. */
@@ -146,6 +149,32 @@ static int open_stores(struct sidecar *sc)
 	return err;
 }
 
+/* The replica's identity document: refuse to run with one that does not check out. */
+static int load_identity(struct sidecar *sc)
+{
+	char why[512] = "";
+	int err;
+
+	if (!sc->cfg.identity_dir) {
+		pr_warn("sidecar: --identity needs --identity-dir (trust bundle)");
+		return -EINVAL;
+	}
+	err = sc_identity_load(&(struct sc_identity_config){.doc_path = sc->cfg.identity,
+							   .key_path = sc->cfg.identity_key,
+							   .dir = sc->cfg.identity_dir,
+							   .namespace = sc->cfg.namespace,
+							   .skew_s = sc->cfg.identity_skew_s},
+			       &sc->ident, why, sizeof(why));
+	sc->has_ident = true; /* released in sidecar_stop() either way */
+	if (err) {
+		pr_warn("sidecar: %s", why);
+		return err;
+	}
+	pr_info("sidecar: identity %s (serial %016llx)", sc->ident.doc.certs[0].subject,
+		(unsigned long long)sc->ident.doc.certs[0].serial);
+	return 0;
+}
+
 /* Start everything in order; see sidecar.h. */
 int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out)
 {
@@ -163,6 +192,11 @@ int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out)
 		snprintf(sc->replica, sizeof(sc->replica), "%s", cfg->replica);
 	else
 		snprintf(sc->replica, sizeof(sc->replica), "%s-%d", host, (int)getpid());
+	if (cfg->identity) {
+		err = load_identity(sc);
+		if (err)
+			goto err_stop;
+	}
 	if (!urls) {
 		err = natsd_start(cfg->state_dir, cfg->nats_port, &sc->natsd);
 		if (err)
@@ -224,5 +258,7 @@ void sidecar_stop(struct sidecar *sc)
 		natsConnection_Destroy(sc->nc);
 	}
 	natsd_stop(sc->natsd);
+	if (sc->has_ident)
+		sc_identity_release(&sc->ident);
 	free(sc);
 }

@@ -20,7 +20,10 @@ struct sidecar_config {
 	const char *nats_urls; /* NULL with is_standalone: start our own */
 	const char *state_dir;
 	const char *replica; /* this replica's name (default: host name + pid) */
-	const char *identity; /* identity document path (kept for the handshake) */
+	const char *identity; /* identity document path; NULL: none */
+	const char *identity_key; /* its secret key; NULL: IDENTITY.key */
+	const char *identity_dir; /* trust.bundle + crl.bin; required with identity */
+	int identity_skew_s; /* clock skew allowed when checking it; < 0: default 60 */
 	const char *pubsubs; /* comma-separated pub-sub component names ("pubsub") */
 	unsigned int app_port; /* the application's port, for subscriptions; 0: none */
 	unsigned int http_port;

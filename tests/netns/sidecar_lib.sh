@@ -8,6 +8,7 @@ set -euo pipefail
 SC_DIR=$(mktemp -d /tmp/bm-sidecar-test.XXXXXX)
 SC_TOOL="python3 $(dirname "${BASH_SOURCE[0]}")/sidecartool.py"
 SC_PIDS=()
+SC_NETNS=()
 SC_FAILS=0
 if [ -z "${BM_SIDECAR:-}" ] && [ -n "${BPFMESH:-}" ]; then
 	BM_SIDECAR="$(dirname "$BPFMESH")/../sidecar/bpfmesh-sidecar"
@@ -25,7 +26,7 @@ sc_skip() {
 }
 
 sc_cleanup() {
-	local pid i rc=$?
+	local pid i ns rc=$?
 	set +e
 	# SIGTERM first, so sidecars shut down and sanitizers report leaks.
 	for pid in "${SC_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
@@ -36,6 +37,11 @@ sc_cleanup() {
 	done
 	for pid in "${SC_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
 	for pid in "${SC_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	for ns in "${SC_NETNS[@]}"; do
+		# Anything still running in a namespace the test made (bounded).
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
 	if grep -l "Sanitizer" "$SC_DIR"/*.log 2>/dev/null; then
 		echo "FAIL: sanitizer report (above)"
 		grep -h -A30 "Sanitizer" "$SC_DIR"/*.log | head -80
