@@ -50,7 +50,7 @@ sc_cleanup() {
 	if [ "$rc" != 0 ] || [ "$SC_FAILS" != 0 ] || [ -n "${SC_KEEP_LOGS:-}" ]; then
 		tail -n 20 "$SC_DIR"/*.log 2>/dev/null
 	fi
-	rm -rf "$SC_DIR"
+	[ -n "${SC_KEEP_DIR:-}" ] && echo "kept $SC_DIR" || rm -rf "$SC_DIR"
 	exit "$rc"
 }
 trap sc_cleanup EXIT

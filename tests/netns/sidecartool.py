@@ -336,10 +336,14 @@ def cmd_fill(port, prefix, count, first):
     acked = []
     for i in range(first, first + count):
         try:
-            if save(port, [{"key": "%s-%d" % (prefix, i), "value": i}]) == 204:
+            st = save(port, [{"key": "%s-%d" % (prefix, i), "value": i}])
+            if st == 204:
                 acked.append(i)
-        except Exception:
-            pass
+            elif i == first:
+                print("fill %s: first write answered %d" % (prefix, st), file=sys.stderr)
+        except Exception as e:
+            if i == first:
+                print("fill %s: first write: %r" % (prefix, e), file=sys.stderr)
     print(json.dumps(acked))
 
 
