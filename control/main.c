@@ -80,6 +80,11 @@ static const struct cli_command commands[] = {
 	 "slirp4netns; workload-to-workload TCP goes through a userland forwarder that enforces\n"
 	 "the same policy (and authentication) as the data plane. See docs/rootless.md.\n"
 	 "example: bpfmesh rootless run -f policy.yaml --workload shop/web='./web'"},
+	{"runtime", cmd_runtime,
+	 "  bpfmesh runtime start|stop|list|reap|routes --pod-cidr CIDR [--cgroup-root DIR] ...",
+	 "Run workload replicas by hand (the agent does this for placed replicas); see\n"
+	 "docs/runtime.md. Replicas outlive the command.\n"
+	 "example: bpfmesh runtime start --pod-cidr 198.18.17.0/24 -f pod.yaml"},
 	{"identity", cmd_identity,
 	 "  bpfmesh identity init|enroll|issue|show|verify|revoke|rotate ...",
 	 "Workload identities: trust domain, node enrollment, signed documents, revocation.\n"

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The data plane on a replica's host-side veth: bm_xdp_ingress (policy at
+ * the point where the replica's packets enter the node) and, once the data
+ * plane has it, the anti-spoofing guard (only the replica's address may be
+ * the source of what enters on its veth).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "dataplane.h"
+#include "log.h"
+#include "runtime_priv.h"
+
+/*
+ * The data plane at rt->pin_dir, opened on first use (listing replicas
+ * needs none). Returns 0 or -errno (logged).
+ */
+int rt_dp(struct rt *rt)
+{
+	int err;
+
+	if (rt->dp)
+		return 0;
+	err = dp_open(rt->pin_dir, false, &rt->dp);
+	if (err) {
+		pr_warn("runtime: open data plane at %s: %s", rt->pin_dir, strerror(-err));
+		rt->dp = NULL;
+		return err;
+	}
+	rt->owns_dp = true;
+	return 0;
+}
+
+/*
+ * Attach XDP (native, else generic) to r's host veth when a data plane is
+ * configured and it is not attached yet. Returns 0 or -errno (logged).
+ */
+int rt_hook(struct rt *rt, struct rt_replica *r)
+{
+	int ifindex = r->info.host_ifindex;
+	enum dp_mode got;
+	int err = 0;
+
+	if (!rt->pin_dir || !ifindex)
+		return 0;
+	if (!dp_is_attached(ifindex, NULL)) {
+		err = rt_dp(rt);
+		if (!err)
+			err = dp_attach(rt->dp, ifindex, DP_MODE_NATIVE, &got);
+		if (err && err != -EEXIST) {
+			pr_warn("replica %s: attach xdp to %s: %s", r->info.key,
+				r->info.host_ifname, strerror(-err));
+			return err;
+		}
+	}
+	r->info.is_xdp_attached = true;
+	return 0;
+}
+
+/* Drop the anti-spoofing guard of ifindex. Returns 0 or -errno. */
+int rt_guard_del(struct rt *rt, int ifindex)
+{
+	(void)rt;
+	(void)ifindex;
+	return 0;
+}
