@@ -110,9 +110,10 @@ void rt_unhook(struct rt *rt, struct rt_replica *r)
 {
 	int ifindex = (int)if_nametoindex(r->info.host_ifname);
 
-	if (ifindex && r->info.is_guarded)
-		rt_guard_del(rt, ifindex);
+	if (r->info.is_guarded && r->guard_ifindex)
+		rt_guard_del(rt, r->guard_ifindex);
 	r->info.is_guarded = false;
+	r->guard_ifindex = 0;
 	if (ifindex && rt->pin_dir && dp_is_attached(ifindex, NULL))
 		dp_detach(rt->pin_dir, ifindex);
 	r->info.is_xdp_attached = false;

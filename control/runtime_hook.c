@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The data plane on a replica's host-side veth: bm_xdp_ingress (policy at
- * the point where the replica's packets enter the node) and, once the data
- * plane has it, the anti-spoofing guard (only the replica's address may be
- * the source of what enters on its veth).
+ * the point where the replica's packets enter the node) and the
+ * anti-spoofing guard (only the replica's address may be the source of what
+ * enters on its veth; dp_guard_set()).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "dataplane.h"
+#include "guard.h"
 #include "log.h"
 #include "runtime_priv.h"
 
@@ -32,9 +33,29 @@ int rt_dp(struct rt *rt)
 	return 0;
 }
 
+/* Admit only r's address as a source on its host veth. Returns 0 or -errno (logged). */
+static int guard(struct rt *rt, struct rt_replica *r)
+{
+	struct bm_addr addr;
+	int err;
+
+	err = guard_addr_parse(r->info.address, &addr);
+	if (!err)
+		err = dp_guard_set(rt->dp, r->info.host_ifindex, &addr, 1);
+	if (err) {
+		pr_warn("replica %s: anti-spoofing guard on %s: %s", r->info.key,
+			r->info.host_ifname, strerror(-err));
+		return err;
+	}
+	r->info.is_guarded = true;
+	r->guard_ifindex = r->info.host_ifindex;
+	return 0;
+}
+
 /*
  * Attach XDP (native, else generic) to r's host veth when a data plane is
- * configured and it is not attached yet. Returns 0 or -errno (logged).
+ * configured and it is not attached yet, and set its anti-spoofing guard.
+ * Returns 0 or -errno (logged).
  */
 int rt_hook(struct rt *rt, struct rt_replica *r)
 {
@@ -42,12 +63,13 @@ int rt_hook(struct rt *rt, struct rt_replica *r)
 	enum dp_mode got;
 	int err = 0;
 
-	if (!rt->pin_dir || !ifindex)
+	if ((!rt->pin_dir && !rt->dp) || !ifindex)
 		return 0;
+	err = rt_dp(rt);
+	if (err)
+		return err;
 	if (!dp_is_attached(ifindex, NULL)) {
-		err = rt_dp(rt);
-		if (!err)
-			err = dp_attach(rt->dp, ifindex, DP_MODE_NATIVE, &got);
+		err = dp_attach(rt->dp, ifindex, DP_MODE_NATIVE, &got);
 		if (err && err != -EEXIST) {
 			pr_warn("replica %s: attach xdp to %s: %s", r->info.key,
 				r->info.host_ifname, strerror(-err));
@@ -55,13 +77,16 @@ int rt_hook(struct rt *rt, struct rt_replica *r)
 		}
 	}
 	r->info.is_xdp_attached = true;
-	return 0;
+	return guard(rt, r);
 }
 
 /* Drop the anti-spoofing guard of ifindex. Returns 0 or -errno. */
 int rt_guard_del(struct rt *rt, int ifindex)
 {
-	(void)rt;
-	(void)ifindex;
-	return 0;
+	int err;
+
+	err = rt_dp(rt);
+	if (!err)
+		err = dp_guard_del(rt->dp, ifindex);
+	return err == -ENOENT ? 0 : err;
 }

@@ -27,6 +27,8 @@ struct rt_replica {
 	struct rt_ctr *ctrs;
 	size_t n_ctrs;
 	bool is_complete; /* the start finished; else the record is rolled back on open */
+	int guard_ifindex; /* host veth ifindex the guard is keyed by (0: none); recorded
+			    * because the veth vanishes with the replica's net namespace */
 };
 
 struct rt {

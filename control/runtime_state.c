@@ -101,12 +101,12 @@ static json_t *record_json(const struct rt_replica *r)
 		json_array_append_new(ctrs,
 				      json_pack("{s:i,s:I}", "pid", r->ctrs[i].pid, "start_time",
 						(json_int_t)r->ctrs[i].start_time));
-	o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:o}", "schema",
+	o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:o}", "schema",
 		      RT_SCHEMA, "key", in->key, "ns", in->ns, "pod_name", in->pod_name, "id",
 		      r->id, "address", in->address, "host_ifname", in->host_ifname, "cgroup",
 		      r->cgroup, "complete", r->is_complete, "xdp", in->is_xdp_attached, "guard",
 		      in->is_guarded, "cpu_limited", in->is_cpu_limited, "mem_limited",
-		      in->is_mem_limited, "containers", ctrs);
+		      in->is_mem_limited, "guard_ifindex", r->guard_ifindex, "containers", ctrs);
 	return o;
 }
 
@@ -179,15 +179,15 @@ static int parse_ctrs(struct rt_replica *r, json_t *arr)
 static int parse_record(json_t *o, struct rt_replica *r)
 {
 	const char *key, *ns, *pod, *id, *addr, *ifname, *cg;
-	int schema, complete, xdp, guard, cpu, mem;
+	int schema, complete, xdp, guard, cpu, mem, guard_ifindex = 0;
 	struct in_addr a;
 	json_t *ctrs;
 
-	if (json_unpack(o, "{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:o}", "schema",
-			&schema, "key", &key, "ns", &ns, "pod_name", &pod, "id", &id, "address",
-			&addr, "host_ifname", &ifname, "cgroup", &cg, "complete", &complete, "xdp",
-			&xdp, "guard", &guard, "cpu_limited", &cpu, "mem_limited", &mem,
-			"containers", &ctrs) ||
+	if (json_unpack(o, "{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s?:i,s:o}",
+			"schema", &schema, "key", &key, "ns", &ns, "pod_name", &pod, "id", &id,
+			"address", &addr, "host_ifname", &ifname, "cgroup", &cg, "complete",
+			&complete, "xdp", &xdp, "guard", &guard, "cpu_limited", &cpu, "mem_limited",
+			&mem, "guard_ifindex", &guard_ifindex, "containers", &ctrs) ||
 	    schema != RT_SCHEMA)
 		return -EINVAL;
 	if (copy_str(r->info.key, sizeof(r->info.key), key) ||
@@ -202,6 +202,7 @@ static int parse_record(json_t *o, struct rt_replica *r)
 	r->is_complete = complete;
 	r->info.is_xdp_attached = xdp;
 	r->info.is_guarded = guard;
+	r->guard_ifindex = guard_ifindex;
 	r->info.is_cpu_limited = cpu;
 	r->info.is_mem_limited = mem;
 	r->info.exit_status = -1;

@@ -138,6 +138,16 @@ expect "tcp client -> server" 0 nsenter -t "$C_PID" -n $NETTOOL tcp "$S_ADDR" 80
 expect "udp client -> server" 0 nsenter -t "$C_PID" -n $NETTOOL udp "$S_ADDR" 5353 --timeout 3
 expect "node -> server" 0 in_ns "$NODE" $NETTOOL tcp "$S_ADDR" 8080 --timeout 3
 
+# Anti-spoofing: only the replica's own address may leave its veth.
+check "runtime reports the guard set" [ "$(rt_field shop/client/x/0 guard)" = True ]
+check "guard admits exactly the client's address" \
+	[ "$(bm "$NODE" guard show "$C_IF" | cut -d' ' -f3-)" = "$C_ADDR" ]
+nsenter -t "$C_PID" -n ip addr add 198.18.17.99/32 dev eth0
+expect "tcp client -> server from a spoofed source is dropped" 1 \
+	nsenter -t "$C_PID" -n $NETTOOL tcp "$S_ADDR" 8080 --src 198.18.17.99 --timeout 1
+expect "tcp client -> server from its own address still passes" 0 \
+	nsenter -t "$C_PID" -n $NETTOOL tcp "$S_ADDR" 8080 --src "$C_ADDR" --timeout 3
+
 # Adoption: every call above was a new process; the replicas are the same.
 check "replicas adopted by later calls keep their pids" \
 	[ "$(rt_field shop/server/0 pid)" = "$S_PID" -a "$(rt_field shop/server/0 adopted)" = True ]
@@ -160,6 +170,7 @@ check "stop: host veths gone" sh -c "! ip -n $NODE link show dev $S_IF 2>/dev/nu
 check "stop: cgroups gone" [ -z "$(ls -d "$CG"/bm-* 2>/dev/null)" ]
 check "stop: records gone" [ -z "$(ls "$STATE_DIR/runtime")" ]
 check "stop: no route left to the replicas" [ -z "$(ip -n "$NODE" route show 198.18.17.0/24 root 198.18.17.0/24)" ]
+check "stop: guards gone" [ -z "$(bm "$NODE" guard show)" ]
 check "stop: no XDP pins left" [ -z "$(find "$PIN_DIR/xdp" -mindepth 1 2>/dev/null)" ]
 expect "stop of an unknown replica fails" 1 rt stop shop/server/0
 
