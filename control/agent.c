@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent_priv.h"
+#include "agent_rootless.h"
 #include "agent_sock.h"
 #include "cli.h"
 #include "dataplane.h"
@@ -198,12 +199,14 @@ static int poll_timeout(const struct agent *a)
 
 static void loop(struct agent *a, volatile sig_atomic_t *stop)
 {
-	struct pollfd pfd[2] = {{a->wake_fd, POLLIN, 0}, {a->sock_fd, POLLIN, 0}};
+	struct pollfd pfd[3] = {{a->wake_fd, POLLIN, 0}, {a->sock_fd, POLLIN, 0}, {-1, POLLIN, 0}};
 
 	while (!*stop) {
 		ensure_watching(a);
-		if (poll(pfd, 2, poll_timeout(a)) < 0 && errno != EINTR)
+		pfd[2].fd = agent_rl_fd(a->rl); /* rootless mode: the forwarder */
+		if (poll(pfd, 3, poll_timeout(a)) < 0 && errno != EINTR)
 			break;
+		agent_rl_poll(a->rl);
 		drain(a);
 		agent_reconcile(a);
 		serve_clients(a);
@@ -223,10 +226,12 @@ static int setup(struct agent *a, const struct agent_config *cfg)
 
 	err = policy_store_prepare_dir(cfg->state_dir);
 	if (!err)
+		err = agent_rl_open(cfg, a->mode, sizeof(a->mode), &a->rl);
+	if (!err && !a->rl)
 		err = dp_open(cfg->pin_dir, false, &a->dp);
 	if (err)
 		return err;
-	a->generation = dp_generation(a->dp);
+	a->generation = a->dp ? dp_generation(a->dp) : 0;
 	a->sock_fd = agent_sock_listen(cfg->sock_path);
 	if (a->sock_fd < 0)
 		return a->sock_fd;
@@ -256,6 +261,7 @@ static void teardown(struct agent *a)
 	}
 	/* Maps, pins and attachments stay: enforcement outlives the agent. */
 	dp_close(a->dp);
+	agent_rl_close(a->rl); /* rootless: workloads and forwarder end with the agent */
 	pm_model_free(a->model);
 	pm_model_free(a->pending_model);
 	policy_sources_free(&a->policy);

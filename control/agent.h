@@ -23,6 +23,7 @@ struct agent_config {
 	unsigned int nats_port; /* local server port; 0: a free one */
 	unsigned int heartbeat_ms;
 	unsigned int dead_after_ms;
+	struct agent_rl_opts *rl_opts; /* rootless-mode options (agent_rootless.h); NULL: none */
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <abi/abi.h>
 
 #include "agent_priv.h"
+#include "agent_rootless.h"
 #include "dataplane.h"
 #include "ident_id.h"
 #include "log.h"
@@ -330,6 +331,8 @@ int agent_sweep_auth(struct agent *a)
 	int fd = a->dp ? dp_map_fd(a->dp, BM_MAP_AUTH) : -1, n = 0, i;
 	void *prev = NULL;
 
+	if (a->rl)
+		return agent_rl_sweep(a);
 	if (fd < 0 || !a->revoked.n)
 		return 0;
 	doomed = calloc(MAX_AUTH_SWEEP, sizeof(*doomed));
@@ -539,8 +542,12 @@ static int install(struct agent *a, struct pm_model **m, uint32_t *gen, size_t *
 				rep.error[0] ? rep.error : strerror(-err));
 	}
 	ms[2] = agent_now_us();
-	if (!err)
+	if (!err && a->rl) {
+		*gen = a->generation + 1;
+		err = agent_rl_install(a->rl, *m); /* rootless: the forwarder, not maps */
+	} else if (!err) {
 		err = dp_install(a->dp, &t, gen);
+	}
 	ms[3] = agent_now_us();
 	*entries = t.maps[TABLES_POLICY].n;
 	pr_debug("agent: install steps: model %.1f ms, compile %.1f ms, dp_install %.1f ms",

@@ -30,7 +30,7 @@ static json_t *map_fill(struct agent *a)
 	long n;
 	int k, fd;
 
-	for (k = 0; k < TABLES_NR; k++) {
+	for (k = 0; a->dp && k < TABLES_NR; k++) {
 		fd = dp_map_fd(a->dp, tables_map_name((enum tables_kind)k));
 		if (fd < 0)
 			continue;
@@ -216,12 +216,16 @@ json_t *agent_handle(struct agent *a, const json_t *req)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
 	const json_t *ep;
+	json_t *reply;
 
 	if (!op)
 		return fail("%s", "request without op");
 	pr_debug("agent: socket request %s", op);
-	if (!strcmp(op, "status"))
-		return status(a);
+	if (!strcmp(op, "status")) {
+		reply = status(a);
+		json_object_set_new(reply, "mode", json_string(a->mode)); /* bpf or rootless */
+		return reply;
+	}
 	if (!strcmp(op, "policy-publish"))
 		return publish_policy(a, req);
 	if (!strcmp(op, "endpoint-put"))

@@ -65,7 +65,9 @@ struct agent_peer {
 struct agent {
 	const struct agent_config *cfg;
 	struct bus *bus;
-	struct dataplane *dp;
+	struct dataplane *dp; /* NULL in rootless mode */
+	struct agent_rl *rl; /* rootless mode (agent_rootless.h); NULL: the BPF data plane */
+	char mode[320]; /* "bpf (REASON)" or "rootless (REASON)" */
 	struct pm_model *model; /* what the kernel enforces now; NULL before the first install */
 	struct pm_model *pending_model; /* built when policy_rev was accepted, not installed */
 	uint64_t pending_sig; /* the endpoint set pending_model was built with */

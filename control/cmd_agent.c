@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "agent_rootless.h"
 #include "agent_sock.h"
 #include "bus.h"
 #include "cli.h"
@@ -39,6 +40,15 @@ static int parse_run(int argc, char **argv, struct agent_config *c, char *node, 
 
 	for (i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int rl =
+			agent_rl_parse_opt(&c->rl_opts, argv[i], i + 1 < argc ? argv[i + 1] : NULL);
+
+		if (rl < 0)
+			return -EINVAL;
+		if (rl) { /* an option of the rootless mode (agent_rootless.h) */
+			i += rl - 1;
+			continue;
+		}
 
 		num = !strcmp(argv[i], "--heartbeat-ms")    ? &c->heartbeat_ms
 		      : !strcmp(argv[i], "--dead-after-ms") ? &c->dead_after_ms
@@ -88,7 +98,11 @@ static int agent_main(const struct cli_globals *g, int argc, char **argv)
 		fprintf(stderr,
 			"usage: bpfmesh agent [run] [--bus nats://HOST:PORT[,...]] "
 			"[--node NAME] [--heartbeat-ms N] [--dead-after-ms N (> heartbeat)] "
-			"[--nats-port N] [--socket PATH]\n");
+			"[--nats-port N] [--socket PATH] [--rootless] [--workload "
+			"NS/NAME[=CMD]]... "
+			"[--identity NS/NAME=DOC]... [--port N]... [--udp-port N]... "
+			"[--udp-idle S] [--ttl S] [--slirp-cidr CIDR]\n");
+		agent_rl_opts_free(c.rl_opts);
 		return CLI_EXIT_ERROR;
 	}
 	c.node = node;
@@ -98,6 +112,7 @@ static int agent_main(const struct cli_globals *g, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	err = agent_run(&c, &stop_requested);
+	agent_rl_opts_free(c.rl_opts);
 	return err ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 }
 
@@ -148,6 +163,7 @@ static void print_status(const json_t *st)
 
 	printf("node:        %s (%s)\n", json_string_value(json_object_get(st, "node")),
 	       json_is_true(json_object_get(st, "ready")) ? "ready" : "replaying");
+	printf("mode:        %s\n", json_string_value(json_object_get(st, "mode")) ?: "bpf");
 	printf("bus:         %s %s\n", json_string_value(json_object_get(bus, "urls")),
 	       json_is_true(json_object_get(bus, "connected")) ? "connected" : "DISCONNECTED");
 	printf("revision:    %lld enforced (latest %lld), generation %lld, %lld rejected\n",

@@ -31,30 +31,17 @@
 #include "policy_store.h"
 #include "rlns.h"
 #include "rootless_probe.h"
+#include "runtime_rootless.h"
 
 #define RL_MAX_WORKLOADS 64
 #define RL_MAX_PORTS 64
 #define RL_MAX_FILES 32
 #define RL_MAX_ADDRS 512
-#define RL_DEFAULT_CIDR "198.19.254.0/24"
-#define RL_SLIRP_READY_MS 10000
-#define RL_STOP_WAIT_MS 3000
-
-struct rl_workload {
-	const char *name; /* NS/NAME */
-	const char *command; /* NULL: none */
-	const char *doc; /* identity document, or NULL */
-	size_t ep_index;
-	pid_t keeper;
-	pid_t slirp;
-	int slirp_exit_fd; /* slirp4netns exits when this closes */
-	char api_sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
 
 struct rl_run {
 	const char *files[RL_MAX_FILES];
 	size_t n_files;
-	struct rl_workload w[RL_MAX_WORKLOADS];
+	struct rlrt_wl w[RL_MAX_WORKLOADS];
 	size_t n;
 	struct fwd_port ports[RL_MAX_PORTS]; /* --port, --udp-port */
 	size_t n_ports;
@@ -77,7 +64,7 @@ static void on_signal(int sig)
 	is_stopping = 1;
 }
 
-static struct rl_workload *find_workload(struct rl_run *r, const char *name, size_t len)
+static struct rlrt_wl *find_workload(struct rl_run *r, const char *name, size_t len)
 {
 	size_t i;
 
@@ -96,8 +83,8 @@ static int add_workload(struct rl_run *r, char *spec)
 		return -EINVAL;
 	if (eq)
 		*eq = '\0';
-	r->w[r->n++] = (struct rl_workload){
-		.name = spec, .command = eq ? eq + 1 : NULL, .slirp_exit_fd = -1};
+	r->w[r->n++] =
+		(struct rlrt_wl){.name = spec, .command = eq ? eq + 1 : NULL, .slirp_exit_fd = -1};
 	return 0;
 }
 
@@ -105,7 +92,7 @@ static int add_workload(struct rl_run *r, char *spec)
 static int add_identity(struct rl_run *r, const char *spec)
 {
 	const char *eq = strchr(spec, '=');
-	struct rl_workload *w = eq ? find_workload(r, spec, (size_t)(eq - spec)) : NULL;
+	struct rlrt_wl *w = eq ? find_workload(r, spec, (size_t)(eq - spec)) : NULL;
 
 	if (!w)
 		return -EINVAL;
@@ -158,7 +145,7 @@ static int parse_run(int argc, char **argv, struct rl_run *r)
 	int i;
 
 	r->ttl_s = 300;
-	r->cidr = RL_DEFAULT_CIDR;
+	r->cidr = RLRT_DEFAULT_CIDR;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rootless"))
 			continue;
@@ -208,158 +195,11 @@ static int resolve(struct rl_run *r, const struct pm_model *m, bool is_reload)
 				r->w[i].name);
 			return -ENOENT;
 		}
-		r->w[i].ep_index = j - 1;
 		for (k = 0; !is_reload && k < e->n_addrs && r->n_addrs < RL_MAX_ADDRS; k++)
 			if (is_host(&e->addrs[k]))
 				r->addrs[r->n_addrs++] = e->addrs[k];
 	}
 	return 0;
-}
-
-/* slirp4netns for w's keeper, its log next to its API socket. */
-static void exec_slirp(const struct rl_workload *w, const char *cidr, int ready, int exit_fd,
-		       const char *log)
-{
-	char pid[16], cidr_opt[64];
-	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-	}
-	ready = fcntl(ready, F_DUPFD, 10);
-	exit_fd = fcntl(exit_fd, F_DUPFD, 10);
-	dup2(ready, 3);
-	dup2(exit_fd, 4);
-	close_range(5, ~0U, 0);
-	snprintf(pid, sizeof(pid), "%d", (int)w->keeper);
-	snprintf(cidr_opt, sizeof(cidr_opt), "--cidr=%s", cidr);
-	execlp("slirp4netns", "slirp4netns", "--configure", "--mtu=65520", "--enable-sandbox",
-	       "--enable-seccomp", "--disable-host-loopback", cidr_opt, "--api-socket", w->api_sock,
-	       "--ready-fd=3", "--exit-fd=4", pid, "tap0", (char *)NULL);
-	_exit(127);
-}
-
-static int start_slirp(struct rl_workload *w, const char *rl_dir, size_t idx, const char *cidr)
-{
-	struct pollfd pfd = {.events = POLLIN};
-	int ready[2], ex[2], err = 0;
-	char log[PATH_MAX], c;
-
-	if ((size_t)snprintf(w->api_sock, sizeof(w->api_sock), "%s/s%zu.sock", rl_dir, idx) >=
-	    sizeof(w->api_sock))
-		return -ENAMETOOLONG;
-	if (snprintf(log, sizeof(log), "%s/s%zu.log", rl_dir, idx) >= (int)sizeof(log))
-		return -ENAMETOOLONG;
-	if (pipe2(ready, O_CLOEXEC))
-		return -errno;
-	if (pipe2(ex, O_CLOEXEC)) {
-		err = -errno;
-		goto out_ready;
-	}
-	w->slirp = fork();
-	if (w->slirp == 0)
-		exec_slirp(w, cidr, ready[1], ex[0], log);
-	close(ex[0]);
-	w->slirp_exit_fd = ex[1];
-	pfd.fd = ready[0];
-	if (w->slirp < 0 || poll(&pfd, 1, RL_SLIRP_READY_MS) != 1 || read(ready[0], &c, 1) != 1) {
-		err = w->slirp < 0 ? -errno : -ETIMEDOUT;
-		fprintf(stderr, "bpfmesh: rootless: slirp4netns for %s did not start (see %s)\n",
-			w->name, log);
-	}
-out_ready:
-	close(ready[0]);
-	close(ready[1]);
-	return err;
-}
-
-static void wait_bounded(pid_t pid)
-{
-	int i;
-
-	if (pid <= 0)
-		return;
-	for (i = 0; i < RL_STOP_WAIT_MS / 20; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		usleep(20000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
-/* Keeper, slirp4netns, forwarder registration: one workload up (not started). */
-static int bring_up(struct rl_run *r, size_t i, struct fwd *f, const char *rl_dir)
-{
-	struct rl_workload *w = &r->w[i];
-	struct rlns_config nc = {
-		.name = w->name, .command = w->command, .addrs = r->addrs, .n_addrs = r->n_addrs};
-	int ctrl, pool, err;
-
-	err = rlns_spawn(&nc, &w->keeper, &ctrl, &pool);
-	if (err)
-		return err;
-	err = fwd_add_workload(f, r->model->endpoints[w->ep_index].ns,
-			       r->model->endpoints[w->ep_index].name, ctrl, pool, w->doc);
-	if (!err && !r->is_slirp_off)
-		err = start_slirp(w, rl_dir, i, r->cidr);
-	return err;
-}
-
-static int write_status(const char *rl_dir, const struct rl_run *r, const struct rootless_probe *p)
-{
-	char path[PATH_MAX], tmp[PATH_MAX + 4];
-	FILE *fp;
-	size_t i;
-
-	if (snprintf(path, sizeof(path), "%s/status", rl_dir) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fp = fopen(tmp, "w");
-	if (!fp)
-		return -errno;
-	fprintf(fp, "mode\t%s\nreason\t%s\npid\t%d\n", rootless_mode_name(p->mode), p->reason,
-		(int)getpid());
-	for (i = 0; i < r->n; i++)
-		fprintf(fp, "workload\t%s\t%d\t%s\n", r->w[i].name, (int)r->w[i].keeper,
-			r->w[i].api_sock[0] ? r->w[i].api_sock : "-");
-	if (fclose(fp))
-		return -errno;
-	return rename(tmp, path) ? -errno : 0;
-}
-
-static void tear_down(struct rl_run *r, struct fwd *f, const char *rl_dir)
-{
-	char path[PATH_MAX];
-	size_t i;
-
-	if (snprintf(path, sizeof(path), "%s/status", rl_dir) < (int)sizeof(path))
-		unlink(path);
-	fwd_free(f); /* closes every keeper's socket: keepers stop their workloads */
-	for (i = 0; i < r->n; i++) {
-		if (r->w[i].slirp_exit_fd >= 0)
-			close(r->w[i].slirp_exit_fd);
-		wait_bounded(r->w[i].slirp);
-		wait_bounded(r->w[i].keeper);
-		if (r->w[i].api_sock[0])
-			unlink(r->w[i].api_sock);
-	}
-}
-
-static int start_all(struct rl_run *r, struct fwd *f, const char *rl_dir)
-{
-	pid_t wpid;
-	size_t i;
-	int err = 0;
-
-	for (i = 0; i < r->n && !err; i++)
-		err = bring_up(r, i, f, rl_dir);
-	if (!err)
-		err = fwd_intercept(f, r->ports, r->n_ports);
-	for (i = 0; i < r->n && !err; i++)
-		err = rlns_start(fwd_keeper_fd(f, i), &wpid);
-	return err;
 }
 
 /*
@@ -457,6 +297,8 @@ static int serve(struct rl_run *r, const struct cli_globals *g, const struct roo
 				.auth_ttl_ns = (uint64_t)r->ttl_s * 1000000000ULL,
 				.udp_idle_ms = r->udp_idle_s * 1000};
 	char rl_dir[PATH_MAX], ctl[PATH_MAX + 16];
+	struct rlrt_config rc = {
+		.rl_dir = rl_dir, .cidr = r->cidr, .is_slirp_off = r->is_slirp_off};
 	struct fwd *f;
 	int err, lfd = -1;
 
@@ -472,13 +314,13 @@ static int serve(struct rl_run *r, const struct cli_globals *g, const struct roo
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	err = start_all(r, f, rl_dir);
+	err = rlrt_start(&rc, r->w, r->n, r->addrs, r->n_addrs, f, r->ports, r->n_ports);
 	if (!err) {
 		lfd = agent_sock_listen(ctl);
 		err = lfd < 0 ? lfd : 0;
 	}
 	if (!err)
-		err = write_status(rl_dir, r, p);
+		err = rlrt_write_status(rl_dir, r->w, r->n, p);
 	if (!err) {
 		printf("mode: %s (%s)\nforwarding for %zu workloads\n", rootless_mode_name(p->mode),
 		       p->reason, r->n);
@@ -489,7 +331,7 @@ static int serve(struct rl_run *r, const struct cli_globals *g, const struct roo
 		close(lfd);
 		unlink(ctl);
 	}
-	tear_down(r, f, rl_dir);
+	rlrt_stop(rl_dir, r->w, r->n, f);
 	return err;
 }
 

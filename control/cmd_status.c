@@ -208,13 +208,14 @@ int cmd_status(const struct cli_globals *g, int argc, char **argv)
 	json_t *st;
 
 	char mode[512];
+	bool is_rootless;
 
 	(void)argv;
-	rootless_describe(g->state_dir, mode, sizeof(mode));
+	is_rootless = rootless_describe(g->state_dir, mode, sizeof(mode));
 	if (read_config(g->pin_dir, &cfg) || bpffs_prepare(g->pin_dir)) {
 		/* Without pinned maps the node may still run the rootless path. */
 		printf("%s\n", mode);
-		return CLI_EXIT_ERROR;
+		return is_rootless ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 	}
 	names = id_names_load(g->state_dir);
 	st = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "mode", mode_text(mode),
