@@ -78,13 +78,29 @@ rl_pid() {
 	awk -F'\t' '$1 == "pid" {print $2}' "$RL_STATE/rootless/status" 2>/dev/null
 }
 
-# rl_stop: end `rootless run` (bounded) and check it left no process behind.
+# rl_log_clean: no sanitizer report in the log of `rootless run` or the
+# agent (its keepers write there too); prints the report if there is one.
+rl_log_clean() {
+	grep -q -e 'Sanitizer' -e 'runtime error:' "$RL_DIR/run.log" || return 0
+	echo "sanitizer report in run.log:" >&2
+	grep -h -B2 -A30 -e 'Sanitizer' -e 'runtime error:' "$RL_DIR/run.log" | head -80 >&2
+	return 1
+}
+
+# rl_stop: end `rootless run` (bounded); it must exit 0 with no sanitizer
+# report and leave no process behind.
 rl_stop() {
-	local i pid
+	local i pid rc=0
 	pid=$(rl_pid)
 	[ -n "$pid" ] && kill -TERM "$pid"
-	wait "$RL_RUN_PID" || true
+	wait "$RL_RUN_PID" || rc=$?
 	RL_RUN_PID=
+	rl_log_clean || return 1
+	if [ "$rc" != 0 ]; then
+		echo "exit status $rc after SIGTERM:" >&2
+		tail -n 20 "$RL_DIR/run.log" >&2
+		return 1
+	fi
 	for i in $(seq 50); do
 		pgrep -u "$RL_USER" >/dev/null || return 0
 		sleep 0.1
@@ -105,4 +121,12 @@ in_wl() {
 last_verdict() {
 	rl rootless observe --all --json --timeout 1 | tail -n 1 |
 		python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["verdict"].replace("allow-auth","allow"), e["reason"])'
+}
+
+# rl_event_count: how many events the forwarder has written (80 bytes each,
+# struct bm_flow_event; the file rotates only at 4 MiB).
+rl_event_count() {
+	local size
+	size=$(stat -c %s "$RL_STATE/rootless/events" 2>/dev/null || echo 0)
+	echo $((size / 80))
 }
