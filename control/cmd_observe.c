@@ -14,9 +14,11 @@
 #include <abi/abi.h>
 
 #include "cli.h"
+#include "cmd_rootless.h"
 #include "id_names.h"
 #include "names.h"
 #include "pinned.h"
+#include "rootless_probe.h"
 
 struct observe_ctx {
 	bool is_json;
@@ -114,6 +116,13 @@ int cmd_observe(const struct cli_globals *g, int argc, char **argv)
 	struct timespec start, now;
 	int fd, err, ret = CLI_EXIT_ERROR;
 
+	/*
+	 * A rootless forwarder judges in userland and appends its events to a
+	 * file instead of the ring buffer: follow that (same lines and keys,
+	 * plus "source"; --all reads it from the start).
+	 */
+	if (rootless_is_running(g->state_dir))
+		return rootless_observe(g, argc, argv);
 	if (parse_args(argc, argv, &ctx, &timeout_s)) {
 		fprintf(stderr,
 			"usage: bpfmesh observe [--json] [--count N] [--timeout SECONDS]\n");

@@ -42,6 +42,7 @@ static const struct cli_command commands[] = {
 	 "example: bpfmesh policy check --from 198.18.0.1 --to 198.18.0.2 --proto tcp --port 80"},
 	{"observe", cmd_observe, "  bpfmesh observe [--json] [--count N] [--timeout SECONDS]",
 	 "Stream flow verdict events (every deny, sampled allows) with identity names.\n"
+	 "With a rootless forwarder running, its events (also --all: from the start).\n"
 	 "example: bpfmesh observe --json --count 10"},
 	{"auth", cmd_auth,
 	 "  bpfmesh auth set SRC DST --ttl SECONDS\n  bpfmesh auth del SRC DST\n"

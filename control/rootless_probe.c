@@ -153,6 +153,14 @@ bool rootless_describe(const char *state_dir, char *buf, size_t len)
 }
 
 /* See rootless_probe.h. */
+bool rootless_is_running(const char *state_dir)
+{
+	char reason[ROOTLESS_REASON_LEN];
+
+	return read_running(state_dir, reason, sizeof(reason));
+}
+
+/* See rootless_probe.h. */
 const char *rootless_mode_name(enum rootless_mode mode)
 {
 	return mode == ROOTLESS_MODE_BPF ? "bpf" : "rootless";

@@ -45,6 +45,12 @@ void rootless_probe_run(struct rootless_probe *p, bool is_forced);
  */
 bool rootless_describe(const char *state_dir, char *buf, size_t len);
 
+/*
+ * Whether a rootless forwarder (`rootless run`, or an agent in rootless
+ * mode) runs for state_dir: its status file names a live pid. Cannot fail.
+ */
+bool rootless_is_running(const char *state_dir);
+
 /* "bpf" or "rootless". Cannot fail. */
 const char *rootless_mode_name(enum rootless_mode mode);
 

@@ -4,7 +4,7 @@
 # in user+network namespaces with slirp4netns, traffic between them through
 # the userland forwarder. Allowed connections work (64 MiB arrive intact and
 # a half-close is forwarded while the reply still flows), denied ones are reset at
-# once with a reason `rootless observe` shows, the same policy file as
+# once with a reason `bpfmesh observe` shows (live and --all), the same policy file as
 # test_xdp_e2e.sh gives the same verdicts as `policy check` (reference) and
 # `policy check --bpf` (the XDP program) on a shared table of cases, and an
 # authenticated flow is cut when its identity is revoked.
@@ -24,14 +24,21 @@ chown "$RL_USER:" "$RL_DIR"/*
 status_says_rootless() {
 	rl rootless status | grep -q '^mode: rootless (rootless: not root and kernel.unprivileged_bpf_disabled='
 }
-# events_have PATTERN...: every PATTERN on one line of the forwarder's events.
+# events_have PATTERN...: every PATTERN on one line of the forwarder's events
+# as `bpfmesh observe --all` prints them.
 events_have() {
 	local events
-	events=$(rl rootless observe --all --json --timeout 1)
+	events=$(rl observe --all --json --timeout 1)
 	while [ $# -gt 0 ]; do
 		events=$(grep -e "$1" <<<"$events") || return 1
 		shift
 	done
+}
+# observer_open: the `bpfmesh observe` started below has the event file open.
+observer_open() {
+	local pid
+	pid=$(pgrep -u "$RL_USER" -f -- 'observe --json --count 1 --timeout 20') &&
+		ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'rootless/events$'
 }
 same3() {
 	[ -n "$1" ] && [ "$1" = "$2" ] && [ "$2" = "$3" ]
@@ -61,11 +68,22 @@ expect "client -> server tcp/8080 over IPv6 allowed" 0 \
 	in_wl shop/client python3 "$RL_DIR/rlsha.py" send fd00:1::2 8080 1
 expect "64 MiB through the relay intact, EOF forwarded with the reply direction open" 0 \
 	in_wl shop/client python3 "$RL_DIR/rlsha.py" send fd00:1::2 8080 64
+# `bpfmesh observe` (not only `rootless observe`) follows the forwarder's
+# events live: started first, it must print the deny that comes after it.
+rl observe --json --count 1 --timeout 20 >"$RL_DIR/live.json" 2>&1 &
+observer=$!
+for i in $(seq 100); do observer_open && break; sleep 0.1; done
+check "bpfmesh observe follows the rootless forwarder's events" observer_open
 t0=$(date +%s%N)
 expect "client -> server tcp/9090 refused" 1 in_wl shop/client python3 "$NT" tcp 198.18.1.2 9090 --timeout 5
 t1=$(date +%s%N)
 check "the refusal is immediate (< 1 s), not a timeout" [ $(((t1 - t0) / 1000000)) -lt 1000 ]
-check "observe shows the deny and its reason" events_have '"dport": *9090' '"reason": *"deny-ingress"'
+observer_rc=0
+wait "$observer" || observer_rc=$?
+check "bpfmesh observe printed the deny live, with its reason" \
+	grep -q -e '"reason": *"deny-ingress".*"dport": *9090.*"source": *"rootless"' "$RL_DIR/live.json"
+check "bpfmesh observe exited 0 after its one event" [ "$observer_rc" = 0 ]
+check "observe --all shows the deny and its reason" events_have '"dport": *9090' '"reason": *"deny-ingress"'
 expect "intruder -> server tcp/8080 refused" 1 in_wl shop/intruder python3 "$NT" tcp 198.18.1.2 8080 --timeout 5
 check "the intruder's deny names its identity" events_have '"verdict": *"deny"' \
 	'"src_identity": *"spiffe://test.bpfmesh/ns/shop/sa/intruder"'

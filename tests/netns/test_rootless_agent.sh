@@ -26,7 +26,7 @@ chown "$RL_USER:" "$RL_DIR"/*
 
 events_have() {
 	local events
-	events=$(rl rootless observe --all --json --timeout 1)
+	events=$(rl observe --all --json --timeout 1)
 	while [ $# -gt 0 ]; do
 		events=$(grep -e "$1" <<<"$events") || return 1
 		shift

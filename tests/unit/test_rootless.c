@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -119,6 +120,52 @@ static void test_rootless_event_record(void)
 	pm_model_free(m);
 }
 
+/* Write dir/rootless/status with the given pid (and a reason line if asked). */
+static void write_status(const char *dir, long pid, bool has_reason)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/rootless/status", dir);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "pid\t%ld\n", pid);
+	if (has_reason)
+		fprintf(f, "reason\trootless: --rootless given (BPF would work)\n");
+	fclose(f);
+}
+
+/* What `bpfmesh observe` and `status` rely on: a live pid and a reason. */
+static void test_rootless_is_running(void)
+{
+	char dir[] = "/tmp/bm-test-rlrun.XXXXXX", sub[64], path[96], buf[512];
+	pid_t dead;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/rootless", dir);
+	snprintf(path, sizeof(path), "%s/status", sub);
+	CU_ASSERT_FALSE(rootless_is_running(dir)); /* no directory */
+	CU_ASSERT_EQUAL_FATAL(mkdir(sub, 0700), 0);
+	CU_ASSERT_FALSE(rootless_is_running(dir)); /* no file */
+	write_status(dir, getpid(), true);
+	CU_ASSERT_TRUE(rootless_is_running(dir));
+	CU_ASSERT_TRUE(rootless_describe(dir, buf, sizeof(buf)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "rootless forwarder running"));
+	write_status(dir, getpid(), false);
+	CU_ASSERT_FALSE(rootless_is_running(dir)); /* no reason line */
+	dead = fork();
+	CU_ASSERT_TRUE_FATAL(dead >= 0);
+	if (!dead)
+		_exit(0);
+	CU_ASSERT_EQUAL(waitpid(dead, NULL, 0), dead);
+	write_status(dir, dead, true);
+	CU_ASSERT_FALSE(rootless_is_running(dir)); /* reaped: no such process */
+	CU_ASSERT_FALSE(rootless_describe(dir, buf, sizeof(buf)));
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
@@ -126,6 +173,7 @@ int bm_test_register(void)
 		{"probe_consistent", test_rootless_probe_consistent},
 		{"sockaddr", test_rootless_sockaddr},
 		{"event_record", test_rootless_event_record},
+		{"is_running", test_rootless_is_running},
 		{NULL, NULL},
 	};
 
