@@ -110,6 +110,14 @@ on_all() {
 	for i in 1 2 3; do expect "n$i: $1" "$2" tcp "$i" "$3" "$4"; done
 }
 
+# on_all_allowed NAME SRC PORT: every node allows it, each within 5 s of
+# retries (a slow VM under a parallel test can lose a 0.5 s connect; a deny
+# would never turn into an allow by retrying).
+on_all_allowed() {
+	local i
+	for i in 1 2 3; do check "n$i: $1" wait_for 5 tcp "$i" "$2" "$3"; done
+}
+
 # policy_file VERSION: v1 admits client on 8080 (and 7070 authenticated);
 # v2 also admits it on 9090.
 policy_file() {
