@@ -487,6 +487,7 @@ void fwd_free(struct fwd *f)
 	while (f->conns)
 		fwd_conn_abort(f, f->conns);
 	fwd_conns_reap(f);
+	fwd_spare_pipes_release(f);
 	while (f->flows)
 		fwd_flow_close(f, f->flows);
 	for (i = 0; i < f->n_listeners; i++) {

@@ -88,7 +88,12 @@ int fwd_pool_take(struct fwd *f, struct fwd_listener *l, int *fd)
 		*fd = l->pool[--l->n_pool];
 	else
 		err = rlns_socket(l->dst->ctrl_fd, l->family, l->saddr, fd);
-	fwd_pool_refill(f, l);
+	/*
+	 * In batches, not one per take: every request wakes the keeper and its
+	 * answer the forwarder, and on a busy machine wakeups are the cost.
+	 */
+	if (l->n_pool + l->n_requested <= FWD_POOL_LOW)
+		fwd_pool_refill(f, l);
 	return err;
 }
 

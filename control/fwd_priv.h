@@ -23,7 +23,9 @@
 #define FWD_MAX_DUE 64
 #define FWD_TICK_MS 100
 #define FWD_POOL 4 /* ready sockets per listener, made ahead in the destination */
+#define FWD_POOL_LOW 2 /* refill at this many: the keeper makes them in one wakeup */
 #define FWD_POOL_INFLIGHT 256 /* pool requests in flight per keeper */
+#define FWD_SPARE_PIPES 64 /* empty pipes of finished relays kept for new ones */
 #define FWD_HS_FAILS 16 /* pairs whose last handshake failed, remembered */
 #define FWD_HS_RETRY_MS 1000 /* before such a pair is tried again */
 #define FWD_EVENTS_MAX_BYTES (4 << 20) /* then rotated to events.1 */
@@ -108,6 +110,9 @@ struct fwd {
 	struct fwd_conn *conns; /* live */
 	struct fwd_conn *dead;
 	unsigned int n_conns;
+	/* Empty pipes of relays that finished cleanly: saves pipe2() and close(). */
+	int spare_pipes[FWD_SPARE_PIPES][2];
+	unsigned int n_spare_pipes;
 	/* The in-memory auth table: what bm_auth is on the rootful path. */
 	struct bm_auth_key auth_keys[FWD_AUTH_MAX];
 	struct bm_auth_value auth_values[FWD_AUTH_MAX];
@@ -167,6 +172,7 @@ void fwd_conn_event(struct fwd *f, struct fwd_conn *c, int side, uint32_t events
 void fwd_conn_abort(struct fwd *f, struct fwd_conn *c);
 void fwd_conns_reap(struct fwd *f);
 void fwd_reset_close(int fd);
+void fwd_spare_pipes_release(struct fwd *f);
 
 /* fwd.c */
 void fwd_judge(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst,

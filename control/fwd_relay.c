@@ -93,12 +93,37 @@ void fwd_conn_abort(struct fwd *f, struct fwd_conn *c)
 	unlink_conn(f, c);
 }
 
+/* Keep c's pipes for the next relay if both are empty and there is room. */
+static void spare_pipes(struct fwd *f, struct fwd_conn *c)
+{
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		if (c->dir[d].pending || f->n_spare_pipes >= FWD_SPARE_PIPES)
+			continue;
+		memcpy(f->spare_pipes[f->n_spare_pipes++], c->dir[d].pipe, sizeof(c->dir[d].pipe));
+		c->dir[d].pipe[0] = c->dir[d].pipe[1] = -1;
+	}
+}
+
+/* Both directions ended with EOF and every byte passed: the pipes are empty. */
 static void conn_finish(struct fwd *f, struct fwd_conn *c)
 {
 	close(c->fd[0]);
 	close(c->fd[1]);
+	spare_pipes(f, c);
 	close_pipes(c);
 	unlink_conn(f, c);
+}
+
+/* See fwd_priv.h: close the spare pipes. Cannot fail. */
+void fwd_spare_pipes_release(struct fwd *f)
+{
+	while (f->n_spare_pipes) {
+		f->n_spare_pipes--;
+		close(f->spare_pipes[f->n_spare_pipes][0]);
+		close(f->spare_pipes[f->n_spare_pipes][1]);
+	}
 }
 
 /* See fwd_priv.h: free connections closed during the last epoll batch. */
@@ -134,14 +159,16 @@ static int pump(struct fwd *f, struct fwd_conn *c, int d)
 	ssize_t n;
 
 	for (round = 0; round < PUMP_ROUNDS && !err && !h->is_eof && !h->pending; round++) {
-		n = splice(c->fd[d], NULL, h->pipe[1], NULL, f->pipe_cap - h->pending,
-			   SPLICE_FLAGS);
+		n = splice(c->fd[d], NULL, h->pipe[1], NULL, f->pipe_cap, SPLICE_FLAGS);
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
 		if (n == 0)
 			h->is_eof = true;
 		h->pending += (uint32_t)n;
 		err = drain(c, d);
+		/* Less than asked: the socket was empty; epoll says when it is not. */
+		if (n < f->pipe_cap)
+			break;
 	}
 	if (!err && h->is_eof && !h->pending && !h->is_shut) {
 		shutdown(c->fd[1 - d], SHUT_WR);
@@ -178,9 +205,15 @@ void fwd_conn_event(struct fwd *f, struct fwd_conn *c, int side, uint32_t events
 			fwd_conn_abort(f, c);
 		return;
 	}
-	/* Both directions: an event on one socket can unblock either. */
-	err = pump(f, c, side);
-	if (!err)
+	/*
+	 * Readable: its own direction (side -> other) reads; writable: the
+	 * other direction's pipe drains into it. Level-triggered epoll reports
+	 * the other socket's own readiness by itself, so nothing else is tried
+	 * (a splice that could only say EAGAIN costs a syscall per event).
+	 */
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+		err = pump(f, c, side);
+	if (!err && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 		err = pump(f, c, 1 - side);
 	if (err) {
 		fwd_conn_abort(f, c);
@@ -196,7 +229,7 @@ void fwd_conn_event(struct fwd *f, struct fwd_conn *c, int side, uint32_t events
 		fwd_conn_abort(f, c);
 }
 
-static struct fwd_conn *conn_alloc(void)
+static struct fwd_conn *conn_alloc(struct fwd *f)
 {
 	struct fwd_conn *c = calloc(1, sizeof(*c));
 	int d;
@@ -204,9 +237,15 @@ static struct fwd_conn *conn_alloc(void)
 	if (!c)
 		return NULL;
 	c->fd[0] = c->fd[1] = -1;
-	for (d = 0; d < 2; d++)
-		if (pipe2(c->dir[d].pipe, O_NONBLOCK | O_CLOEXEC))
+	for (d = 0; d < 2; d++) {
+		if (f->n_spare_pipes) {
+			f->n_spare_pipes--;
+			memcpy(c->dir[d].pipe, f->spare_pipes[f->n_spare_pipes],
+			       sizeof(c->dir[d].pipe));
+		} else if (pipe2(c->dir[d].pipe, O_NONBLOCK | O_CLOEXEC)) {
 			c->dir[d].pipe[0] = c->dir[d].pipe[1] = -1;
+		}
+	}
 	if (c->dir[0].pipe[0] < 0 || c->dir[1].pipe[0] < 0) {
 		close_pipes(c);
 		free(c);
@@ -222,13 +261,30 @@ static int register_conn(struct fwd *f, struct fwd_conn *c)
 
 	for (s = 0; s < 2; s++) {
 		c->ref[s] = (struct fwd_ref){.kind = FWD_REF_CONN, .side = (uint8_t)s, .owner = c};
-		c->interest[s] = s == 1 ? EPOLLOUT : 0;
+		if (!c->is_connecting)
+			c->interest[s] = EPOLLIN;
+		else
+			c->interest[s] = s == 1 ? EPOLLOUT : 0;
 		ev.events = c->interest[s];
 		ev.data.ptr = &c->ref[s];
 		if (epoll_ctl(f->epoll_fd, EPOLL_CTL_ADD, c->fd[s], &ev))
 			return -errno;
 	}
 	return 0;
+}
+
+/* After a non-blocking connect(): 1 connected, 0 still connecting, or -errno. */
+static int connect_state(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (poll(&pfd, 1, 0) != 1)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len))
+		return -errno;
+	return soerr ? -soerr : 1;
 }
 
 /*
@@ -244,7 +300,7 @@ int fwd_conn_open(struct fwd *f, struct fwd_listener *l, int cfd, const struct p
 	int err, sfd = -1;
 
 	err = fwd_pool_take(f, l, &sfd);
-	c = err ? NULL : conn_alloc();
+	c = err ? NULL : conn_alloc(f);
 	if (!c) {
 		pr_warn("rootless: socket in %s/%s: %s", l->dst->ns, l->dst->name,
 			strerror(err ? -err : ENOMEM));
@@ -268,16 +324,18 @@ int fwd_conn_open(struct fwd *f, struct fwd_listener *l, int cfd, const struct p
 	len = rlns_sockaddr(l->family, l->daddr, l->dport, &ss);
 	if (connect(sfd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS)
 		err = -errno;
+	/* Loopback handshakes finish inside connect(): relay now, not one epoll round later. */
 	if (!err)
+		err = connect_state(sfd);
+	c->is_connecting = err == 0;
+	if (err >= 0)
 		err = register_conn(f, c);
-	if (err) {
+	if (err < 0) {
+		pr_debug("rootless: connect to the server: %s", strerror(-err));
 		fwd_conn_abort(f, c);
 		return err;
 	}
-	/* Loopback handshakes finish inside connect(): relay now, not one epoll round later. */
-	if (poll(&(struct pollfd){.fd = sfd, .events = POLLOUT}, 1, 0) == 1) {
-		connected(f, c);
+	if (!c->is_connecting)
 		fwd_conn_event(f, c, 0, EPOLLIN);
-	}
 	return 0;
 }
