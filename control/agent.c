@@ -192,7 +192,7 @@ static int poll_timeout(const struct agent *a)
 {
 	uint64_t now = agent_now_ms();
 
-	if (a->next_hb_ms <= now)
+	if (a->next_hb_ms <= now || a->sched.is_busy)
 		return 0;
 	return a->next_hb_ms - now < 100 ? (int)(a->next_hb_ms - now) : 100;
 }
@@ -207,10 +207,17 @@ static void loop(struct agent *a, volatile sig_atomic_t *stop)
 		if (poll(pfd, 3, poll_timeout(a)) < 0 && errno != EINTR)
 			break;
 		agent_rl_poll(a->rl);
+		/*
+		 * Peers are judged right after the queue is drained: judged after
+		 * a long step (installing a policy, starting replicas), heartbeats
+		 * that arrived meanwhile would still be queued and peers look dead.
+		 */
 		drain(a);
-		agent_reconcile(a);
-		serve_clients(a);
 		agent_tick_members(a);
+		agent_reconcile(a);
+		drain(a);
+		agent_sched_tick(a);
+		serve_clients(a);
 	}
 }
 
@@ -232,6 +239,9 @@ static int setup(struct agent *a, const struct agent_config *cfg)
 	if (err)
 		return err;
 	a->generation = a->dp ? dp_generation(a->dp) : 0;
+	err = agent_sched_open(a);
+	if (err)
+		return err;
 	a->sock_fd = agent_sock_listen(cfg->sock_path);
 	if (a->sock_fd < 0)
 		return a->sock_fd;
@@ -251,6 +261,8 @@ static void teardown(struct agent *a)
 		bus_publish(a->bus, subject, "{\"schema\":1}", 12);
 	}
 	bus_close(a->bus);
+	agent_sched_close(a); /* replicas keep running; the next agent adopts them */
+	agent_items_clear(&a->workloads);
 	if (a->sock_fd >= 0) {
 		close(a->sock_fd);
 		unlink(a->cfg->sock_path);

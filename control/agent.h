@@ -13,6 +13,7 @@
 #define AGENT_DEFAULT_SOCKET "/run/bpfmesh/agent.sock"
 #define AGENT_DEFAULT_HEARTBEAT_MS 1000
 #define AGENT_DEFAULT_DEAD_AFTER_MS 5000
+#define AGENT_MAX_LABELS 32
 
 struct agent_config {
 	const char *state_dir;
@@ -24,6 +25,18 @@ struct agent_config {
 	unsigned int heartbeat_ms;
 	unsigned int dead_after_ms;
 	struct agent_rl_opts *rl_opts; /* rootless-mode options (agent_rootless.h); NULL: none */
+	/* Node placement properties (docs/scheduler.md), in heartbeats; all optional. */
+	const char *pod_cidr; /* "198.18.17.0/24": workload addresses; NULL: runs no replicas */
+	const char *uplink; /* interface for bm_xdp_ingress and the node address */
+	const char *cgroup_root; /* cgroup v2 directory for replicas; NULL: none */
+	const char *rootfs_dir; /* images resolve to ROOTFS_DIR/IMAGE when it exists */
+	const char *trust_domain; /* workload identities; NULL: cluster.local */
+	const char *labels[AGENT_MAX_LABELS]; /* "K=V" */
+	size_t n_labels;
+	const char *taints[AGENT_MAX_LABELS]; /* "K=V:EFFECT" */
+	size_t n_taints;
+	unsigned long long cpu_milli; /* allocatable; 0: online CPUs */
+	unsigned long long mem_bytes; /* 0: MemTotal */
 };
 
 /*
@@ -38,6 +51,14 @@ int agent_run(const struct agent_config *cfg, volatile sig_atomic_t *stop);
  * default state directory, STATE_DIR/agent.sock otherwise. Cannot fail.
  */
 void agent_sock_path(const char *state_dir, char *buf, size_t len);
+
+/*
+ * One node option of `bpfmesh agent` (--pod-cidr, --uplink, --cgroup-root,
+ * --rootfs-dir, --trust-domain, --label K=V, --taint K=V:EFFECT, --cpu MILLI,
+ * --memory BYTES) with its value v into c (which keeps the pointer). Returns
+ * 0, 1 when opt is none of these, or -EINVAL (message printed).
+ */
+int agent_node_opt(struct agent_config *c, const char *opt, const char *v);
 
 struct policy_sources;
 

@@ -26,7 +26,8 @@
 
 #define MAX_AUTH_SWEEP 65536
 
-static const char *const bucket_what[BUS_BUCKET_NR] = {"policy", "endpoint", "revocation"};
+static const char *const bucket_what[BUS_BUCKET_NR] = {"policy", "endpoint", "revocation",
+						       "workload", "claim"};
 
 /* Order-independent signature of the endpoint set (keys and revisions). */
 static uint64_t endpoints_sig(const struct agent_items *eps)
@@ -490,6 +491,8 @@ void agent_apply(struct agent *a, const struct agent_ev *ev)
 		apply_endpoint(a, ev);
 	else if (ev->bucket == BUS_BUCKET_REVOKED)
 		apply_revoked(a, ev);
+	else
+		agent_sched_apply(a, ev);
 }
 
 static void save_applied(const struct agent *a)
@@ -635,13 +638,17 @@ static json_t *capacity(const struct agent *a)
 	size_t i, n_local = 0;
 	struct sysinfo si;
 	json_int_t mem_kb = 0;
+	json_t *cap;
 
 	for (i = 0; a->model && i < a->model->n_endpoints; i++)
 		n_local += a->model->endpoints[i].is_local;
 	if (!sysinfo(&si))
 		mem_kb = (json_int_t)((uint64_t)si.freeram * si.mem_unit / 1024);
-	return json_pack("{s:i, s:I, s:I}", "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
-			 "mem_free_kb", mem_kb, "local_endpoints", (json_int_t)n_local);
+	cap = json_pack("{s:i, s:I, s:I}", "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
+			"mem_free_kb", mem_kb, "local_endpoints", (json_int_t)n_local);
+	if (cap)
+		agent_sched_capacity(a, cap);
+	return cap;
 }
 
 static void send_heartbeat(struct agent *a)
@@ -661,6 +668,17 @@ static void send_heartbeat(struct agent *a)
 		bus_publish(a->bus, subject, text, strlen(text));
 	free(text);
 	json_decref(j);
+}
+
+/* See agent_priv.h. */
+void agent_heartbeat_if_due(struct agent *a)
+{
+	uint64_t now = agent_now_ms();
+
+	if (now < a->next_hb_ms || !bus_is_connected(a->bus))
+		return;
+	a->next_hb_ms = now + a->cfg->heartbeat_ms;
+	send_heartbeat(a);
 }
 
 /* See agent_priv.h. */
@@ -691,7 +709,7 @@ void agent_tick_members(struct agent *a)
 		if (!a->peers[i].is_alive || now - a->peers[i].last_ms <= a->cfg->dead_after_ms)
 			continue;
 		a->peers[i].is_alive = false;
-		pr_warn("peer %s failed: no heartbeat for %u ms", a->peers[i].name,
-			a->cfg->dead_after_ms);
+		pr_warn("peer %s failed: no heartbeat for %llu ms (limit %u ms)", a->peers[i].name,
+			(unsigned long long)(now - a->peers[i].last_ms), a->cfg->dead_after_ms);
 	}
 }

@@ -221,6 +221,9 @@ json_t *agent_handle(struct agent *a, const json_t *req)
 	if (!op)
 		return fail("%s", "request without op");
 	pr_debug("agent: socket request %s", op);
+	reply = agent_sched_handle(a, op, req);
+	if (reply)
+		return reply;
 	if (!strcmp(op, "status")) {
 		reply = status(a);
 		json_object_set_new(reply, "mode", json_string(a->mode)); /* bpf or rootless */

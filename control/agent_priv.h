@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "agent_sched.h"
 #include "bus.h"
 #include "policy_store.h"
 
@@ -92,6 +93,13 @@ struct agent {
 	uint64_t n_rejected, n_installs;
 	uint32_t generation;
 	double last_install_ms;
+	struct agent_items workloads; /* bpfmesh-workloads: doc = the object's manifest text */
+	struct agent_sched sched; /* agent_sched.c */
+	/* Scheduler decisions (stable names: exported as metrics). */
+	uint64_t n_sched_starts; /* local replicas started */
+	uint64_t n_sched_stops; /* local replicas stopped */
+	uint64_t n_sched_claims; /* StatefulSet claims won (acquired or taken over) */
+	uint64_t n_sched_placements; /* placement computations */
 };
 
 uint64_t agent_now_ms(void);
@@ -108,6 +116,12 @@ int agent_sweep_auth(struct agent *a);
 
 /* agent_apply.c: heartbeat bookkeeping: send ours, expire peers. */
 void agent_tick_members(struct agent *a);
+
+/*
+ * agent_apply.c: send our heartbeat if it is due (long steps such as
+ * starting replicas call this between items so peers never see us as dead).
+ */
+void agent_heartbeat_if_due(struct agent *a);
 
 /* agent_apply.c: build a model from sources + bus endpoints; prints diagnostics. */
 int agent_build_model(const struct agent *a, const struct policy_sources *srcs,

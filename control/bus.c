@@ -27,13 +27,13 @@
 #define BUS_MAX_SUBS 8
 
 static const char *const bucket_names[BUS_BUCKET_NR] = {
-	[BUS_BUCKET_POLICY] = "bpfmesh-policy",
-	[BUS_BUCKET_ENDPOINTS] = "bpfmesh-endpoints",
-	[BUS_BUCKET_REVOKED] = "bpfmesh-revoked",
+	[BUS_BUCKET_POLICY] = "bpfmesh-policy",	  [BUS_BUCKET_ENDPOINTS] = "bpfmesh-endpoints",
+	[BUS_BUCKET_REVOKED] = "bpfmesh-revoked", [BUS_BUCKET_WORKLOADS] = "bpfmesh-workloads",
+	[BUS_BUCKET_CLAIMS] = "bpfmesh-claims",
 };
 
 /* Revisions kept per key: policy keeps a short history for operators. */
-static const uint8_t bucket_history[BUS_BUCKET_NR] = {16, 1, 1};
+static const uint8_t bucket_history[BUS_BUCKET_NR] = {16, 1, 1, 1, 1};
 
 struct sub_ctx {
 	bus_msg_fn fn;
@@ -569,4 +569,30 @@ int bus_kv_put(struct bus *b, enum bus_bucket bucket, const char *key, const voi
 	if (!data)
 		return nats_err(kvStore_Delete(b->kv[bucket], key));
 	return nats_err(kvStore_Put(rev, b->kv[bucket], key, data, (int)len));
+}
+
+/* See bus.h. */
+int bus_kv_cas(struct bus *b, enum bus_bucket bucket, const char *key, const void *data, size_t len,
+	       uint64_t last_rev, uint64_t *rev)
+{
+	natsStatus s;
+	int err;
+
+	if ((unsigned int)bucket >= BUS_BUCKET_NR || !bus_is_valid_key(key) || !data ||
+	    len > INT32_MAX)
+		return -EINVAL;
+	if (!bus_is_connected(b))
+		return -ENOTCONN;
+	err = open_bucket(b, bucket);
+	if (err)
+		return err;
+	/* Both send the expected last subject sequence: the server decides, atomically. */
+	if (last_rev)
+		s = kvStore_Update(rev, b->kv[bucket], key, data, (int)len, last_rev);
+	else
+		s = kvStore_Create(rev, b->kv[bucket], key, data, (int)len);
+	if (s == NATS_OK)
+		return 0;
+	/* The server's "wrong last sequence" (10071) or "key exists". */
+	return s == NATS_ERR ? -ESTALE : nats_err(s);
 }

@@ -23,6 +23,8 @@ enum bus_bucket {
 	BUS_BUCKET_POLICY, /* bpfmesh-policy: key "current", revision = KV revision */
 	BUS_BUCKET_ENDPOINTS, /* bpfmesh-endpoints: key "<ns>.<name>" */
 	BUS_BUCKET_REVOKED, /* bpfmesh-revoked: key "id.<numeric identity>" */
+	BUS_BUCKET_WORKLOADS, /* bpfmesh-workloads: key "<ns>.<kind>.<name>" */
+	BUS_BUCKET_CLAIMS, /* bpfmesh-claims: key "sts.<ns>.<name>.<ordinal>" */
 	BUS_BUCKET_NR,
 };
 
@@ -88,6 +90,15 @@ int bus_publish(struct bus *b, const char *subject, const void *data, size_t len
  */
 int bus_kv_put(struct bus *b, enum bus_bucket bucket, const char *key, const void *data, size_t len,
 	       uint64_t *rev);
+
+/*
+ * Compare-and-set: put data under key only if the key's last revision is
+ * last_rev (0: only if the key does not exist or was deleted). *rev (may be
+ * NULL) gets the new revision. Returns 0, -ESTALE when the key moved on
+ * (someone else wrote first), or another -errno.
+ */
+int bus_kv_cas(struct bus *b, enum bus_bucket bucket, const char *key, const void *data, size_t len,
+	       uint64_t last_rev, uint64_t *rev);
 
 /* The bucket's name ("bpfmesh-policy"...), or NULL. */
 const char *bus_bucket_name(enum bus_bucket bucket);

@@ -56,5 +56,7 @@ int cmd_agent(const struct cli_globals *g, int argc, char **argv);
 int cmd_rootless(const struct cli_globals *g, int argc, char **argv);
 int cmd_apply(const struct cli_globals *g, int argc, char **argv);
 int cmd_runtime(const struct cli_globals *g, int argc, char **argv);
+int cmd_get(const struct cli_globals *g, int argc, char **argv);
+int cmd_delete(const struct cli_globals *g, int argc, char **argv);
 
 #endif /* BM_CLI_H */

@@ -66,7 +66,7 @@ static int parse_run(int argc, char **argv, struct agent_config *c, char *node, 
 			snprintf(node, len, "%s", v);
 		else if (!strcmp(argv[i], "--socket"))
 			c->sock_path = v;
-		else if (!num)
+		else if (!num && agent_node_opt(c, argv[i], v))
 			return -EINVAL;
 		i++;
 	}
@@ -101,7 +101,10 @@ static int agent_main(const struct cli_globals *g, int argc, char **argv)
 			"[--nats-port N] [--socket PATH] [--rootless] [--workload "
 			"NS/NAME[=CMD]]... "
 			"[--identity NS/NAME=DOC]... [--port N]... [--udp-port N]... "
-			"[--udp-idle S] [--ttl S] [--slirp-cidr CIDR]\n");
+			"[--udp-idle S] [--ttl S] [--slirp-cidr CIDR] [--pod-cidr CIDR] [--uplink "
+			"IFACE] "
+			"[--cgroup-root DIR] [--rootfs-dir DIR] [--label K=V]... "
+			"[--taint K=V:EFFECT]... [--cpu MILLI] [--memory BYTES]\n");
 		agent_rl_opts_free(c.rl_opts);
 		return CLI_EXIT_ERROR;
 	}

@@ -26,6 +26,8 @@ struct apply_opts {
 	bool is_dry_run;
 	char **files; /* expanded inputs, owned */
 	size_t n_files;
+	char *stdin_buf; /* "-", read once, kept for sending */
+	size_t stdin_len;
 };
 
 static int add_file(struct apply_opts *o, const char *path)
@@ -145,7 +147,7 @@ static void print_diag(const struct manifest_diag *d, bool skip_ours, bool is_st
 }
 
 /* Load one input into both models; messages into wd and pd. */
-static int load_one(const struct apply_opts *o, const char *name, struct wl_model *wm,
+static int load_one(struct apply_opts *o, const char *name, struct wl_model *wm,
 		    struct pm_model *pm, struct manifest_diag *wd, struct manifest_diag *pd)
 {
 	const char *paths[] = {name};
@@ -154,22 +156,26 @@ static int load_one(const struct apply_opts *o, const char *name, struct wl_mode
 	int err = 0, werr, perr;
 
 	if (!strcmp(name, "-")) {
+		if (o->stdin_buf) {
+			fprintf(stderr, "-: stdin given twice\n");
+			return -EINVAL;
+		}
 		err = read_stdin(&buf, &len);
 		if (err) {
 			fprintf(stderr, "-: read stdin: %s\n", strerror(-err));
 			return err;
 		}
+		o->stdin_buf = buf;
+		o->stdin_len = len;
 	}
 	werr = wl_load(wm, name, buf, len, &o->load, wd);
 	if (werr && werr != -EINVAL) { /* unreadable: reported once, in wd */
 		if (!wd->n)
 			fprintf(stderr, "%s: %s\n", name, strerror(-werr));
-		free(buf);
 		return werr;
 	}
 	perr = buf ? manifest_load_buffer(pm, name, buf, len, NULL, pd)
 		   : manifest_load_files(pm, paths, 1, NULL, pd);
-	free(buf);
 	return werr ? werr : perr;
 }
 
@@ -212,13 +218,35 @@ static void free_opts(struct apply_opts *o)
 	for (i = 0; i < o->n_files; i++)
 		free(o->files[i]);
 	free(o->files);
+	free(o->stdin_buf);
+}
+
+/* Hand the accepted objects to the local agent (apply or delete). */
+static int send_to_agent(const struct cli_globals *g, const struct apply_opts *o, bool is_delete)
+{
+	json_t *wls = json_array(), *pol = json_array();
+	int err = wls && pol ? 0 : -ENOMEM;
+
+	if (!err)
+		err = apply_split(o->files, o->n_files, o->stdin_buf, o->stdin_len, wls, pol);
+	if (err) {
+		fprintf(stderr, "bpfmesh: %s: %s\n", is_delete ? "delete" : "apply",
+			strerror(-err));
+		json_decref(wls);
+		json_decref(pol);
+		return CLI_EXIT_ERROR;
+	}
+	return apply_call_agent(g->state_dir, json_pack("{s:s, s:o, s:o}", "op",
+							is_delete ? "wl-delete" : "wl-apply",
+							"workloads", wls, "policy", pol));
 }
 
 /*
- * See cli.h. Exit 0 when everything was accepted, 1 when anything was
- * rejected (an error, or any warning under --strict), 2 on usage or I/O errors.
+ * See cmd_apply.h. Exit 0 when everything was accepted (and, without
+ * --dry-run, applied), 1 when anything was rejected (an error, or any warning
+ * under --strict; then nothing is sent), 2 on usage or I/O errors.
  */
-int cmd_apply(const struct cli_globals *g, int argc, char **argv)
+int apply_run(const struct cli_globals *g, int argc, char **argv, bool is_delete)
 {
 	struct manifest_diag wd, pd;
 	struct apply_opts o = {0};
@@ -227,16 +255,10 @@ int cmd_apply(const struct cli_globals *g, int argc, char **argv)
 	int ret = CLI_EXIT_ERROR, err = 0;
 	size_t i, n_before, n_errors = 0;
 
-	(void)g;
 	manifest_diag_init(&wd);
 	manifest_diag_init(&pd);
 	if (!wm || !pm || parse_args(argc, argv, &o))
 		goto out;
-	if (!o.is_dry_run) {
-		fprintf(stderr, "bpfmesh apply: placing workloads through the agent is not "
-				"available yet; use --dry-run\n");
-		goto out;
-	}
 	for (i = 0; i < o.n_files && err != -ENOMEM; i++) {
 		n_before = wd.n_errors + pd.n_errors;
 		err = load_one(&o, o.files[i], wm, pm, &wd, &pd);
@@ -245,15 +267,21 @@ int cmd_apply(const struct cli_globals *g, int argc, char **argv)
 	}
 	print_diag(&wd, false, o.load.is_strict, &n_errors);
 	print_diag(&pd, true, o.load.is_strict, &n_errors);
-	n_errors += apply_check_refs(wm, o.load.is_strict, stderr);
-	apply_print_objects(wm, pm, stdout);
-	err = apply_print_placement(wm, stdout, stderr);
-	if (err < 0 || (err > 0 && o.load.is_strict))
-		n_errors += err < 0 ? 1 : (size_t)err;
+	if (!is_delete)
+		n_errors += apply_check_refs(wm, o.load.is_strict, stderr);
+	if (o.is_dry_run) {
+		apply_print_objects(wm, pm, stdout);
+		err = apply_print_placement(wm, stdout, stderr);
+		if (err < 0 || (err > 0 && o.load.is_strict))
+			n_errors += err < 0 ? 1 : (size_t)err;
+	}
 	if (n_errors)
-		fprintf(stderr, "bpfmesh apply: rejected (%zu error%s); nothing would be applied\n",
-			n_errors, n_errors == 1 ? "" : "s");
-	ret = n_errors ? CLI_EXIT_DENY : CLI_EXIT_OK;
+		fprintf(stderr, "bpfmesh %s: rejected (%zu error%s); nothing %s\n",
+			is_delete ? "delete" : "apply", n_errors, n_errors == 1 ? "" : "s",
+			o.is_dry_run ? "would be applied" : "was applied");
+	ret = n_errors	     ? CLI_EXIT_DENY
+	      : o.is_dry_run ? CLI_EXIT_OK
+			     : send_to_agent(g, &o, is_delete);
 out:
 	manifest_diag_release(&wd);
 	manifest_diag_release(&pd);
@@ -261,4 +289,10 @@ out:
 	pm_model_free(pm);
 	free_opts(&o);
 	return ret;
+}
+
+/* See cli.h. */
+int cmd_apply(const struct cli_globals *g, int argc, char **argv)
+{
+	return apply_run(g, argc, argv, false);
 }

@@ -65,12 +65,24 @@ static const struct cli_command commands[] = {
 	 "nats-server with JetStream. The other forms talk to the local agent.\n"
 	 "example: bpfmesh agent --bus nats://198.18.0.1:4222 --node n1"},
 	{"apply", cmd_apply,
-	 "  bpfmesh apply --dry-run [--strict] [--trust-domain D] -f FILE|DIR|- [-f ...]",
+	 "  bpfmesh apply [--dry-run] [--strict] [--trust-domain D] -f FILE|DIR|- [-f ...]",
 	 "Read Kubernetes manifests (Pod, Deployment, StatefulSet, DaemonSet, Service,\n"
-	 "ServiceAccount, ConfigMap, NetworkPolicy; docs/manifests.md) and, with --dry-run,\n"
-	 "print one line per object with every warning; exits 1 if anything is rejected.\n"
-	 "--strict makes unsupported kinds and fields errors.\n"
-	 "example: bpfmesh apply --dry-run -f shop.yaml"},
+	 "ServiceAccount, ConfigMap, NetworkPolicy, MeshPolicy; docs/manifests.md), check them,\n"
+	 "and hand them to the local agent, which publishes them to every node (workloads are\n"
+	 "placed and run by the nodes, policies become the next policy revision). Nothing is\n"
+	 "sent when anything is rejected (exit 1). --dry-run only prints one line per object\n"
+	 "with every warning and needs no agent; --strict makes every warning an error.\n"
+	 "example: bpfmesh apply -f shop.yaml\n"
+	 "example: bpfmesh apply --dry-run -f shop.yaml -f nodes.yaml"},
+	{"get", cmd_get, "  bpfmesh get nodes|workloads|endpoints [-o json|yaml|wide]",
+	 "Show what the local agent sees: the nodes of its membership view (capacity, labels,\n"
+	 "taints, placed replicas), the workloads with the placement of every replica, or the\n"
+	 "endpoints on the bus.\n"
+	 "example: bpfmesh get workloads -o wide"},
+	{"delete", cmd_delete, "  bpfmesh delete -f FILE|DIR|- | KIND/NAME [-n NAMESPACE]",
+	 "Delete the objects of the files (or one object) through the local agent; their\n"
+	 "replicas stop on every node.\n"
+	 "example: bpfmesh delete deployment/web -n shop"},
 	{"rootless", cmd_rootless,
 	 "  bpfmesh rootless run -f POLICY.yaml... --workload NS/NAME[=COMMAND]...\n"
 	 "        [--identity NS/NAME=DOC]... [--port N]... [--ttl SECONDS] [--node NAME]\n"

@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# The node topology of DESIGN-nodes.md as a sourceable library (after lib.sh),
+# for the scheduler tests and the demo:
+#
+#   hub netns ($MESH_HUB): bridge br0 198.18.0.1/24, nats-server (JetStream) on
+#     198.18.0.1:4222, data in $BM_TEST_DIR/nats
+#   node netns n1..nN ($BM_TEST_ID-nI): uplink eth0 198.18.0.(10+I)/24 into the
+#     bridge; its agent runs inside with pod range 198.18.(16+I).0/24, pins in
+#     $PIN_DIR/nI (the test's bpffs), state in $STATE_DIR/nI, replicas' cgroups
+#     under $MESH_CG/nI (a cgroup2 mount of the test's own)
+#
+# Functions: mesh_up [N], mesh_agent_start I [AGENT-ARGS...], mesh_agent_kill I,
+# mesh_kill_node I, mesh_bm I ARGS..., mesh_down; helpers mesh_wait SECONDS CMD...,
+# mesh_pids I (replica processes of node I), mesh_alive, mesh_placement I,
+# mesh_converged N, mesh_dump_logs.
+# Environment: MESH_HEARTBEAT_MS (250), MESH_DEAD_AFTER_MS (3000), MESH_AGENT_GLOBAL
+# (global options for the agents, e.g. "--log-format json -v"), MESH_KEEP_LOGS=DIR.
+# Everything is registered for lib.sh's cleanup as well (mesh_down is idempotent).
+
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || skip "needs nats-server"
+MESH_NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
+MESH_N=3
+MESH_HUB="$BM_TEST_ID-hub"
+MESH_CG="$BM_TEST_DIR/cg"
+MESH_BUS="nats://198.18.0.1:4222"
+MESH_HEARTBEAT_MS=${MESH_HEARTBEAT_MS:-250}
+MESH_DEAD_AFTER_MS=${MESH_DEAD_AFTER_MS:-3000}
+MESH_NATS_PID=""
+declare -A MESH_AGENT_PID
+declare -A MESH_GONE
+
+# mesh_node I: the name of node I's namespace.
+mesh_node() { echo "$BM_TEST_ID-n$1"; }
+
+# mesh_bm I ARGS...: bpfmesh with node I's directories, inside node I.
+mesh_bm() {
+	local i=$1; shift
+	ip netns exec "$(mesh_node "$i")" "$BPFMESH" --pin-dir "$PIN_DIR/n$i" \
+		--state-dir "$STATE_DIR/n$i" "$@"
+}
+
+# mesh_wait SECONDS CMD...: poll CMD every 100 ms until it succeeds (bounded).
+mesh_wait() {
+	local n=$(($1 * 10)) i; shift
+	for i in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+
+_mesh_nats_up() {
+	ip netns exec "$MESH_HUB" python3 -c \
+		"import socket; socket.create_connection(('198.18.0.1', 4222), 0.2)"
+}
+
+_mesh_hub() {
+	local hub_ns
+	netns_add hub_ns hub
+	ip -n "$MESH_HUB" link add br0 type bridge
+	ip -n "$MESH_HUB" addr add 198.18.0.1/24 dev br0
+	ip -n "$MESH_HUB" link set br0 up
+	mkdir -p "$BM_TEST_DIR/nats"
+	ip netns exec "$MESH_HUB" "$MESH_NATS_SERVER" -js -a 198.18.0.1 -p 4222 \
+		-sd "$BM_TEST_DIR/nats" >>"$BM_TEST_DIR/nats.log" 2>&1 &
+	MESH_NATS_PID=$!
+	BM_PIDS+=("$MESH_NATS_PID")
+	mesh_wait 10 _mesh_nats_up || { echo "nats-server did not start" >&2; return 1; }
+}
+
+_mesh_node_net() {
+	local i=$1 node_ns
+	netns_add node_ns "n$i"
+	ip link add "$BM_TEST_ID-u$i" netns "$MESH_HUB" type veth peer name eth0 netns "$node_ns"
+	ip -n "$MESH_HUB" link set "$BM_TEST_ID-u$i" master br0 up
+	ip -n "$node_ns" addr add "198.18.0.$((10 + i))/24" dev eth0
+	ip -n "$node_ns" link set eth0 up
+	mkdir -p "$PIN_DIR/n$i" "$STATE_DIR/n$i" "$MESH_CG/n$i"
+	chmod 700 "$STATE_DIR/n$i"
+}
+
+# mesh_up [N]: hub, bus and N (default 3) node namespaces; no agents yet.
+mesh_up() {
+	local i
+	MESH_N=${1:-3}
+	mkdir -p "$MESH_CG"
+	mount -t cgroup2 none "$MESH_CG"
+	_mesh_hub
+	for i in $(seq "$MESH_N"); do _mesh_node_net "$i"; done
+}
+
+# mesh_agent_start I [ARGS...]: node I's agent inside node I (ip netns exec
+# execs, so the pid is the agent's own, for kill -9).
+mesh_agent_start() {
+	local i=$1; shift
+	# shellcheck disable=SC2086 # MESH_AGENT_GLOBAL: extra global options, e.g. -v
+	ip netns exec "$(mesh_node "$i")" "$BPFMESH" --pin-dir "$PIN_DIR/n$i" \
+		--state-dir "$STATE_DIR/n$i" ${MESH_AGENT_GLOBAL:-} agent --node "n$i" --bus "$MESH_BUS" \
+		--pod-cidr "198.18.$((16 + i)).0/24" --uplink eth0 --cgroup-root "$MESH_CG/n$i" \
+		--heartbeat-ms "$MESH_HEARTBEAT_MS" --dead-after-ms "$MESH_DEAD_AFTER_MS" "$@" \
+		>>"$BM_TEST_DIR/agent$i.log" 2>&1 &
+	MESH_AGENT_PID[$i]=$!
+	BM_PIDS+=("$!")
+}
+
+# mesh_ready I: node I's agent answers and is ready.
+mesh_ready() {
+	mesh_bm "$1" agent status --json 2>/dev/null |
+		python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(0 if s["ready"] else 1)'
+}
+
+# mesh_agent_kill I: kill -9 node I's agent only (its replicas keep running).
+mesh_agent_kill() {
+	kill -9 "${MESH_AGENT_PID[$1]}" 2>/dev/null || true
+	wait "${MESH_AGENT_PID[$1]}" 2>/dev/null || true
+}
+
+# _mesh_cg_kill DIR: kill every process below cgroup DIR and remove the groups.
+_mesh_cg_kill() {
+	local d
+	[ -d "$1" ] || return 0
+	[ -e "$1/cgroup.kill" ] && echo 1 >"$1/cgroup.kill" 2>/dev/null
+	for _ in $(seq 50); do
+		[ -z "$(find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
+		sleep 0.05
+	done
+	find "$1" -mindepth 1 -depth -type d 2>/dev/null | while read -r d; do rmdir "$d" 2>/dev/null; done
+}
+
+# mesh_kill_node I: the machine fails: its agent and replicas die, its network goes.
+mesh_kill_node() {
+	local i=$1
+	mesh_agent_kill "$i"
+	_mesh_cg_kill "$MESH_CG/n$i"
+	ip netns del "$(mesh_node "$i")" 2>/dev/null || true
+	MESH_GONE[$i]=1
+}
+
+# mesh_pids I: pids of node I's replica processes (from its cgroups).
+mesh_pids() {
+	find "$MESH_CG/n$1" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -n
+}
+
+# mesh_hostnames I: "PID HOSTNAME" of node I's replica processes (a pod's
+# hostname is its pod name).
+mesh_hostnames() {
+	local pid
+	for pid in $(mesh_pids "$1"); do
+		echo "$pid $(nsenter -t "$pid" -u hostname 2>/dev/null)"
+	done
+}
+
+# mesh_alive: the numbers of the nodes mesh_kill_node has not failed.
+mesh_alive() {
+	local i
+	for i in $(seq "$MESH_N"); do [ -z "${MESH_GONE[$i]:-}" ] && echo "$i"; done
+	return 0
+}
+
+# mesh_placement I: "POD NODE" lines of node I's placement (`get workloads`), sorted.
+mesh_placement() {
+	mesh_bm "$1" get workloads -o json 2>/dev/null | python3 -c '
+import json, sys
+for w in json.load(sys.stdin)["workloads"]:
+    for p in w["placement"]:
+        print(p["pod"], p["node"] or "-")' | sort
+}
+
+# mesh_converged N: every alive node computes the same placement of N
+# replicas, all on alive nodes, each running (pid alive) exactly where it is
+# placed, and each StatefulSet claim held by the placed node.
+mesh_converged() {
+	local i first="" p alive
+	alive=$(mesh_alive | sed 's/^/n/' | tr '\n' ' ')
+	for i in $(mesh_alive); do
+		p=$(mesh_placement "$i")
+		[ "$(echo "$p" | grep -c .)" = "$1" ] || return 1
+		[ -z "$first" ] && first=$p
+		[ "$p" = "$first" ] || return 1
+	done
+	for i in $(mesh_alive); do
+		mesh_bm "$i" get workloads -o json 2>/dev/null | ALIVE="$alive" ME="n$i" python3 -c '
+import json, os, sys
+alive, me = os.environ["ALIVE"].split(), os.environ["ME"]
+for w in json.load(sys.stdin)["workloads"]:
+    here = {r["pod"] for r in w["running_here"]}
+    for p in w["placement"]:
+        assert p["node"] in alive, p
+        assert (p["node"] == me) == (p["pod"] in here), (p, here)
+        assert p.get("holder", p["node"]) == p["node"], p
+    for r in w["running_here"]:
+        os.kill(r["pid"], 0)' 2>/dev/null || return 1
+	done
+}
+
+# mesh_dump_logs: the tail of every agent's log; with MESH_KEEP_LOGS=DIR the
+# whole logs are copied there too.
+mesh_dump_logs() {
+	local i
+	if [ -n "${MESH_KEEP_LOGS:-}" ]; then
+		mkdir -p "$MESH_KEEP_LOGS"
+		cp "$BM_TEST_DIR"/agent*.log "$BM_TEST_DIR/nats.log" "$MESH_KEEP_LOGS/" 2>/dev/null
+	fi
+	for i in $(seq "$MESH_N"); do
+		echo "--- agent n$i log (tail)"
+		tail -n 30 "$BM_TEST_DIR/agent$i.log" 2>/dev/null
+	done
+}
+
+# mesh_down: agents stop (SIGTERM), replicas are killed, namespaces, bus and
+# cgroup mount go. Idempotent; lib.sh's cleanup does the rest.
+mesh_down() {
+	local i
+	set +e
+	for i in "${!MESH_AGENT_PID[@]}"; do kill "${MESH_AGENT_PID[$i]}" 2>/dev/null; done
+	for i in "${!MESH_AGENT_PID[@]}"; do wait "${MESH_AGENT_PID[$i]}" 2>/dev/null; done
+	for i in $(seq "$MESH_N"); do _mesh_cg_kill "$MESH_CG/n$i"; rmdir "$MESH_CG/n$i" 2>/dev/null; done
+	[ -n "$MESH_NATS_PID" ] && kill "$MESH_NATS_PID" 2>/dev/null
+	for i in $(seq "$MESH_N"); do ip netns del "$(mesh_node "$i")" 2>/dev/null; done
+	ip netns del "$MESH_HUB" 2>/dev/null
+	mountpoint -q "$MESH_CG" && umount "$MESH_CG"
+	return 0
+}

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The decentralized scheduler on three nodes (mesh_lib.sh: hub netns with the
+# bus, one agent per node netns): `bpfmesh apply` of a Deployment, a
+# StatefulSet and a NetworkPolicy on one node; every agent computes the same
+# placement; replicas run as real processes through the runtime and their
+# endpoints reach every node's ipcache; requests between replicas on
+# different nodes pass or are dropped as the policy says (real packets);
+# a failed node's replicas come back on the survivors; a StatefulSet ordinal
+# never runs on two nodes at once (process lists, sampled throughout); a
+# rejected apply changes nothing.
+# ctest-labels: netns agent scheduler
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mesh_lib.sh"
+NETTOOL_PY="$(cd "$(dirname "$0")" && pwd)/nettool.py"
+SAMPLER_PID=""
+trap 'mesh_dump_logs; [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null; mesh_down; cleanup' EXIT
+
+cat >"$BM_TEST_DIR/shop.yaml" <<YAML
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: shop}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: db, namespace: shop}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: other, namespace: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: web
+      containers:
+        - name: web
+          image: host
+          command: [python3, $NETTOOL_PY, serve, 0.0.0.0, --tcp, "8080", --seconds, "300"]
+          ports: [{containerPort: 8080}]
+          resources: {requests: {cpu: 100m, memory: 32Mi}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: other, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: other}}
+  template:
+    metadata: {labels: {app: other}}
+    spec:
+      serviceAccountName: other
+      containers:
+        - name: other
+          image: host
+          command: [python3, $NETTOOL_PY, serve, 0.0.0.0, --tcp, "8080", --seconds, "300"]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      serviceAccountName: db
+      containers:
+        - name: db
+          image: host
+          command: [python3, $NETTOOL_PY, serve, 0.0.0.0, --tcp, "5432", --seconds, "300"]
+          ports: [{containerPort: 5432}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{podSelector: {matchLabels: {app: web}}}]
+      ports: [{port: 5432}]
+YAML
+N_REPLICAS=6
+
+# wl I: node I's `get workloads -o json`.
+wl() { mesh_bm "$1" get workloads -o json 2>/dev/null; }
+
+alive_nodes() { mesh_alive; }
+placement() { mesh_placement "$1"; }
+converged() { mesh_converged "$N_REPLICAS"; }
+
+# addr_of POD: the replica's address from the endpoints bucket (node 1's view).
+addr_of() {
+	local i=$(alive_nodes | sed -n 1p)
+	mesh_bm "$i" get endpoints -o json | POD=$1 python3 -c '
+import json, os, sys
+for e in json.load(sys.stdin)["endpoints"]:
+    if e["name"] == os.environ["POD"]: print(e["addresses"][0]); break'
+}
+
+# pid_of POD: the replica's pid as its node reports it.
+pid_of() {
+	local i
+	for i in $(alive_nodes); do
+		wl "$i" | POD=$1 python3 -c '
+import json, os, sys
+for w in json.load(sys.stdin)["workloads"]:
+    for r in w["running_here"]:
+        if r["pod"] == os.environ["POD"]: print(r["pid"])'
+	done | sed -n 1p
+}
+
+node_of() { placement "$(alive_nodes | sed -n 1p)" | awk -v p="$1" '$1 == p {print $2}'; }
+
+# req FROM-POD TO-POD PORT: one TCP echo from inside FROM's network namespace.
+req() {
+	local pid addr
+	pid=$(pid_of "$1")
+	addr=$(addr_of "$2")
+	[ -n "$pid" ] && [ -n "$addr" ] || return 2
+	nsenter -t "$pid" -n python3 "$NETTOOL_PY" tcp "$addr" "$3" --timeout 1
+}
+
+# StatefulSet sampler: every 100 ms, the db-N hostnames of every node's
+# replica processes; a pod seen on two nodes whose processes are both still
+# alive after the sample is a double run.
+sampler() {
+	local i line pid host
+	while :; do
+		declare -A seen=()
+		for i in $(seq "$MESH_N"); do
+			while read -r pid host; do
+				case "$host" in db-*) ;; *) continue ;; esac
+				if [ -n "${seen[$host]:-}" ] && [ "${seen[$host]%%:*}" != "n$i" ]; then
+					kill -0 "$pid" 2>/dev/null && kill -0 "${seen[$host]##*:}" 2>/dev/null &&
+						echo "$host on ${seen[$host]%%:*} and n$i" >>"$BM_TEST_DIR/doubles"
+				fi
+				seen[$host]="n$i:$pid"
+			done < <(mesh_hostnames "$i")
+		done
+		unset seen
+		sleep 0.1
+	done
+}
+
+mesh_up 3
+for i in 1 2 3; do mesh_agent_start "$i"; done
+all_ready() { local i; for i in 1 2 3; do mesh_ready "$i" || return 1; done; }
+check "three agents in their node namespaces replay the bus and report ready" mesh_wait 40 all_ready
+[ "$BM_FAILS" = 0 ] || { finish; exit 1; }
+three_nodes() { [ "$(mesh_bm "$1" get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ]; }
+check "every agent's view has the three nodes (heartbeats with capacity)" \
+	mesh_wait 10 eval 'three_nodes 1 && three_nodes 2 && three_nodes 3'
+check "heartbeats carry the pod range and uplink address" \
+	eval 'mesh_bm 2 get nodes -o wide | grep "198.18.0.11 *198.18.17.0/24" >/dev/null'
+sampler &
+SAMPLER_PID=$!
+BM_PIDS+=("$SAMPLER_PID")
+
+# A rejected apply changes nothing.
+cat >"$BM_TEST_DIR/bad.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: half, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: half}}
+  template:
+    metadata: {labels: {app: half}}
+    spec: {containers: [{name: c, command: [sleep, "100"]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: broken, namespace: shop}
+spec: {replicas: lots}
+YAML
+expect "apply of a file with one malformed object fails" 1 mesh_bm 1 apply -f "$BM_TEST_DIR/bad.yaml"
+check "... and publishes nothing, not even its good object" \
+	eval '[ "$(wl 2 | python3 -c "import json,sys; print(len(json.load(sys.stdin)[\"workloads\"]))")" = 0 ]'
+
+t0=$(date +%s.%N)
+check "apply -f on n1 publishes through its agent" eval 'mesh_bm 1 apply -f "$BM_TEST_DIR/shop.yaml" >"$BM_TEST_DIR/apply.out"'
+check "apply reports each object" grep -q "statefulset/shop/db created" "$BM_TEST_DIR/apply.out"
+check "all replicas placed alike on every node and running where placed" mesh_wait 40 converged
+t1=$(date +%s.%N)
+echo "apply to all $N_REPLICAS replicas running: $(echo "$t1 - $t0" | bc) s"
+p1=$(placement 1)
+echo "$p1"
+check "replicas spread over more than one node" [ "$(echo "$p1" | awk '{print $2}' | sort -u | wc -l)" -gt 1 ]
+
+eps_everywhere() {
+	local i
+	for i in $(alive_nodes); do
+		[ "$(mesh_bm "$i" agent status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bus_endpoints"])')" = "$N_REPLICAS" ] || return 1
+		mesh_bm "$i" policy show | grep "db-0" >/dev/null || return 1
+	done
+}
+check "every replica's endpoint is in every node's enforced model" mesh_wait 10 eps_everywhere
+
+# Real packets: web -> db across nodes allowed on 5432, other -> db denied.
+db0_node=$(node_of db-0)
+web_far=$(placement 1 | awk -v n="$db0_node" '!f && $1 ~ /^web-/ && $2 != n {print $1; f = 1}')
+other_node=$(node_of other-*)
+echo "db-0 on $db0_node; web replica elsewhere: ${web_far:-none}"
+if [ -n "$web_far" ]; then
+	check "web ($web_far, $(node_of "$web_far")) -> db-0 ($db0_node) tcp/5432 allowed" mesh_wait 5 req "$web_far" db-0 5432
+fi
+other=$(placement 1 | awk '$1 ~ /^other-/ {print $1}')
+expect "other ($other) -> db-0 tcp/5432 denied by the NetworkPolicy" 1 req "$other" db-0 5432
+web0=$(placement 1 | awk '!f && $1 ~ /^web-/ {print $1; f = 1}')
+expect "other -> web tcp/8080 allowed (no policy selects web)" 0 req "$other" "$web0" 8080
+
+# Node failure: the node running db-0 dies (agent, replicas, network).
+victim=${db0_node#n}
+before=$(placement "$(alive_nodes | grep -v "^$victim$" | sed -n 1p)")
+t0=$(date +%s.%N)
+mesh_kill_node "$victim"
+check "n$victim's replicas re-placed on the survivors and running" mesh_wait 30 converged
+t1=$(date +%s.%N)
+echo "node failure to re-placement complete: $(echo "$t1 - $t0" | bc) s (dead-after $MESH_DEAD_AFTER_MS ms)"
+after=$(placement "$(alive_nodes | sed -n 1p)")
+moved=$(diff <(echo "$before") <(echo "$after") | grep -c '^>' || true)
+lost=$(echo "$before" | grep -c " n$victim$" || true)
+check "only the failed node's replicas moved ($moved moved, $lost were on n$victim)" [ "$moved" = "$lost" ]
+endpoints_moved() {
+	! mesh_bm "$(alive_nodes | sed -n 1p)" get endpoints -o json |
+		grep "\"node\": \"n$victim\"" >/dev/null
+}
+check "their endpoints now name the survivors" mesh_wait 10 endpoints_moved
+web_far=$(placement "$(alive_nodes | sed -n 1p)" | awk -v n="$(node_of db-0)" '!f && $1 ~ /^web-/ && $2 != n {print $1; f = 1}')
+if [ -n "$web_far" ]; then
+	check "after re-placement: web -> db-0 tcp/5432 allowed" mesh_wait 5 req "$web_far" db-0 5432
+fi
+kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
+check "a StatefulSet ordinal never ran on two nodes at once" [ ! -s "$BM_TEST_DIR/doubles" ]
+[ -s "$BM_TEST_DIR/doubles" ] && cat "$BM_TEST_DIR/doubles"
+
+# Delete: replicas stop everywhere, endpoints go.
+survivor=$(alive_nodes | sed -n 1p)
+check "delete statefulset/db" eval 'mesh_bm "$survivor" delete statefulset/db -n shop >/dev/null'
+no_db() { ! mesh_bm "$1" get endpoints | grep "db-" >/dev/null; }
+check "db endpoints withdrawn" mesh_wait 10 no_db "$survivor"
+no_db_procs() { local i; for i in $(alive_nodes); do ! mesh_hostnames "$i" | grep " db-" >/dev/null || return 1; done; }
+check "db processes stopped on every node" mesh_wait 10 no_db_procs
+finish
