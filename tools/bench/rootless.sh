@@ -109,6 +109,7 @@ PY
 through_bpfmesh() { as_user "$BPFMESH" --state-dir "$DIR/state" rootless exec bench/client -- "$BENCH" "$@"; }
 through_slirp() { as_user "$BENCH" "$1" 127.0.0.1 "$HOST_PORT" "$2"; }
 echo "# rootless: $ROUNDS rounds, ${SECONDS_PER}s throughput, $CONNECTS connections each; kernel $(uname -r)"
+echo "# $(nproc) CPUs; load average (1/5/15 min) before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # One second of quiet before each measurement: with few CPUs, what drains
 # from the previous one (slirp4netns buffers, exiting sink processes) skews it.
 for r in $(seq "$ROUNDS"); do
@@ -117,17 +118,27 @@ for r in $(seq "$ROUNDS"); do
 	sleep 1; echo "round $r bpfmesh $(through_bpfmesh connect 198.18.5.2 5001 "$CONNECTS")"
 	sleep 1; echo "round $r slirp   $(through_slirp connect "$CONNECTS")"
 done | tee "$DIR/results"
+echo "# load average (1/5/15 min) after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Medians per path, and the median of the per-round ratios (each round's two
+# paths ran back to back, so a ratio shares that round's machine load).
 awk '
-/tput_gbps/ { t[$3] = t[$3] " " $5 }
-/connect_us/ { p50[$3] = p50[$3] " " $6; p99[$3] = p99[$3] " " $8 }
+/tput_gbps/ { t[$3] = t[$3] " " $5; tr[$2, $3] = $5 }
+/connect_us/ { p50[$3] = p50[$3] " " $6; p99[$3] = p99[$3] " " $8; cr[$2, $3] = $6 }
+/^round/ { if ($2 > rounds) rounds = $2 }
 function med(s,   a, n, i, j, x) {
 	n = split(s, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
 	return a[int((n + 1) / 2)]
 }
 END {
+	for (r = 1; r <= rounds; r++) {
+		rt = rt " " tr[r, "bpfmesh"] / tr[r, "slirp"]
+		rc = rc " " cr[r, "bpfmesh"] / cr[r, "slirp"]
+	}
 	printf "median throughput: bpfmesh %.2f Gbit/s, slirp4netns %.2f Gbit/s (bpfmesh/slirp %.2f)\n",
 		med(t["bpfmesh"]), med(t["slirp"]), med(t["bpfmesh"]) / med(t["slirp"])
 	printf "median connect+1-byte round trip: bpfmesh p50 %.1f us p99 %.1f us, slirp4netns p50 %.1f us p99 %.1f us\n",
 		med(p50["bpfmesh"]), med(p99["bpfmesh"]), med(p50["slirp"]), med(p99["slirp"])
+	printf "median per-round ratio bpfmesh/slirp: throughput %.2f (higher is better), connect p50 %.2f (lower is better)\n",
+		med(rt), med(rc)
 }' "$DIR/results"
