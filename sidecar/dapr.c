@@ -77,6 +77,10 @@ static void store_error(struct http_response *resp, int err, const char *code, c
 	case -ENAMETOOLONG:
 		dapr_error(resp, 400, code, "key too long: %.64s", key);
 		break;
+	case -E2BIG:
+		dapr_error(resp, 413, code,
+			   "transaction larger than 900 KiB (the bus's message limit)");
+		break;
 	case -ETIMEDOUT:
 	case -ENOTCONN:
 		dapr_error(resp, 503, code, "state store unavailable for key %s: %s", key,
@@ -275,7 +279,8 @@ static void state_get(struct store *st, const char *key, const struct http_reque
 			   "consistency must be strong|eventual");
 		return;
 	}
-	err = st->ops->get(st->impl, key, query_is(req, "consistency", "strong"), &val, &len,
+	/* A strong store's reads are linearizable unless the request opts out. */
+	err = st->ops->get(st->impl, key, !query_is(req, "consistency", "eventual"), &val, &len,
 			   resp->etag);
 	if (err == -ENOENT) {
 		resp->status = 204;
@@ -330,7 +335,7 @@ static json_t *bulk_one(struct store *st, const char *key)
 	int err;
 
 	o = json_pack("{s:s}", "key", key);
-	err = st->ops->get(st->impl, key, false, &val, &len, etag);
+	err = st->ops->get(st->impl, key, true, &val, &len, etag);
 	if (!o || err == -ENOENT)
 		return o;
 	if (err) {
@@ -394,6 +399,32 @@ static int parse_operation(json_t *op, struct item *it, const char **why)
 	return parse_item(request, is_delete, it, why);
 }
 
+/* Apply a validated transaction: atomically when the store can. */
+static void apply_txn(struct store *st, struct item *items, size_t n, struct http_response *resp)
+{
+	struct store_write *ws;
+	size_t i, bad = 0;
+	int err;
+
+	if (!st->ops->txn) {
+		apply_items(st, items, n, "ERR_STATE_TRANSACTION", resp);
+		return;
+	}
+	ws = calloc(n ? n : 1, sizeof(*ws));
+	if (!ws) {
+		dapr_error(resp, 500, "ERR_STATE_TRANSACTION", "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		ws[i] = items[i].w;
+	err = st->ops->txn(st->impl, ws, n, &bad);
+	if (err)
+		store_error(resp, err, "ERR_STATE_TRANSACTION", n ? ws[bad < n ? bad : 0].key : "");
+	else
+		resp->status = 204;
+	free(ws);
+}
+
 /* POST /v1.0/state/{store}/transaction: {"operations": [...], "metadata": {}} */
 static void state_transaction(struct store *st, const struct http_request *req,
 			      struct http_response *resp)
@@ -429,7 +460,7 @@ static void state_transaction(struct store *st, const struct http_request *req,
 			goto out;
 		}
 	}
-	apply_items(st, items, n, "ERR_STATE_TRANSACTION", resp);
+	apply_txn(st, items, n, resp);
 	free_items(items, n);
 out:
 	json_decref(root);

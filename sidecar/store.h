@@ -29,11 +29,22 @@ struct store_write {
 };
 
 struct store_ops {
-	/* *val is malloc()ed (NUL-terminated) for the caller; etag gets the item's ETag. */
+	/*
+	 * *val is malloc()ed (NUL-terminated) for the caller; etag gets the
+	 * item's ETag. is_strong: the read must be linearizable (the strong
+	 * store confirms it with a read barrier; the eventual store reads
+	 * locally either way).
+	 */
 	int (*get)(void *impl, const char *key, bool is_strong, char **val, size_t *len,
 		   char etag[STORE_ETAG_MAX]);
 	/* etag (may be NULL) gets the new ETag of a save. */
 	int (*write)(void *impl, const struct store_write *w, char etag[STORE_ETAG_MAX]);
+	/*
+	 * Apply ws[0..n) atomically (all or nothing, conditions checked against
+	 * one state); *bad gets the index of the operation an error is about.
+	 * NULL: the store applies a transaction's operations one by one.
+	 */
+	int (*txn)(void *impl, const struct store_write *ws, size_t n, size_t *bad);
 	void (*close)(void *impl);
 	const char *mode; /* "strong" or "eventual" */
 };

@@ -8,18 +8,10 @@
 
 #include "../control/log.h"
 #include "strong.h"
+#include "strong_int.h"
 
-#define STRONG_WAIT_MS 5000
-#define STRONG_KEY_MAX 1024
-#define STRONG_CAS_TRIES 200 /* conditional-write attempts under contention */
-
-struct strong {
-	jsCtx *js;
-	char stream[160];
-	char prefix[160]; /* "$KV.<bucket>." */
-};
-
-static int map_status(natsStatus s, jsErrCode jerr)
+/* Status mapping; see strong_int.h. */
+int strong_map_status(natsStatus s, jsErrCode jerr)
 {
 	if (jerr == JSStreamWrongLastSequenceErr)
 		return -ECANCELED;
@@ -52,11 +44,8 @@ static bool is_tombstone(natsMsg *m)
 	return !strcmp(op, "DEL") || !strcmp(op, "PURGE");
 }
 
-/*
- * The key's last message through STREAM.MSG.GET, which only the stream
- * leader answers. Returns 0 with *m (caller destroys) or -errno.
- */
-static int last_msg(struct strong *st, const char *subj, natsMsg **m)
+/* The subject's last message from the stream leader; see strong_int.h. */
+int strong_last_msg(struct strong *st, const char *subj, natsMsg **m)
 {
 	jsErrCode jerr = 0;
 	jsOptions o;
@@ -65,23 +54,49 @@ static int last_msg(struct strong *st, const char *subj, natsMsg **m)
 	jsOptions_Init(&o);
 	o.Wait = STRONG_WAIT_MS;
 	s = js_GetLastMsg(m, st->js, st->stream, subj, &o, &jerr);
-	return s == NATS_OK ? 0 : map_status(s, jerr);
+	return s == NATS_OK ? 0 : strong_map_status(s, jerr);
+}
+
+/*
+ * One attempt of a read: the key's last message (*m, or NULL when it never
+ * existed) at a settled state; with is_strong, confirmed current by a
+ * barrier. Returns 0, -EAGAIN (written meanwhile: read again) or -errno.
+ */
+static int read_once(struct strong *st, const char *subj, bool is_strong, natsMsg **m)
+{
+	uint64_t last;
+	int err;
+
+	*m = NULL;
+	err = strong_settle(st, &last);
+	if (!err)
+		err = strong_last_msg(st, subj, m);
+	if (err == -ENOENT)
+		err = 0;
+	if (!err && is_strong)
+		err = strong_barrier(st, last);
+	if (err) {
+		natsMsg_Destroy(*m);
+		*m = NULL;
+	}
+	return err;
 }
 
 static int strong_get(void *impl, const char *key, bool is_strong, char **val, size_t *len,
 		      char etag[STORE_ETAG_MAX])
 {
 	char subj[STRONG_KEY_MAX];
+	int err = -EAGAIN, i;
 	natsMsg *m = NULL;
-	int err, n;
+	int n;
 
-	(void)is_strong; /* every read of this store is a leader read */
-	err = subject_of(impl, key, subj, sizeof(subj));
-	if (!err)
-		err = last_msg(impl, subj, &m);
+	if (subject_of(impl, key, subj, sizeof(subj)))
+		return -ENAMETOOLONG;
+	for (i = 0; i < STRONG_TRIES && err == -EAGAIN; i++)
+		err = read_once(impl, subj, is_strong, &m);
 	if (err)
-		return err;
-	if (is_tombstone(m)) {
+		return err == -EAGAIN ? -ETIMEDOUT : err;
+	if (!m || is_tombstone(m)) {
 		err = -ENOENT;
 		goto out;
 	}
@@ -100,7 +115,8 @@ out:
 	return err;
 }
 
-static int stream_last_seq(struct strong *st, uint64_t *seq)
+/* The stream's last sequence; see strong_int.h. */
+int strong_stream_last_seq(struct strong *st, uint64_t *seq)
 {
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
@@ -111,20 +127,17 @@ static int stream_last_seq(struct strong *st, uint64_t *seq)
 	o.Wait = STRONG_WAIT_MS;
 	s = js_GetStreamInfo(&si, st->js, st->stream, &o, &jerr);
 	if (s != NATS_OK)
-		return map_status(s, jerr);
+		return strong_map_status(s, jerr);
 	*seq = si->State.LastSeq;
 	jsStreamInfo_Destroy(si);
 	return 0;
 }
 
-/*
- * The key's current revision: 0 when it never existed; *is_live false for
- * a tombstone.
- */
-static int current_rev(struct strong *st, const char *subj, uint64_t *rev, bool *is_live)
+/* The subject's current revision; see strong_int.h. */
+int strong_current_rev(struct strong *st, const char *subj, uint64_t *rev, bool *is_live)
 {
 	natsMsg *m = NULL;
-	int err = last_msg(st, subj, &m);
+	int err = strong_last_msg(st, subj, &m);
 
 	*rev = 0;
 	*is_live = false;
@@ -159,9 +172,9 @@ static int conditional_once(struct strong *st, natsMsg *m, const char *subj, uin
 	natsStatus s;
 	int err;
 
-	err = stream_last_seq(st, &last);
+	err = strong_settle(st, &last);
 	if (!err)
-		err = current_rev(st, subj, &rev, &is_live);
+		err = strong_current_rev(st, subj, &rev, &is_live);
 	if (err)
 		return err;
 	if (want ? (!is_live || rev != want) : is_live)
@@ -178,7 +191,7 @@ static int conditional_once(struct strong *st, natsMsg *m, const char *subj, uin
 	s = js_PublishMsg(pa, st->js, m, &po, &jerr);
 	if (s == NATS_OK)
 		return 0;
-	err = map_status(s, jerr);
+	err = strong_map_status(s, jerr);
 	return err == -ECANCELED ? -EAGAIN : err;
 }
 
@@ -208,7 +221,7 @@ static int strong_write(void *impl, const struct store_write *w, char etag[STORE
 	}
 	if (is_conditional) {
 		err = -EAGAIN;
-		for (i = 0; i < STRONG_CAS_TRIES && err == -EAGAIN; i++)
+		for (i = 0; i < STRONG_TRIES && err == -EAGAIN; i++)
 			err = conditional_once(st, m, subj, want, &pa);
 		if (err == -EAGAIN)
 			err = -ETIMEDOUT;
@@ -217,7 +230,7 @@ static int strong_write(void *impl, const struct store_write *w, char etag[STORE
 	jsPubOptions_Init(&po);
 	po.MaxWait = STRONG_WAIT_MS;
 	s = js_PublishMsg(&pa, st->js, m, &po, &jerr);
-	err = s == NATS_OK ? 0 : map_status(s, jerr);
+	err = s == NATS_OK ? 0 : strong_map_status(s, jerr);
 done:
 	if (err == -EIO)
 		pr_warn("sidecar: strong write %s: %s", st->stream, nats_GetLastError(NULL));
@@ -242,6 +255,7 @@ static void strong_close(void *impl)
 static const struct store_ops strong_ops = {
 	.get = strong_get,
 	.write = strong_write,
+	.txn = strong_txn,
 	.close = strong_close,
 	.mode = "strong",
 };
@@ -273,9 +287,12 @@ static int ensure_stream(struct strong *st, const char *bucket, int replicas)
 	jsStreamInfo_Destroy(si);
 	if (s == NATS_OK || jerr == JSStreamNameExistErr)
 		return 0;
+	/* A cluster still forming has no peers to place replicas on yet. */
+	if (jerr == JSClusterNoPeersErr || jerr == JSClusterNotAvailErr)
+		return -ENOTCONN;
 	pr_warn("sidecar: create stream %s (R%d): %s (%d)", st->stream, replicas,
 		natsStatus_GetText(s), (int)jerr);
-	return map_status(s, jerr) == -EIO ? -EIO : -ENOTCONN;
+	return strong_map_status(s, jerr) == -EIO ? -EIO : -ENOTCONN;
 }
 
 /* Open the bucket; see strong.h. */
@@ -295,6 +312,7 @@ int strong_open(natsConnection *nc, const char *bucket, int replicas, struct sto
 	}
 	snprintf(st->stream, sizeof(st->stream), "KV_%s", bucket);
 	snprintf(st->prefix, sizeof(st->prefix), "$KV.%s.", bucket);
+	snprintf(st->ctl, sizeof(st->ctl), "$KV.%s." STRONG_CTL_TOKEN, bucket);
 	err = ensure_stream(st, bucket, replicas);
 	if (err) {
 		strong_close(st);

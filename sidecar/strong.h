@@ -3,11 +3,12 @@
  * Strong consistency over a JetStream key-value bucket (the KV_<bucket>
  * stream, one message per key): ETag = the key's stream sequence (its KV
  * revision); writes are acknowledged by the stream leader after a quorum of
- * replicas stored them; conditional writes use the server's expected last
- * subject sequence check, so compare-and-set is decided by the leader in
- * log order; reads go to the stream leader (the bucket is created without
- * AllowDirect, so no follower or mirror answers a read). docs/sidecar.md
- * states what this does and does not guarantee.
+ * replicas stored them; conditional writes publish expecting the stream's
+ * last sequence, so compare-and-set is decided by the leader in log order;
+ * reads go to the stream leader (no AllowDirect) and are confirmed by a
+ * read barrier; transactions commit as one record and are rolled forward
+ * (strong_txn.c). docs/sidecar.md states what this does and does not
+ * guarantee.
  */
 #ifndef BM_SC_STRONG_H
 #define BM_SC_STRONG_H

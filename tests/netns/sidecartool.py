@@ -433,6 +433,115 @@ def cmd_strongwrite(ports, count):
     check("%d strong saves visible on every replica at once" % int(count), not stale, stale[:5])
 
 
+def txn(port, ops):
+    """POST a transaction of (kind, key, value, etag or None, options or None) tuples."""
+    out = []
+    for kind, key, value, etag, opts in ops:
+        r = {"key": key}
+        if kind == "upsert":
+            r["value"] = value
+        if etag is not None:
+            r["etag"] = etag
+        if opts:
+            r["options"] = opts
+        out.append({"operation": kind, "request": r})
+    st, _, b = req(port, "POST", "/v1.0/state/statestore/transaction", {"operations": out})
+    return st, b
+
+
+def cmd_txn(port, rounds):
+    """Strong transactions are atomic: a failed condition anywhere changes
+    nothing; concurrent readers never see part of one; concurrent transfers
+    between accounts with ETag checks conserve the total."""
+    port, rounds = int(port), int(rounds)
+    keys = ["tx-a", "tx-b", "tx-c", "tx-d"]
+    save(port, [{"key": k, "value": 1} for k in keys])
+    snap = snapshot(port, keys)
+    ea, eb = snap["tx-a"][1], snap["tx-b"][1]
+    save(port, [{"key": "tx-b", "value": 1}])  # eb is stale now
+    before = snapshot(port, keys)
+    cases = [
+        ("etag mismatch in the middle", [("upsert", "tx-a", 2, ea, None),
+                                         ("upsert", "tx-b", 2, eb, None),
+                                         ("delete", "tx-c", None, None, None)]),
+        ("first-write on an existing key in the middle", [
+            ("upsert", "tx-a", 3, None, None),
+            ("upsert", "tx-d", 3, None, {"concurrency": "first-write"}),
+            ("upsert", "tx-new", 3, None, None)]),
+        ("delete with a stale etag last", [("upsert", "tx-a", 4, None, None),
+                                           ("delete", "tx-c", None, eb, None)]),
+    ]
+    for name, ops in cases:
+        st, b = txn(port, ops)
+        ok = st == 409 and json.loads(b).get("errorCode") == "ERR_STATE_TRANSACTION"
+        check("transaction with %s -> 409" % name, ok, "%d %s" % (st, b[:200]))
+        now_ = snapshot(port, keys + ["tx-new"])
+        check("... and changed nothing", now_ == dict(before, **{"tx-new": (None, None)}),
+              (before, now_))
+    eb = before["tx-b"][1]
+    st, b = txn(port, [("upsert", "tx-a", 5, ea, None), ("upsert", "tx-b", 5, eb, None),
+                       ("delete", "tx-c", None, before["tx-c"][1], None),
+                       ("upsert", "tx-d", 0, None, None), ("upsert", "tx-d", 5, None, None)])
+    after = snapshot(port, keys)
+    check("transaction with current etags -> 204, all applied (last write per key wins)",
+          st == 204 and [after[k][0] for k in keys] == [5, 5, None, 5] and
+          after["tx-a"][1] != ea, (st, b, after))
+
+    # Concurrent: a writer commits tx-0..tx-4 := i in one transaction per round;
+    # readers read them in order, so the values must never decrease (a reader
+    # seeing round i on tx-1 and round i-1 on tx-2 saw half a transaction).
+    row = ["row-%d" % i for i in range(5)]
+    save(port, [{"key": k, "value": 0} for k in row])
+    stop = threading.Event()
+    torn, reads, fails = [], [0], []
+
+    def reader():
+        while not stop.is_set():
+            vals = [get(port, k)[0] for k in row]
+            reads[0] += 1
+            if vals != sorted(vals):
+                torn.append(vals)
+    rs = [threading.Thread(target=reader) for _ in range(3)]
+    for t in rs:
+        t.start()
+    i, t0 = 0, now()
+    while (i < rounds or reads[0] < 100) and i < 20 * rounds and now() - t0 < 30:
+        i += 1
+        st, b = txn(port, [("upsert", k, i, None, None) for k in row])
+        if st != 204:
+            fails.append((i, st, b))
+    stop.set()
+    for t in rs:
+        t.join()
+    check("%d transactions over 5 keys, %d concurrent 5-key reads: none saw a partial one"
+          % (i, reads[0]), not torn and not fails and reads[0] > 0, (torn[:3], fails[:3]))
+
+    # Transfers: 6 clients move amounts between 3 accounts with ETag checks.
+    accts = ["acct-0", "acct-1", "acct-2"]
+    save(port, [{"key": k, "value": 100} for k in accts])
+    results = []
+
+    def transfer(cid):
+        rnd = random.Random(cid)
+        for _ in range(rounds):
+            a, b2 = rnd.sample(accts, 2)
+            (va, ea2), (vb, eb2) = get(port, a), get(port, b2)
+            amt = rnd.randint(1, 10)
+            st, _ = txn(port, [("upsert", a, va - amt, ea2, None),
+                               ("upsert", b2, vb + amt, eb2, None)])
+            results.append(st)
+    ts = [threading.Thread(target=transfer, args=(i,)) for i in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    total = sum(get(port, k)[0] for k in accts)
+    ok = results.count(204)
+    check("%d concurrent transfers (%d committed, %d refused 409): total still 300"
+          % (len(results), ok, results.count(409)),
+          total == 300 and ok > 0 and set(results) <= {204, 409}, (total, set(results)))
+
+
 def cmd_absent(port, key):
     check("%s absent on port %s" % (key, port), get(int(port), key) == (None, None))
 
@@ -455,7 +564,7 @@ def cmd_leader(stream, *monitor_ports):
 
 
 def main():
-    cmds = {"absent": cmd_absent, "strongwrite": cmd_strongwrite, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
+    cmds = {"txn": cmd_txn, "absent": cmd_absent, "strongwrite": cmd_strongwrite, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
             "expect": cmd_expect, "concurrent": cmd_concurrent, "converge": cmd_converge}
     cmds[sys.argv[1]](*sys.argv[2:])
     sys.exit(1 if FAILS else 0)

@@ -50,6 +50,7 @@ STREAM=KV_bmstate_default_ledger_shared_statestore
 run_check $SC_TOOL fill "$PORT" pre 100 0 >"$SC_DIR/pre.json"
 run_check $SC_TOOL cas "$PORT" 8 10
 run_check $SC_TOOL lin "$PORT" 4 40
+run_check $SC_TOOL txn "$PORT" 10
 LEADER=$($SC_TOOL leader "$STREAM" "${MPORT[@]}")
 case "$LEADER" in
 n[012]) echo "ok: stream leader is $LEADER" ;;

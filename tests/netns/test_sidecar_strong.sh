@@ -18,6 +18,7 @@ wait_port "$PORT"
 run_check $SC_TOOL api "$PORT"
 run_check $SC_TOOL cas "$PORT" 16 20
 run_check $SC_TOOL lin "$PORT" 6 40
+run_check $SC_TOOL txn "$PORT" 30
 run_check $SC_TOOL fill "$PORT" dur 50 0 >"$SC_DIR/acked.json"
 
 # Restart the sidecar (and with it its nats-server) on the same state dir.
