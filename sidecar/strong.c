@@ -64,15 +64,25 @@ int strong_last_msg(struct strong *st, const char *subj, natsMsg **m)
  */
 static int read_once(struct strong *st, const char *subj, bool is_strong, natsMsg **m)
 {
-	uint64_t last;
+	char leader[STRONG_NAME_MAX], now[STRONG_NAME_MAX];
+	uint64_t last, again;
 	int err;
 
 	*m = NULL;
-	err = strong_settle(st, &last);
+	err = strong_settle(st, &last, leader);
 	if (!err)
 		err = strong_last_msg(st, subj, m);
 	if (err == -ENOENT)
 		err = 0;
+	/*
+	 * The value and last come from two requests: the same leader must have
+	 * answered both (a new leader may answer before it applied everything
+	 * committed), and nothing may have been written in between.
+	 */
+	if (!err && is_strong)
+		err = strong_stream_last_seq(st, &again, now);
+	if (!err && is_strong && (again != last || strcmp(now, leader)))
+		err = -EAGAIN;
 	if (!err && is_strong)
 		err = strong_barrier(st, last);
 	if (err) {
@@ -115,8 +125,8 @@ out:
 	return err;
 }
 
-/* The stream's last sequence; see strong_int.h. */
-int strong_stream_last_seq(struct strong *st, uint64_t *seq)
+/* The stream's last sequence (and leader); see strong_int.h. */
+int strong_stream_last_seq(struct strong *st, uint64_t *seq, char leader[STRONG_NAME_MAX])
 {
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
@@ -129,6 +139,9 @@ int strong_stream_last_seq(struct strong *st, uint64_t *seq)
 	if (s != NATS_OK)
 		return strong_map_status(s, jerr);
 	*seq = si->State.LastSeq;
+	if (leader)
+		snprintf(leader, STRONG_NAME_MAX, "%s",
+			 si->Cluster && si->Cluster->Leader ? si->Cluster->Leader : "");
 	jsStreamInfo_Destroy(si);
 	return 0;
 }
@@ -172,7 +185,7 @@ static int conditional_once(struct strong *st, natsMsg *m, const char *subj, uin
 	natsStatus s;
 	int err;
 
-	err = strong_settle(st, &last);
+	err = strong_settle(st, &last, NULL);
 	if (!err)
 		err = strong_current_rev(st, subj, &rev, &is_live);
 	if (err)

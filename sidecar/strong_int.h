@@ -24,6 +24,7 @@
 #define STRONG_TRIES 200 /* attempts of an operation that lost a race to another writer */
 #define STRONG_CTL_TOKEN "bm.ctl"
 #define STRONG_CTL_HDR "Bm-Ctl"
+#define STRONG_NAME_MAX 64 /* a server name */
 
 struct strong {
 	jsCtx *js;
@@ -41,8 +42,11 @@ int strong_map_status(natsStatus s, jsErrCode jerr);
  */
 int strong_last_msg(struct strong *st, const char *subj, natsMsg **m);
 
-/* The stream's last sequence. Returns 0 or -errno. */
-int strong_stream_last_seq(struct strong *st, uint64_t *seq);
+/*
+ * The stream's last sequence and, when leader is not NULL, the name of the
+ * server leading it ("" when not clustered). Returns 0 or -errno.
+ */
+int strong_stream_last_seq(struct strong *st, uint64_t *seq, char leader[STRONG_NAME_MAX]);
 
 /*
  * The revision of subj's last message (0 when it never existed); *is_live
@@ -61,9 +65,10 @@ int strong_publish_at(struct strong *st, natsMsg *m, uint64_t last, uint64_t *se
  * The stream's last sequence at a moment when no transaction is pending:
  * a pending one is rolled forward first (by whoever sees it). A publish
  * expecting *last then succeeds only if nothing, no transaction either, was
- * committed since. Returns 0 or -errno (-ETIMEDOUT after STRONG_TRIES).
+ * committed since. leader (may be NULL) gets the server that answered.
+ * Returns 0 or -errno (-ETIMEDOUT after STRONG_TRIES).
  */
-int strong_settle(struct strong *st, uint64_t *last);
+int strong_settle(struct strong *st, uint64_t *last, char leader[STRONG_NAME_MAX]);
 
 /*
  * A read barrier: an idle marker on the control subject published

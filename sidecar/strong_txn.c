@@ -103,7 +103,7 @@ static int apply_once(struct strong *st, uint64_t t, natsMsg *m)
 	bool is_live;
 	int err;
 
-	err = strong_stream_last_seq(st, &last);
+	err = strong_stream_last_seq(st, &last, NULL);
 	if (!err)
 		err = strong_current_rev(st, natsMsg_GetSubject(m), &rev, &is_live);
 	if (err || rev > t)
@@ -146,7 +146,7 @@ static int mark_done(struct strong *st, uint64_t t)
 	uint64_t last;
 
 	for (i = 0; i < STRONG_TRIES && err == -EAGAIN; i++) {
-		err = strong_stream_last_seq(st, &last);
+		err = strong_stream_last_seq(st, &last, NULL);
 		if (!err)
 			err = strong_last_msg(st, st->ctl, &cur);
 		if (err == -ENOENT)
@@ -191,13 +191,13 @@ static int roll_forward(struct strong *st, uint64_t t, const char *data, size_t 
 }
 
 /* Settle; see strong_int.h. */
-int strong_settle(struct strong *st, uint64_t *last)
+int strong_settle(struct strong *st, uint64_t *last, char leader[STRONG_NAME_MAX])
 {
 	natsMsg *rec = NULL;
 	int err, i;
 
 	for (i = 0; i < STRONG_TRIES; i++) {
-		err = strong_stream_last_seq(st, last);
+		err = strong_stream_last_seq(st, last, leader);
 		if (!err)
 			err = ctl_pending(st, &rec);
 		if (err || !rec)
@@ -293,7 +293,7 @@ static int commit_once(struct strong *st, const struct store_write *ws, size_t n
 	size_t i;
 	int err;
 
-	err = strong_settle(st, &last);
+	err = strong_settle(st, &last, NULL);
 	for (i = 0; i < n && !err; i++) {
 		if (!is_conditional(&ws[i]))
 			continue;

@@ -318,7 +318,12 @@ def cmd_linearizable(port, clients, ops_per_client):
     total = sum(len(v) for v in hist.values())
     for k in keys:
         ops = sorted(hist[k], key=lambda o: o["t0"])
-        check("history on %s (%d ops) is linearizable" % (k, len(ops)), linearizable(ops, "init"))
+        ok = linearizable(ops, "init")
+        check("history on %s (%d ops) is linearizable" % (k, len(ops)), ok)
+        if not ok:
+            for o in ops:
+                print("  %-12s %-8s %-24s %.3f %.3f" % (o["kind"] if isinstance(o["kind"], str)
+                      else "cas(%s)" % o["kind"][1], o["val"], o["res"], o["t0"], o["t1"]))
     # The checker must be able to say no: a read of a value nobody wrote.
     fake = [{"kind": "write", "val": "x", "res": ("ok",), "t0": 0, "t1": 1},
             {"kind": "read", "val": "", "res": ("ok", "y", "1"), "t0": 2, "t1": 3}]
@@ -330,20 +335,30 @@ def cmd_linearizable(port, clients, ops_per_client):
     print("recorded %d operations" % total)
 
 
-def cmd_fill(port, prefix, count, first):
-    """Sequential acknowledged writes prefix-N = N (N from first); prints acked count."""
-    port, count, first = int(port), int(count), int(first)
-    acked = []
-    for i in range(first, first + count):
+def cmd_fill(port, prefix, count, first, min_s="0"):
+    """Sequential writes prefix-N = N (N from first), at least count of them and
+    for at least min_s seconds (so that writes span a failure however slowly
+    this starts); prints the acknowledged Ns."""
+    port, count, first, min_s = int(port), int(count), int(first), float(min_s)
+    acked, t0, errs = [], now(), {}
+    i = first - 1
+    while i + 1 < first + count or (now() - t0 < min_s and i < first + 50 * count):
+        i += 1
+        if errs and now() - t0 < min_s:
+            time.sleep(0.005)  # do not spin through an outage
         try:
-            st = save(port, [{"key": "%s-%d" % (prefix, i), "value": i}])
+            st, _, b = req(port, "POST", "/v1.0/state/statestore",
+                           [{"key": "%s-%d" % (prefix, i), "value": i}])
             if st == 204:
                 acked.append(i)
-            elif i == first:
-                print("fill %s: first write answered %d" % (prefix, st), file=sys.stderr)
+            else:
+                errs.setdefault("%d %s" % (st, b[:80]), "%.2f s" % (now() - t0))
         except Exception as e:
-            if i == first:
-                print("fill %s: first write: %r" % (prefix, e), file=sys.stderr)
+            errs.setdefault(repr(e), "%.2f s" % (now() - t0))
+    for e, t in errs.items():
+        print("fill %s: first failure of this kind at %s: %s" % (prefix, t, e), file=sys.stderr)
+    print("fill %s: %d of %d acknowledged in %.2f s" % (prefix, len(acked), i + 1 - first,
+          now() - t0), file=sys.stderr)
     print(json.dumps(acked))
 
 
@@ -542,6 +557,61 @@ def cmd_txn(port, rounds):
           total == 300 and ok > 0 and set(results) <= {204, 409}, (total, set(results)))
 
 
+def read_mode(port, key, mode, timeout=15):
+    """One GET with ?consistency=mode: ("ok", value) / ("absent",) / ("err", status)."""
+    try:
+        st, _, b = req(port, "GET", "/v1.0/state/statestore/%s?consistency=%s" % (key, mode),
+                       timeout=timeout)
+    except Exception as e:
+        return ("err", repr(e)[:60])
+    if st == 200:
+        return ("ok", json.loads(b))
+    return ("absent",) if st == 204 else ("err", st)
+
+
+def cmd_put(port, key, value, timeout):
+    """Save key=value (JSON), retrying (bounded) until it is acknowledged."""
+    port, t0, value = int(port), now(), json.loads(value)
+    while now() - t0 < float(timeout):
+        try:
+            if save(port, [{"key": key, "value": value}]) == 204:
+                print("ok: %s=%s acknowledged after %.1f s" % (key, value, now() - t0))
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    check("%s=%s acknowledged within %s s" % (key, value, timeout), False)
+
+
+def cmd_cutoff(port, key, old, seconds):
+    """On the side of a partition holding the old stream leader: for a while,
+    a leader read (?consistency=eventual) may still return old, but a default
+    (barrier) read must never return it: a 503 is right, old is stale."""
+    port, t0, old = int(port), now(), json.loads(old)
+    stale_leader, barrier = 0, []
+    while now() - t0 < float(seconds):
+        r = read_mode(port, key, "eventual", 6)
+        stale_leader += r == ("ok", old)
+        barrier.append(read_mode(port, key, "strong"))
+    print("leader reads that returned the stale value (the window a barrier closes): %d"
+          % stale_leader)
+    stale = [r for r in barrier if r == ("ok", old)]
+    check("%d linearizable reads on the cut-off side: none stale (%s)"
+          % (len(barrier), sorted(set(str(r) for r in barrier))), barrier and not stale)
+
+
+def cmd_waitvalue(port, key, value, timeout):
+    """Poll default reads until key has value (JSON; bounded)."""
+    port, t0, value = int(port), now(), json.loads(value)
+    while now() - t0 < float(timeout):
+        r = read_mode(port, key, "strong", 6)
+        if r == ("ok", value):
+            print("ok: %s=%s read on port %d after %.1f s" % (key, value, port, now() - t0))
+            return
+        time.sleep(0.2)
+    check("%s=%s readable on port %d within %s s" % (key, value, port, timeout), False)
+
+
 def cmd_absent(port, key):
     check("%s absent on port %s" % (key, port), get(int(port), key) == (None, None))
 
@@ -551,7 +621,8 @@ def cmd_leader(stream, *monitor_ports):
     import urllib.request
     for p in monitor_ports:
         try:
-            url = "http://127.0.0.1:%s/jsz?accounts=true&streams=true" % p
+            url = "http://%s/jsz?accounts=true&streams=true" % (p if ":" in p else
+                                                                  "127.0.0.1:" + p)
             j = json.load(urllib.request.urlopen(url, timeout=2))
         except Exception:
             continue
@@ -564,7 +635,7 @@ def cmd_leader(stream, *monitor_ports):
 
 
 def main():
-    cmds = {"txn": cmd_txn, "absent": cmd_absent, "strongwrite": cmd_strongwrite, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
+    cmds = {"put": cmd_put, "cutoff": cmd_cutoff, "waitvalue": cmd_waitvalue, "txn": cmd_txn, "absent": cmd_absent, "strongwrite": cmd_strongwrite, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
             "expect": cmd_expect, "concurrent": cmd_concurrent, "converge": cmd_converge}
     cmds[sys.argv[1]](*sys.argv[2:])
     sys.exit(1 if FAILS else 0)

@@ -58,7 +58,7 @@ n[012]) echo "ok: stream leader is $LEADER" ;;
 esac
 
 # Writes and a recorded history run while the leader is killed.
-$SC_TOOL fill "$PORT" during 400 0 >"$SC_DIR/during.json" &
+$SC_TOOL fill "$PORT" during 400 0 8 >"$SC_DIR/during.json" &
 FILL=$!
 $SC_TOOL lin "$PORT" 4 40 >"$SC_DIR/lin.out" 2>&1 &
 LIN=$!
