@@ -17,6 +17,11 @@ int strong_map_status(natsStatus s, jsErrCode jerr)
 		return -ECANCELED;
 	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
 		return -ENOENT;
+	/* The stream has no (reachable) leader now: the bus, not the request, failed. */
+	if (jerr == JSClusterNotAvailErr || jerr == JSClusterNotLeaderErr ||
+	    jerr == JSClusterNotAssignedErr || jerr == JSClusterIncompleteErr ||
+	    jerr == JSStreamOfflineErr)
+		return -ENOTCONN;
 	if (s == NATS_TIMEOUT)
 		return -ETIMEDOUT;
 	if (s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
@@ -104,6 +109,9 @@ static int strong_get(void *impl, const char *key, bool is_strong, char **val, s
 		return -ENAMETOOLONG;
 	for (i = 0; i < STRONG_TRIES && err == -EAGAIN; i++)
 		err = read_once(impl, subj, is_strong, &m);
+	if (err == -EIO)
+		pr_warn("sidecar: strong read %s: %s", ((struct strong *)impl)->stream,
+			nats_GetLastError(NULL));
 	if (err)
 		return err == -EAGAIN ? -ETIMEDOUT : err;
 	if (!m || is_tombstone(m)) {

@@ -70,12 +70,12 @@ for i in 0 1 2; do run_check tool "$i" waitvalue 3500 k '"old"' 10; done
 # Cut the leader off; write the new value on the majority side.
 ip -n "$P-$L" link set eth0 down
 echo "cut off n$L (the stream leader)"
-run_check tool "$F" put 3500 k '"new"' 30
+run_check tool "$F" put 3500 k '"new"' 60
 run_check tool "$L" cutoff 3500 k '"old"' 8
 
 # Heal: every side reads the new value.
 ip -n "$P-$L" link set eth0 up
-for i in 0 1 2; do run_check tool "$i" waitvalue 3500 k '"new"' 40; done
+for i in 0 1 2; do run_check tool "$i" waitvalue 3500 k '"new"' 60; done
 
 # Kill the server leading now; the two left write and read a newer value.
 LEADER=$(tool "$F" leader "$STREAM" 198.18.77.1:8222 198.18.77.2:8222 198.18.77.3:8222)
@@ -85,7 +85,7 @@ kill -9 "${NPID[$K]}"
 echo "killed n$K"
 A=$(((K + 1) % 3))
 B=$(((K + 2) % 3))
-run_check tool "$A" put 3500 k '"newer"' 30
-run_check tool "$B" waitvalue 3500 k '"newer"' 30
+run_check tool "$A" put 3500 k '"newer"' 60
+run_check tool "$B" waitvalue 3500 k '"newer"' 60
 run_check tool "$A" waitvalue 3500 k '"newer"' 10
 sc_finish
