@@ -7,7 +7,9 @@
 #   node netns n1..nN ($BM_TEST_ID-nI): uplink eth0 198.18.0.(10+I)/24 into the
 #     bridge; its agent runs inside with pod range 198.18.(16+I).0/24, pins in
 #     $PIN_DIR/nI (the test's bpffs), state in $STATE_DIR/nI, replicas' cgroups
-#     under $MESH_CG/nI (a cgroup2 mount of the test's own)
+#     under $MESH_CG/$BM_TEST_ID-nI ($MESH_CG: a cgroup2 mount of the test's
+#     own; every cgroup2 mount shows the one host hierarchy, so the group
+#     names carry the test's id to stay apart from parallel tests)
 #
 # Functions: mesh_up [N], mesh_agent_start I [AGENT-ARGS...], mesh_agent_kill I,
 # mesh_kill_node I, mesh_bm I ARGS..., mesh_down; helpers mesh_wait SECONDS CMD...,
@@ -22,6 +24,9 @@ MESH_NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
 MESH_N=3
 MESH_HUB="$BM_TEST_ID-hub"
 MESH_CG="$BM_TEST_DIR/cg"
+
+# mesh_cg I: node I's cgroup root (unique on the host, see above).
+mesh_cg() { echo "$MESH_CG/$BM_TEST_ID-n$1"; }
 MESH_BUS="nats://198.18.0.1:4222"
 MESH_HEARTBEAT_MS=${MESH_HEARTBEAT_MS:-250}
 MESH_DEAD_AFTER_MS=${MESH_DEAD_AFTER_MS:-3000}
@@ -72,7 +77,7 @@ _mesh_node_net() {
 	ip -n "$MESH_HUB" link set "$BM_TEST_ID-u$i" master br0 up
 	ip -n "$node_ns" addr add "198.18.0.$((10 + i))/24" dev eth0
 	ip -n "$node_ns" link set eth0 up
-	mkdir -p "$PIN_DIR/n$i" "$STATE_DIR/n$i" "$MESH_CG/n$i"
+	mkdir -p "$PIN_DIR/n$i" "$STATE_DIR/n$i" "$(mesh_cg "$i")"
 	chmod 700 "$STATE_DIR/n$i"
 }
 
@@ -93,7 +98,7 @@ mesh_agent_start() {
 	# shellcheck disable=SC2086 # MESH_AGENT_GLOBAL: extra global options, e.g. -v
 	ip netns exec "$(mesh_node "$i")" "$BPFMESH" --pin-dir "$PIN_DIR/n$i" \
 		--state-dir "$STATE_DIR/n$i" ${MESH_AGENT_GLOBAL:-} agent --node "n$i" --bus "$MESH_BUS" \
-		--pod-cidr "198.18.$((16 + i)).0/24" --uplink eth0 --cgroup-root "$MESH_CG/n$i" \
+		--pod-cidr "198.18.$((16 + i)).0/24" --uplink eth0 --cgroup-root "$(mesh_cg "$i")" \
 		--heartbeat-ms "$MESH_HEARTBEAT_MS" --dead-after-ms "$MESH_DEAD_AFTER_MS" "$@" \
 		>>"$BM_TEST_DIR/agent$i.log" 2>&1 &
 	MESH_AGENT_PID[$i]=$!
@@ -128,14 +133,14 @@ _mesh_cg_kill() {
 mesh_kill_node() {
 	local i=$1
 	mesh_agent_kill "$i"
-	_mesh_cg_kill "$MESH_CG/n$i"
+	_mesh_cg_kill "$(mesh_cg "$i")"
 	ip netns del "$(mesh_node "$i")" 2>/dev/null || true
 	MESH_GONE[$i]=1
 }
 
 # mesh_pids I: pids of node I's replica processes (from its cgroups).
 mesh_pids() {
-	find "$MESH_CG/n$1" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -n
+	find "$(mesh_cg "$1")" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -n
 }
 
 # mesh_hostnames I: "PID HOSTNAME" of node I's replica processes (a pod's
@@ -211,7 +216,7 @@ mesh_down() {
 	set +e
 	for i in "${!MESH_AGENT_PID[@]}"; do kill "${MESH_AGENT_PID[$i]}" 2>/dev/null; done
 	for i in "${!MESH_AGENT_PID[@]}"; do wait "${MESH_AGENT_PID[$i]}" 2>/dev/null; done
-	for i in $(seq "$MESH_N"); do _mesh_cg_kill "$MESH_CG/n$i"; rmdir "$MESH_CG/n$i" 2>/dev/null; done
+	for i in $(seq "$MESH_N"); do _mesh_cg_kill "$(mesh_cg "$i")"; rmdir "$(mesh_cg "$i")" 2>/dev/null; done
 	[ -n "$MESH_NATS_PID" ] && kill "$MESH_NATS_PID" 2>/dev/null
 	for i in $(seq "$MESH_N"); do ip netns del "$(mesh_node "$i")" 2>/dev/null; done
 	ip netns del "$MESH_HUB" 2>/dev/null

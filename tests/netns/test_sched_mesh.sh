@@ -141,7 +141,7 @@ sampler() {
 				case "$host" in db-*) ;; *) continue ;; esac
 				if [ -n "${seen[$host]:-}" ] && [ "${seen[$host]%%:*}" != "n$i" ]; then
 					kill -0 "$pid" 2>/dev/null && kill -0 "${seen[$host]##*:}" 2>/dev/null &&
-						echo "$host on ${seen[$host]%%:*} and n$i" >>"$BM_TEST_DIR/doubles"
+						echo "$(date +%T.%N) $host on ${seen[$host]%%:*} (pid ${seen[$host]##*:}: $(cat /proc/${seen[$host]##*:}/stat 2>/dev/null | cut -d' ' -f1-4)) and n$i (pid $pid)" >>"$BM_TEST_DIR/doubles"
 				fi
 				seen[$host]="n$i:$pid"
 			done < <(mesh_hostnames "$i")
@@ -222,6 +222,7 @@ expect "other -> web tcp/8080 allowed (no policy selects web)" 0 req "$other" "$
 victim=${db0_node#n}
 before=$(placement "$(alive_nodes | grep -v "^$victim$" | sed -n 1p)")
 t0=$(date +%s.%N)
+echo "$(date +%T.%N) killing n$victim"
 mesh_kill_node "$victim"
 check "n$victim's replicas re-placed on the survivors and running" mesh_wait 30 converged
 t1=$(date +%s.%N)
