@@ -59,10 +59,13 @@ def serve(args):
 
 
 def tcp_echo(args):
-    """Connect (optionally from --src), send one message, expect it back."""
+    """Connect (optionally from --src), send one message, expect it back.
+    With --print-ms, print how long that took (success or failure), measured
+    here so that process start-up does not count."""
     fam = family_of(args.addr)
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(args.timeout)
+    t0 = time.monotonic()
     try:
         if args.src:
             s.bind((args.src, 0))
@@ -74,6 +77,8 @@ def tcp_echo(args):
         return 1
     finally:
         s.close()
+        if args.print_ms:
+            print(f"{(time.monotonic() - t0) * 1000:.0f}")
 
 
 def udp_echo(args):
@@ -121,6 +126,7 @@ def stream(args):
             time.sleep(args.interval)
     except OSError as e:
         print(f"stream broke after {n} round trips: {e}", file=sys.stderr)
+        print(f"broke_at_ns {time.time_ns()}")
         return 1
     finally:
         s.close()
@@ -143,6 +149,8 @@ def main():
         cp.add_argument("port", type=int)
         cp.add_argument("--src")
         cp.add_argument("--timeout", type=float, default=1.0)
+        if name == "tcp":
+            cp.add_argument("--print-ms", action="store_true")
     st = sub.add_parser("stream")
     st.add_argument("addr")
     st.add_argument("port", type=int)

@@ -130,3 +130,13 @@ rl_event_count() {
 	size=$(stat -c %s "$RL_STATE/rootless/events" 2>/dev/null || echo 0)
 	echo $((size / 80))
 }
+
+# cut_within MS T0_NS FILE: the nettool stream whose output (both streams)
+# is FILE was cut, by a reset or close and not by a stall, at most MS ms
+# after T0_NS (earlier counts too). The stream takes the time itself, so
+# process start-up and exit under a loaded or sanitized run do not count.
+cut_within() {
+	local at
+	at=$(awk '$1 == "broke_at_ns" {print $2}' "$3")
+	[ -n "$at" ] && [ $(((at - $2) / 1000000)) -lt "$1" ] && ! grep -q 'timed out' "$3"
+}

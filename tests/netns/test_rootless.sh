@@ -74,10 +74,11 @@ rl observe --json --count 1 --timeout 20 >"$RL_DIR/live.json" 2>&1 &
 observer=$!
 for i in $(seq 100); do observer_open && break; sleep 0.1; done
 check "bpfmesh observe follows the rootless forwarder's events" observer_open
-t0=$(date +%s%N)
-expect "client -> server tcp/9090 refused" 1 in_wl shop/client python3 "$NT" tcp 198.18.1.2 9090 --timeout 5
-t1=$(date +%s%N)
-check "the refusal is immediate (< 1 s), not a timeout" [ $(((t1 - t0) / 1000000)) -lt 1000 ]
+refused_ms=$(in_wl shop/client python3 "$NT" tcp 198.18.1.2 9090 --timeout 5 --print-ms 2>/dev/null) &&
+	refused_ms=ok
+check "client -> server tcp/9090 refused" [ "$refused_ms" != ok ]
+check "the refusal is immediate (< 1 s, here ${refused_ms} ms), not a timeout" \
+	[ "${refused_ms:-5000}" -lt 1000 ]
 observer_rc=0
 wait "$observer" || observer_rc=$?
 check "bpfmesh observe printed the deny live, with its reason" \
@@ -134,16 +135,15 @@ expect "authenticated client -> server tcp/7070 allowed" 0 in_wl shop/client pyt
 check "observe shows allow-authenticated" events_have '"reason": *"allow-authenticated"'
 expect "intruder (no identity) -> tcp/7070 refused" 1 in_wl shop/intruder python3 "$NT" tcp 198.18.1.2 7070 --timeout 5
 in_wl shop/client python3 "$NT" stream 198.18.1.2 7070 --seconds 5 --interval 0.01 --max-stall 1 \
-	>/dev/null 2>&1 &
+	>"$RL_DIR/cut.out" 2>&1 &
 stream=$!
 sleep 1
 rl identity revoke "$RL_DIR/client.id" >/dev/null
 t0=$(date +%s%N)
 stream_rc=0
 wait "$stream" || stream_rc=$?
-t1=$(date +%s%N)
 check "revoking the client's identity cuts its authenticated flow" [ "$stream_rc" != 0 ]
-check "the cut comes within 1 s of the revocation" [ $(((t1 - t0) / 1000000)) -lt 1000 ]
+check "the cut comes within 1 s of the revocation" cut_within 1000 "$t0" "$RL_DIR/cut.out"
 expect "a revoked identity no longer authenticates" 1 in_wl shop/client python3 "$NT" tcp 198.18.1.2 7070 --timeout 5
 check "observe shows the cut flow's deny" events_have '"dport": *7070' '"reason": *"deny-auth-missing"'
 check "rootless run stops and leaves no process behind" rl_stop
