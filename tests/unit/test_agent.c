@@ -4,11 +4,13 @@
  * revocation messages, bus key syntax.
  * ctest-labels: unit agent
  */
+#include <errno.h>
 #include <string.h>
 
 #include "agent_priv.h"
 #include "bm_test.h"
 #include "bus.h"
+#include "workload_model.h"
 
 static const char policy_yaml[] = "apiVersion: bpfmesh.io/v1\\nkind: Endpoint\\n"
 				  "metadata: {name: web, namespace: shop, labels: {app: web}}\\n"
@@ -208,6 +210,74 @@ static void test_agent_items_index(void)
 	CU_ASSERT_PTR_NULL(agent_items_find(&items, "ns.ep1"));
 }
 
+/* A bpfmesh-workloads value holding one manifest (YAML with \n escapes). */
+static void workload_doc(char *buf, size_t len, int schema, const char *yaml)
+{
+	snprintf(buf, len,
+		 "{\"schema\":%d,\"node\":\"n2\",\"sources\":[{\"name\":\"w.yaml\","
+		 "\"data\":\"%s\"}]}",
+		 schema, yaml);
+}
+
+#define WL_DEPLOY                                                                            \
+	"apiVersion: apps/v1\\nkind: Deployment\\nmetadata: {name: web, namespace: shop}\\n" \
+	"spec:\\n  replicas: 2\\n  selector: {matchLabels: {app: web}}\\n  template:\\n"     \
+	"    metadata: {labels: {app: web}}\\n"                                              \
+	"    spec: {containers: [{name: web, command: [sleep, '60']}]}\\n"
+
+static void test_agent_workload_events(void)
+{
+	struct agent a = {.cfg = &cfg};
+	char doc[1024], two[2048], why[256];
+	struct wl_model *m = NULL;
+
+	workload_doc(doc, sizeof(doc), 1, WL_DEPLOY);
+	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.web", doc, strlen(doc), NULL, why,
+					     sizeof(why)),
+			0);
+	/* The key must name the object; one object per value; schema 1. */
+	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.api", doc, strlen(doc), NULL, why,
+					     sizeof(why)),
+			-EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "shop.deployment.web"));
+	workload_doc(two, sizeof(two), 1, WL_DEPLOY "---\\n" WL_DEPLOY);
+	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.web", two, strlen(two), NULL, why,
+					     sizeof(why)),
+			-EINVAL);
+	workload_doc(two, sizeof(two), 2, WL_DEPLOY);
+	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.web", two, strlen(two), NULL, why,
+					     sizeof(why)),
+			-EINVAL);
+
+	/* Events: newer revisions win, rejects are counted and change nothing. */
+	feed(&a, BUS_BUCKET_WORKLOADS, "shop.deployment.web", 3, doc);
+	CU_ASSERT_EQUAL(a.workloads.n, 1);
+	CU_ASSERT_TRUE(a.sched.is_dirty);
+	feed(&a, BUS_BUCKET_WORKLOADS, "shop.deployment.api", 4, doc);
+	CU_ASSERT_EQUAL(a.workloads.n, 1);
+	CU_ASSERT_EQUAL(a.n_rejected, 1);
+	CU_ASSERT_EQUAL_FATAL(agent_workloads_model(&a, &m), 0);
+	CU_ASSERT_EQUAL(m->n_objs, 1);
+	CU_ASSERT_EQUAL(m->objs[0].replicas, 2);
+	CU_ASSERT_STRING_EQUAL(m->objs[0].pod.identity,
+			       "spiffe://cluster.local/ns/shop/sa/default");
+	wl_model_free(m);
+
+	/* Claims: the holder of the newest revision; older events are ignored. */
+	feed(&a, BUS_BUCKET_CLAIMS, "sts.shop.db.0", 7, "{\"schema\":1,\"node\":\"n3\"}");
+	feed(&a, BUS_BUCKET_CLAIMS, "sts.shop.db.0", 6, "{\"schema\":1,\"node\":\"n2\"}");
+	CU_ASSERT_EQUAL_FATAL(a.sched.n_claims, 1);
+	CU_ASSERT_STRING_EQUAL(a.sched.claims[0].holder, "n3");
+	CU_ASSERT_EQUAL(a.sched.claims[0].rev, 7);
+	feed(&a, BUS_BUCKET_CLAIMS, "sts.shop.db.0", 8, "{\"schema\":1,\"node\":\"\"}");
+	CU_ASSERT_STRING_EQUAL(a.sched.claims[0].holder, "");
+	feed(&a, BUS_BUCKET_CLAIMS, "db.0", 9, "{\"schema\":1,\"node\":\"n1\"}");
+	CU_ASSERT_EQUAL(a.sched.n_claims, 1);
+	agent_items_clear(&a.workloads);
+	agent_sched_close(&a);
+	release(&a);
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
@@ -218,6 +288,7 @@ int bm_test_register(void)
 		{"membership", test_agent_membership},
 		{"bus_keys", test_agent_bus_keys},
 		{"items_index", test_agent_items_index},
+		{"workload_events", test_agent_workload_events},
 		{NULL, NULL},
 	};
 
