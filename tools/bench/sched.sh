@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# tools/bench/sched.sh: the decentralized scheduler on three agents
+# (tests/netns/mesh_lib.sh: a hub namespace with nats-server, three node
+# namespaces each running an agent with a pod range, a cgroup root and XDP).
+# Each round applies a Deployment (6 replicas) and a StatefulSet (3
+# replicas) on n1 and times:
+#   apply   `bpfmesh apply` until every agent computes the same placement and
+#           every replica runs where it is placed (real processes);
+#   detect  kill -9 of the node running the most replicas (agent, replicas,
+#           network: mesh_kill_node) until a survivor's view drops it
+#           (heartbeat timeout, --dead-after-ms);
+#   replace from that detection until the survivors again agree and run all 9.
+# Times come from polling the agents (`get workloads`, `get nodes`) every
+# 50 ms; each poll costs ~0.1-0.3 s on a loaded machine, which bounds the
+# resolution.
+#
+#   tools/bench/sched.sh [ROUNDS]        (default 3; one fresh mesh per round)
+#
+# Environment: BM_BENCH_BUILD (build directory, default <repo>/build-sched),
+# MESH_HEARTBEAT_MS (250), MESH_DEAD_AFTER_MS (3000).
+# Network rule: only veths between the namespaces it creates, 198.18.0.0/15.
+# Everything (namespaces, processes, cgroups, mounts) is removed on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BM_BENCH_BUILD:-$ROOT/build-sched}
+export BPFMESH=$BUILD/control/bpfmesh
+ROUNDS=${1:-3}
+N=9
+
+if [ "${1:-}" != --one ]; then
+	[ -x "$BPFMESH" ] || { echo "no $BPFMESH (set BM_BENCH_BUILD)" >&2; exit 1; }
+	echo "round apply_s detect_s replace_s moved lost"
+	for r in $(seq "$ROUNDS"); do
+		printf '%s ' "$r"
+		bash "$0" --one
+	done
+	exit 0
+fi
+
+source "$ROOT/tests/netns/lib.sh"
+source "$ROOT/tests/netns/mesh_lib.sh"
+trap 'mesh_down; cleanup' EXIT
+
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc | awk '{printf "%.2f", $1}'; }
+
+cat >"$BM_TEST_DIR/bench.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: bench}
+spec:
+  replicas: 6
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - {name: web, image: host, command: [sleep, "600"], resources: {requests: {cpu: 50m}}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: bench}
+spec:
+  replicas: 3
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+        - {name: db, image: host, command: [sleep, "600"], resources: {requests: {cpu: 50m}}}
+YAML
+
+mesh_up 3
+for i in 1 2 3; do mesh_agent_start "$i"; done
+views() {
+	local i
+	for i in 1 2 3; do
+		[ "$(mesh_bm "$i" get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ] || return 1
+	done
+}
+mesh_wait 30 views || { echo "agents did not see each other" >&2; exit 1; }
+
+t0=$(now)
+mesh_bm 1 apply -f "$BM_TEST_DIR/bench.yaml" >/dev/null
+mesh_wait 60 mesh_converged "$N" || { echo "apply did not converge" >&2; exit 1; }
+apply_s=$(since "$t0")
+
+before=$(mesh_placement 1)
+victim=$(echo "$before" | awk '{print $2}' | sort | uniq -c | sort -rn | awk 'NR == 1 {print substr($2, 2)}')
+survivor=$(mesh_alive | grep -vx "$victim" | sed -n 1p)
+gone() {
+	mesh_bm "$survivor" get nodes -o json | V="n$victim" python3 -c '
+import json, os, sys
+sys.exit(any(n["name"] == os.environ["V"] and n["alive"] for n in json.load(sys.stdin)["nodes"]))'
+}
+t1=$(now)
+mesh_kill_node "$victim"
+mesh_wait 60 gone || { echo "failure not detected" >&2; exit 1; }
+detect_s=$(since "$t1")
+t2=$(now)
+mesh_wait 60 mesh_converged "$N" || { echo "re-placement did not converge" >&2; exit 1; }
+replace_s=$(since "$t2")
+after=$(mesh_placement "$survivor")
+moved=$(diff <(echo "$before") <(echo "$after") | grep -c '^>' || true)
+lost=$(echo "$before" | grep -c " n$victim$" || true)
+echo "$apply_s $detect_s $replace_s $moved $lost"
