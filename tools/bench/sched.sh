@@ -14,7 +14,10 @@
 #   replace from that detection until the survivors again agree and run all 9.
 # Times come from polling the agents (`get workloads`, `get nodes`) every
 # 50 ms; each poll costs ~0.1-0.3 s on a loaded machine, which bounds the
-# resolution.
+# resolution. The agents log with timestamps (--log-format json), so the
+# same intervals are also read from their logs: apply_log (apply until the
+# last replica started), replace_log (the first survivor's "peer failed"
+# until the last replica started after it).
 #
 #   tools/bench/sched.sh [ROUNDS]        (default 3; one fresh mesh per round)
 #
@@ -32,7 +35,7 @@ N=9
 
 if [ "${1:-}" != --one ]; then
 	[ -x "$BPFMESH" ] || { echo "no $BPFMESH (set BM_BENCH_BUILD)" >&2; exit 1; }
-	echo "round apply_s detect_s replace_s moved lost"
+	echo "round apply_s detect_s replace_s moved lost apply_log_s replace_log_s"
 	for r in $(seq "$ROUNDS"); do
 		printf '%s ' "$r"
 		bash "$0" --one
@@ -41,6 +44,7 @@ if [ "${1:-}" != --one ]; then
 fi
 
 source "$ROOT/tests/netns/lib.sh"
+MESH_AGENT_GLOBAL="--log-format json"
 source "$ROOT/tests/netns/mesh_lib.sh"
 trap 'mesh_down; cleanup' EXIT
 
@@ -107,4 +111,25 @@ replace_s=$(since "$t2")
 after=$(mesh_placement "$survivor")
 moved=$(diff <(echo "$before") <(echo "$after") | grep -c '^>' || true)
 lost=$(echo "$before" | grep -c " n$victim$" || true)
-echo "$apply_s $detect_s $replace_s $moved $lost"
+logs=$(T0="$t0" T1="$t1" V="n$victim" python3 - "$BM_TEST_DIR"/agent*.log <<'EOF'
+import json, os, sys
+t0, t1, victim = float(os.environ["T0"]), float(os.environ["T1"]), os.environ["V"]
+starts, failed = [], []
+for path in sys.argv[1:]:
+    for line in open(path, errors="replace"):
+        try:
+            j = json.loads(line)
+        except ValueError:
+            continue
+        if j["msg"].startswith("sched: started "):
+            starts.append(j["ts"])
+        elif j["msg"].startswith("peer %s failed" % victim):
+            failed.append(j["ts"])
+before = [t for t in starts if t0 <= t < t1]
+det = min(failed) if failed else None
+after = [t for t in starts if det is not None and t >= det]
+print("%.2f %s" % (max(before) - t0 if before else -1,
+                   "%.2f" % (max(after) - det) if after else "-"))
+EOF
+)
+echo "$apply_s $detect_s $replace_s $moved $lost $logs"
