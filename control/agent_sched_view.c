@@ -87,8 +87,9 @@ static json_t *node_entry(const char *name, const json_t *cap)
 	l = json_is_object(labels) ? json_deep_copy(labels) : json_object();
 	if (l)
 		json_object_set_new(l, "kubernetes.io/hostname", json_string(name));
-	e = json_pack("{s:s, s:I, s:I, s:o, s:O}", "name", name, "cpu_milli", cpu, "mem_bytes", mem,
-		      "labels", l, "taints", json_is_array(taints) ? taints : json_array());
+	e = json_pack("{s:s, s:I, s:I, s:o, s:o}", "name", name, "cpu_milli", cpu, "mem_bytes", mem,
+		      "labels", l, "taints",
+		      json_is_array(taints) ? json_incref((json_t *)taints) : json_array());
 	if (e && json_is_string(json_object_get(cap, "pod_cidr")))
 		json_object_set(e, "pod_cidr", json_object_get(cap, "pod_cidr"));
 	if (e && json_is_string(json_object_get(cap, "address")))

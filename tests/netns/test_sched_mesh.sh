@@ -62,6 +62,21 @@ spec:
           command: [python3, $NETTOOL_PY, serve, 0.0.0.0, --tcp, "8080", --seconds, "300"]
 ---
 apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cache, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: cache}}
+  template:
+    metadata: {labels: {app: cache}}
+    spec:
+      nodeSelector: {disk: ssd}
+      containers:
+        - name: cache
+          image: host
+          command: [sleep, "300"]
+---
+apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db, namespace: shop}
 spec:
@@ -88,7 +103,7 @@ spec:
     - from: [{podSelector: {matchLabels: {app: web}}}]
       ports: [{port: 5432}]
 YAML
-N_REPLICAS=6
+N_REPLICAS=7
 
 # wl I: node I's `get workloads -o json`.
 wl() { mesh_bm "$1" get workloads -o json 2>/dev/null; }
@@ -152,13 +167,20 @@ sampler() {
 }
 
 mesh_up 3
-for i in 1 2 3; do mesh_agent_start "$i"; done
+mesh_agent_start 1
+mesh_agent_start 2 --label disk=ssd
+mesh_agent_start 3 --label disk=ssd --label zone=b
 all_ready() { local i; for i in 1 2 3; do mesh_ready "$i" || return 1; done; }
 check "three agents in their node namespaces replay the bus and report ready" mesh_wait 40 all_ready
 [ "$BM_FAILS" = 0 ] || { finish; exit 1; }
 three_nodes() { [ "$(mesh_bm "$1" get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ]; }
 check "every agent's view has the three nodes (heartbeats with capacity)" \
 	mesh_wait 10 eval 'three_nodes 1 && three_nodes 2 && three_nodes 3'
+check "heartbeats carry the node labels" eval 'mesh_bm 1 get nodes -o json | python3 -c "
+import json, sys
+n = {x[\"name\"]: x for x in json.load(sys.stdin)[\"nodes\"]}
+sys.exit(not (n[\"n3\"][\"labels\"] == {\"disk\": \"ssd\", \"zone\": \"b\", \"kubernetes.io/hostname\": \"n3\"} and
+             n[\"n1\"][\"labels\"] == {\"kubernetes.io/hostname\": \"n1\"}))"'
 check "heartbeats carry the pod range and uplink address" \
 	eval 'mesh_bm 2 get nodes -o wide | grep "198.18.0.11 *198.18.17.0/24" >/dev/null'
 sampler &
@@ -194,6 +216,8 @@ t1=$(date +%s.%N)
 echo "apply to all $N_REPLICAS replicas running: $(echo "$t1 - $t0" | bc) s"
 p1=$(placement 1)
 echo "$p1"
+check "the nodeSelector keeps cache off the unlabelled n1" \
+	[ -n "$(echo "$p1" | awk '$1 ~ /^cache-/ && $2 != "n1"')" ]
 check "replicas spread over more than one node" [ "$(echo "$p1" | awk '{print $2}' | sort -u | wc -l)" -gt 1 ]
 
 eps_everywhere() {
@@ -236,6 +260,8 @@ endpoints_moved() {
 		grep "\"node\": \"n$victim\"" >/dev/null
 }
 check "their endpoints now name the survivors" mesh_wait 10 endpoints_moved
+check "cache still on a node labelled disk=ssd" \
+	[ -n "$(placement "$(alive_nodes | sed -n 1p)" | awk '$1 ~ /^cache-/ && $2 != "n1"')" ]
 web_far=$(placement "$(alive_nodes | sed -n 1p)" | awk -v n="$(node_of db-0)" '!f && $1 ~ /^web-/ && $2 != n {print $1; f = 1}')
 if [ -n "$web_far" ]; then
 	check "after re-placement: web -> db-0 tcp/5432 allowed" mesh_wait 5 req "$web_far" db-0 5432
@@ -251,4 +277,21 @@ no_db() { ! mesh_bm "$1" get endpoints | grep "db-" >/dev/null; }
 check "db endpoints withdrawn" mesh_wait 10 no_db "$survivor"
 no_db_procs() { local i; for i in $(alive_nodes); do ! mesh_hostnames "$i" | grep " db-" >/dev/null || return 1; done; }
 check "db processes stopped on every node" mesh_wait 10 no_db_procs
+
+# delete -f: everything the file holds goes, the policy too.
+check "delete -f of the whole file" \
+	eval 'mesh_bm "$survivor" delete -f "$BM_TEST_DIR/shop.yaml" >"$BM_TEST_DIR/delete.out"'
+cat "$BM_TEST_DIR/delete.out"
+check "delete -f reports the deployments deleted, db already gone" \
+	eval 'grep "deployment/shop/web deleted" "$BM_TEST_DIR/delete.out" >/dev/null &&
+	      grep "statefulset/shop/db not found" "$BM_TEST_DIR/delete.out" >/dev/null'
+nothing_left() {
+	local i
+	for i in $(alive_nodes); do
+		[ -z "$(mesh_pids "$i")" ] || return 1
+		[ "$(mesh_bm "$i" get endpoints -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["endpoints"]))')" = 0 ] || return 1
+		! mesh_bm "$i" policy show | grep db-from-web >/dev/null || return 1
+	done
+}
+check "no replica, endpoint or policy entry left on any node" mesh_wait 15 nothing_left
 finish
