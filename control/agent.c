@@ -10,6 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
+#include "agent_flows.h"
+#include "agent_metrics.h"
 #include "agent_priv.h"
 #include "agent_rootless.h"
 #include "agent_sock.h"
@@ -146,6 +150,7 @@ static void drain(struct agent *a)
 			 */
 			a->is_watching = false;
 		} else {
+			a->last_bus_msg_ms = agent_now_ms();
 			agent_apply(a, list);
 		}
 		free_ev(list);
@@ -182,6 +187,7 @@ static void ensure_watching(struct agent *a)
 	if (bus_watch(a->bus, on_kv, a))
 		return;
 	a->is_watching = true;
+	a->n_bus_connects++; /* once per (re)connection: watching restarts after each */
 	if (!a->hb_seq) {
 		snprintf(subject, sizeof(subject), AGENT_SUBJECT_PREFIX "%s.join", a->cfg->node);
 		bus_publish(a->bus, subject, "{\"schema\":1}", 12);
@@ -218,7 +224,42 @@ static void loop(struct agent *a, volatile sig_atomic_t *stop)
 		drain(a);
 		agent_sched_tick(a);
 		serve_clients(a);
+		agent_metrics_update(a->metrics, a);
 	}
+}
+
+/* Flow events on the bus and the metrics endpoint (agent_flows.c, agent_metrics.c). */
+static int setup_observability(struct agent *a)
+{
+	struct agent_flows_config fc = {
+		.pin_dir = a->cfg->pin_dir,
+		.state_dir = a->cfg->state_dir,
+		.node = a->cfg->node,
+		.bus = a->bus,
+		.max_rate = a->cfg->flow_rate,
+	};
+	struct agent_metrics_config mc = {
+		.addr = a->cfg->metrics_addr,
+		.is_public = a->cfg->is_metrics_public,
+		.pin_dir = a->cfg->pin_dir,
+		.state_dir = a->cfg->state_dir,
+		.node = a->cfg->node,
+	};
+	struct bm_config dc;
+	__u32 zero = 0;
+	int err;
+
+	/* Rootless mode has no maps: its forwarder writes its own event file. */
+	if (a->rl)
+		fc.max_rate = 0;
+	if (a->cfg->has_allow_sample && a->dp &&
+	    (bpf_map_lookup_elem(dp_map_fd(a->dp, BM_MAP_CONFIG), &zero, &dc) ||
+	     dp_configure(a->dp, dc.flags, a->cfg->allow_sample)))
+		pr_warn("agent: could not set allow event sampling");
+	err = fc.max_rate ? agent_flows_start(&fc, &a->flows) : 0;
+	if (err)
+		pr_warn("agent: flow events stay in the ring buffer: %s", strerror(-err));
+	return mc.addr ? agent_metrics_start(&mc, &a->metrics) : 0;
 }
 
 static int setup(struct agent *a, const struct agent_config *cfg)
@@ -248,6 +289,8 @@ static int setup(struct agent *a, const struct agent_config *cfg)
 	err = bus_open(&bc, on_state, a, &a->bus);
 	if (!err)
 		err = bus_subscribe(a->bus, AGENT_SUBJECT_PREFIX "*.*", on_msg, a);
+	if (!err)
+		err = setup_observability(a);
 	return err;
 }
 
@@ -260,6 +303,8 @@ static void teardown(struct agent *a)
 		snprintf(subject, sizeof(subject), AGENT_SUBJECT_PREFIX "%s.leave", a->cfg->node);
 		bus_publish(a->bus, subject, "{\"schema\":1}", 12);
 	}
+	agent_metrics_stop(a->metrics);
+	agent_flows_stop(a->flows);
 	bus_close(a->bus);
 	agent_sched_close(a); /* replicas keep running; the next agent adopts them */
 	agent_items_clear(&a->workloads);

@@ -8,6 +8,7 @@
 #define BM_AGENT_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define AGENT_DEFAULT_SOCKET "/run/bpfmesh/agent.sock"
@@ -37,6 +38,11 @@ struct agent_config {
 	size_t n_taints;
 	unsigned long long cpu_milli; /* allocatable; 0: online CPUs */
 	unsigned long long mem_bytes; /* 0: MemTotal */
+	unsigned int flow_rate; /* flow events/s published on the bus; 0: leave the ring buffer */
+	const char *metrics_addr; /* Prometheus endpoint HOST:PORT; NULL: none */
+	bool is_metrics_public; /* allow a non-loopback metrics_addr */
+	bool has_allow_sample; /* set the data plane's allow event sampling: */
+	unsigned int allow_sample; /* 1 in N allows become events; 0: none */
 };
 
 /*

@@ -100,6 +100,11 @@ struct agent {
 	uint64_t n_sched_stops; /* local replicas stopped */
 	uint64_t n_sched_claims; /* StatefulSet claims won (acquired or taken over) */
 	uint64_t n_sched_placements; /* placement computations */
+	struct agent_flows *flows; /* ring buffer to bus; NULL with --flow-rate 0 */
+	struct agent_metrics *metrics; /* NULL without --metrics-addr */
+	uint64_t n_bus_connects; /* connections the watchers started on */
+	uint64_t last_bus_msg_ms; /* when the last bus event was applied */
+	uint64_t n_handshakes, n_handshake_failures; /* counted by the handshake code */
 };
 
 uint64_t agent_now_ms(void);

@@ -12,6 +12,8 @@
 
 #include "agent.h"
 #include "agent_rootless.h"
+#include "agent_flows.h"
+#include "agent_metrics.h"
 #include "agent_sock.h"
 #include "bus.h"
 #include "cli.h"
@@ -31,6 +33,29 @@ static void on_signal(int sig)
 static bool is_node_name(const char *s)
 {
 	return bus_is_valid_key(s) && !strpbrk(s, ".=") && strlen(s) < 64;
+}
+
+static int check_metrics_addr(const struct agent_config *c)
+{
+	struct sockaddr_storage ss;
+	char why[256];
+	socklen_t len;
+
+	if (!c->metrics_addr)
+		return 0;
+	if (!agent_metrics_parse_addr(c->metrics_addr, c->is_metrics_public, &ss, &len, why,
+				      sizeof(why)))
+		return 0;
+	fprintf(stderr, "bpfmesh: agent: --metrics-addr: %s\n", why);
+	return -EINVAL;
+}
+
+/* The smallest value of a numeric option. */
+static unsigned long num_min(const struct agent_config *c, const unsigned int *num)
+{
+	if (num == &c->nats_port)
+		return 1;
+	return num == &c->flow_rate || num == &c->allow_sample ? 0 : 10;
 }
 
 static int parse_run(int argc, char **argv, struct agent_config *c, char *node, size_t len)
@@ -53,19 +78,29 @@ static int parse_run(int argc, char **argv, struct agent_config *c, char *node, 
 		num = !strcmp(argv[i], "--heartbeat-ms")    ? &c->heartbeat_ms
 		      : !strcmp(argv[i], "--dead-after-ms") ? &c->dead_after_ms
 		      : !strcmp(argv[i], "--nats-port")	    ? &c->nats_port
+		      : !strcmp(argv[i], "--flow-rate")	    ? &c->flow_rate
+		      : !strcmp(argv[i], "--allow-sample")  ? &c->allow_sample
 							    : NULL;
+		if (!strcmp(argv[i], "--metrics-public")) {
+			c->is_metrics_public = true;
+			continue;
+		}
 		if (!v && strcmp(argv[i], "run"))
 			return -EINVAL;
 		if (!strcmp(argv[i], "run") && i == 1)
 			continue;
-		if (num && cli_parse_u32(v, num == &c->nats_port ? 1 : 10, 3600000, num))
+		if (num && cli_parse_u32(v, num_min(c, num),
+					 num == &c->flow_rate ? 1000000 : 3600000, num))
 			return -EINVAL;
+		c->has_allow_sample |= num == &c->allow_sample;
 		if (!strcmp(argv[i], "--bus"))
 			c->bus_urls = v;
 		else if (!strcmp(argv[i], "--node"))
 			snprintf(node, len, "%s", v);
 		else if (!strcmp(argv[i], "--socket"))
 			c->sock_path = v;
+		else if (!strcmp(argv[i], "--metrics-addr"))
+			c->metrics_addr = v;
 		else if (!num && agent_node_opt(c, argv[i], v))
 			return -EINVAL;
 		i++;
@@ -75,7 +110,7 @@ static int parse_run(int argc, char **argv, struct agent_config *c, char *node, 
 			node);
 		return -EINVAL;
 	}
-	return c->dead_after_ms > c->heartbeat_ms ? 0 : -EINVAL;
+	return c->dead_after_ms > c->heartbeat_ms ? check_metrics_addr(c) : -EINVAL;
 }
 
 static int agent_main(const struct cli_globals *g, int argc, char **argv)
@@ -85,6 +120,7 @@ static int agent_main(const struct cli_globals *g, int argc, char **argv)
 		.pin_dir = g->pin_dir,
 		.heartbeat_ms = AGENT_DEFAULT_HEARTBEAT_MS,
 		.dead_after_ms = AGENT_DEFAULT_DEAD_AFTER_MS,
+		.flow_rate = AGENT_FLOWS_DEFAULT_RATE,
 	};
 	char node[HOST_NAME_MAX + 1] = "", sock[4096];
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -98,7 +134,8 @@ static int agent_main(const struct cli_globals *g, int argc, char **argv)
 		fprintf(stderr,
 			"usage: bpfmesh agent [run] [--bus nats://HOST:PORT[,...]] "
 			"[--node NAME] [--heartbeat-ms N] [--dead-after-ms N (> heartbeat)] "
-			"[--nats-port N] [--socket PATH] [--rootless] [--workload "
+			"[--nats-port N] [--socket PATH] [--flow-rate N] [--allow-sample N] "
+			"[--metrics-addr HOST:PORT [--metrics-public]] [--rootless] [--workload "
 			"NS/NAME[=CMD]]... "
 			"[--identity NS/NAME=DOC]... [--port N]... [--udp-port N]... "
 			"[--udp-idle S] [--ttl S] [--slirp-cidr CIDR] [--pod-cidr CIDR] [--uplink "

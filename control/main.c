@@ -40,10 +40,19 @@ static const struct cli_command commands[] = {
 	 "check prints 'allow' or 'deny' first and exits 0 on allow, 1 on deny, 2 on error.\n"
 	 "example: bpfmesh policy load policy.yaml\n"
 	 "example: bpfmesh policy check --from 198.18.0.1 --to 198.18.0.2 --proto tcp --port 80"},
-	{"observe", cmd_observe, "  bpfmesh observe [--json] [--count N] [--timeout SECONDS]",
-	 "Stream flow verdict events (every deny, sampled allows) with identity names.\n"
-	 "With a rootless forwarder running, its events (also --all: from the start).\n"
-	 "example: bpfmesh observe --json --count 10"},
+	{"observe", cmd_observe,
+	 "  bpfmesh observe [--bus URL | --local] [--json] [--count N] [--timeout SECONDS]\n"
+	 "        [--identity ID] [--from ID] [--to ID] [--namespace NS] [--verdict V]\n"
+	 "        [--port N] [--node NAME]",
+	 "Stream flow verdict events (every deny, sampled allows) with both identities.\n"
+	 "With an agent (or --bus) the events of every node arrive over the bus; without one\n"
+	 "(or with --local) this node's ring buffer is read directly. ID is a SPIFFE ID or a\n"
+	 "numeric identity; --identity, --namespace and --port match either end; --verdict\n"
+	 "takes allow, allow-auth, deny or a reason (deny-ingress, ...). With a rootless\n"
+	 "forwarder running, its events are followed instead (--all: from the start).\n"
+	 "example: bpfmesh observe --verdict deny --namespace shop\n"
+	 "example: bpfmesh observe --json --from spiffe://d/ns/shop/sa/web --port 5432 --count 10\n"
+	 "example: bpfmesh observe --bus nats://198.18.0.1:4222 --node n2 --timeout 30"},
 	{"auth", cmd_auth,
 	 "  bpfmesh auth set SRC DST --ttl SECONDS\n  bpfmesh auth del SRC DST\n"
 	 "  bpfmesh auth list\n"
@@ -57,7 +66,8 @@ static const struct cli_command commands[] = {
 	 "example: bpfmesh auth set spiffe://d/ns/a/sa/x spiffe://d/ns/a/sa/y --ttl 60"},
 	{"agent", cmd_agent,
 	 "  bpfmesh agent [run] [--bus nats://HOST:PORT[,...]] [--node NAME] [--heartbeat-ms N]\n"
-	 "        [--dead-after-ms N] [--nats-port N] [--socket PATH]\n"
+	 "        [--dead-after-ms N] [--nats-port N] [--socket PATH] [--flow-rate N]\n"
+	 "        [--allow-sample N] [--metrics-addr HOST:PORT [--metrics-public]]\n"
 	 "  bpfmesh agent status [--json] | publish FILE... | revoke|unrevoke IDENTITY\n"
 	 "  bpfmesh agent endpoint put NS/NAME --identity URI --address ADDR... | del NS/NAME",
 	 "Run the node agent: follow the NATS bus (docs/topics.md) and keep this node's maps at\n"

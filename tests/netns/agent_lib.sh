@@ -44,12 +44,13 @@ bmn() {
 	"$BPFMESH" --pin-dir "$PIN_DIR/n$i" --state-dir "$STATE_DIR/n$i" "$@"
 }
 
-# agent_start I: node I's agent, started directly (not in a subshell) so
-# that its pid is the agent's own, for kill -9 and for cleanup.
+# agent_start I [AGENT-OPTION...]: node I's agent, started directly (not in
+# a subshell) so that its pid is the agent's own, for kill -9 and for cleanup.
 agent_start() {
-	local i=$1
+	local i=$1; shift
 	"$BPFMESH" --pin-dir "$PIN_DIR/n$i" --state-dir "$STATE_DIR/n$i" agent --bus "$NATS_URL" \
-		--node "n$i" --heartbeat-ms 200 --dead-after-ms 1000 >>"$BM_TEST_DIR/agent$i.log" 2>&1 &
+		--node "n$i" --heartbeat-ms 200 --dead-after-ms 1000 "$@" \
+		>>"$BM_TEST_DIR/agent$i.log" 2>&1 &
 	AGENT_PID[$i]=$!
 	BM_PIDS+=("$!")
 }
@@ -178,7 +179,7 @@ dump_logs() {
 	local i
 	for i in 1 2 3; do
 		echo "--- agent n$i log (tail)"
-		tail -n 25 "$BM_TEST_DIR/agent$i.log" 2>/dev/null
+		tail -n 25 "$BM_TEST_DIR/agent$i.log" 2>/dev/null || true
 	done
 }
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The agent's Prometheus endpoint (--metrics-addr): two agents on a real
+# nats-server (agent_lib.sh layout), n1's /metrics scraped over a real TCP
+# socket and every line parsed strictly (promcheck.py); values follow real
+# traffic through n1's veth + XDP (verdict counters per identity pair with
+# SPIFFE labels, reasons), the policy revision, peers, map fill, flow
+# events published, and the bus going away and coming back (connected,
+# time since the last message, reconnects). Bad addresses are refused.
+# ctest-labels: netns agent demo
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/agent_lib.sh"
+trap 'dump_logs; cleanup' EXIT
+PROMCHECK="python3 $(dirname "$0")/promcheck.py"
+INTRUDER_ID=spiffe://test.bpfmesh/ns/shop/sa/intruder
+MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+M="$BM_TEST_DIR/metrics.json"
+
+refused() {
+	local out rc=0
+	out=$(bmn 1 agent --node n1 --bus "$NATS_URL" --metrics-addr "$1" 2>&1) || rc=$?
+	[ "$rc" = 2 ] && grep -q -- "$2" <<<"$out"
+}
+mkdir -p "$STATE_DIR/n1"
+check "non-loopback --metrics-addr refused without --metrics-public" \
+	refused 0.0.0.0:9464 "add --metrics-public"
+check "--metrics-addr without a port refused" refused 127.0.0.1 "is not HOST:PORT"
+check "--metrics-addr with a host name refused" refused example.org:80 "not an IPv4"
+
+nats_start
+for i in 1 2; do node_net "$i"; done
+agent_start 1 --metrics-addr "127.0.0.1:$MPORT"
+agent_start 2
+ready12() { local i; for i in 1 2; do [ "$(st "$i" 's["ready"]')" = True ] || return 1; done; }
+check "two agents ready" wait_for 20 ready12
+
+scrape() { $PROMCHECK 127.0.0.1 "$MPORT" "$M" >/dev/null; }
+# m EXPR: evaluate a Python expression over the last scrape (v(name, label=value...)).
+m() {
+	python3 - "$M" "$1" <<'PY'
+import json, sys
+series = json.load(open(sys.argv[1]))
+def v(name, **labels):
+    total, found = 0, False
+    for key, val in series.items():
+        n, _, lab = key.partition("{")
+        lab = json.loads("{" + lab)
+        if n == name and all(lab.get(k) == w for k, w in labels.items()):
+            total, found = total + val, True
+    return total if found else None
+print(eval(sys.argv[2]))
+PY
+}
+check "scrape parses strictly (status, content type, HELP/TYPE, labels)" scrape
+check "agent info names the node" [ "$(m 'v("bpfmesh_agent_info", node="n1")')" = 1.0 ]
+check "bus connected" [ "$(m 'v("bpfmesh_bus_connected")')" = 1.0 ]
+check "ready" [ "$(m 'v("bpfmesh_ready")')" = 1.0 ]
+peer_up() { scrape && [ "$(m 'v("bpfmesh_peers_alive")')" = 1.0 ]; }
+check "one peer alive" wait_for 5 peer_up
+check "last bus message under a second ago (heartbeats)" [ "$(m 'v("bpfmesh_bus_last_message_seconds") < 1')" = True ]
+
+rev=$(bmn 1 policy load "$(policy_file v1)" | grep -o 'revision [0-9]*' | awk '{print $2}')
+at_rev() { scrape && [ "$(m "v('bpfmesh_policy_revision') == $rev and v('bpfmesh_installs_total') >= 1 and v('bpfmesh_generation') >= 1")" = True ]; }
+check "policy revision $rev, an install and a generation in the metrics" wait_for 10 at_rev
+check "install latency is a positive number of seconds" [ "$(m '0 < v("bpfmesh_install_last_seconds") < 30')" = True ]
+check "map fill: 9 host entries (3 endpoints x 3 addresses)" [ "$(m 'v("bpfmesh_map_entries", map="bm_host4_o")')" = 9.0 ]
+
+pair() { echo "(v('bpfmesh_verdict_packets_total', src='$1', dst='$SERVER_ID', verdict='$2') or 0)"; }
+scrape
+deny0=$(m "$(pair "$INTRUDER_ID" deny)")
+allow0=$(m "$(pair "$CLIENT_ID" allow)")
+reason0=$(m 'v("bpfmesh_reason_packets_total", reason="deny-ingress") or 0')
+flows0=$(m 'v("bpfmesh_flow_events_published_total")')
+for j in 1 2 3; do
+	expect "intruder -> server tcp/8080 denied ($j)" 1 tcp 1 3 8080
+	expect "client -> server tcp/8080 allowed ($j)" 0 tcp 1 1 8080
+done
+sleep 0.5
+check "scrape after traffic parses" scrape
+check "deny counter intruder -> server grew by at least 3 (was $deny0)" \
+	[ "$(m "$(pair "$INTRUDER_ID" deny) >= $deny0 + 3")" = True ]
+check "allow counter client -> server grew by at least 3 (was $allow0)" \
+	[ "$(m "$(pair "$CLIENT_ID" allow) >= $allow0 + 3")" = True ]
+check "pair labels carry the numeric identities" \
+	[ "$(m "any(k.startswith('bpfmesh_verdict_packets_total{') and '\"src_id\": \"' in k and '$INTRUDER_ID' in k for k in series)")" = True ]
+check "bytes counter for the denied pair" [ "$(m "(v('bpfmesh_verdict_bytes_total', src='$INTRUDER_ID', dst='$SERVER_ID', verdict='deny') or 0) > 0")" = True ]
+check "reason deny-ingress grew" [ "$(m "v('bpfmesh_reason_packets_total', reason='deny-ingress') >= $reason0 + 3")" = True ]
+check "flow events published grew (was $flows0)" [ "$(m "v('bpfmesh_flow_events_published_total') > $flows0")" = True ]
+check "handshake and scheduler counters exported" [ "$(m 'v("bpfmesh_handshakes_total") is not None and v("bpfmesh_handshake_failures_total") is not None and v("bpfmesh_sched_decisions_total", decision="start") is not None')" = True ]
+
+
+# The bus goes away: connected 0 and the last message ages; it comes back: a reconnect.
+nats_stop
+down() { scrape && [ "$(m 'v("bpfmesh_bus_connected") == 0 and v("bpfmesh_bus_last_message_seconds") > 1')" = True ]; }
+check "bus down: connected 0, last message ages past 1 s" wait_for 10 down
+nats_start
+back() { scrape && [ "$(m 'v("bpfmesh_bus_connected") == 1 and v("bpfmesh_bus_reconnects_total") >= 1 and v("bpfmesh_bus_last_message_seconds") < 1')" = True ]; }
+check "bus back: connected, one reconnect counted, messages flowing" wait_for 15 back
+
+http() {
+	python3 - "$MPORT" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.sendall(sys.argv[2].encode())
+print(s.recv(4096).decode().split("\r\n")[0])
+PY
+}
+check "other paths get 404" [ "$(http $'GET /x HTTP/1.1\r\n\r\n')" = "HTTP/1.1 404 Not Found" ]
+check "POST gets 405" [ "$(http $'POST /metrics HTTP/1.1\r\n\r\n')" = "HTTP/1.1 405 Method Not Allowed" ]
+check "garbage gets 400" [ "$(http $'hello\r\n\r\n')" = "HTTP/1.1 400 Bad Request" ]
+check "still serving after bad requests" scrape
+finish

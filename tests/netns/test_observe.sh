@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# `bpfmesh observe` over the bus on real events: three agents (agent_lib.sh
+# layout) read their nodes' ring buffers and publish flow events on
+# bpfmesh.v1.flow.NODE; real TCP packets through each node's veth + XDP
+# produce allows and denies; one unfiltered observer captures everything
+# and every filter (identity either end, --from/--to, namespace, verdict,
+# reason, port, node) must select exactly the captured events it admits.
+# Also: human output, --count, the rate limit's dropped count, and that
+# observe without an agent still reads the local ring buffer.
+# ctest-labels: netns agent demo
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/agent_lib.sh"
+trap 'dump_logs; cleanup' EXIT
+FLOWCHECK="python3 $(dirname "$0")/flowcheck.py"
+INTRUDER_ID=spiffe://test.bpfmesh/ns/shop/sa/intruder
+OUT="$BM_TEST_DIR/obs"
+mkdir -p "$OUT"
+
+nats_start
+for i in 1 2 3; do node_net "$i"; done
+# n3 publishes at most 2 events per second: its surplus is counted as dropped.
+agent_start 1 --allow-sample 1
+agent_start 2 --allow-sample 1
+agent_start 3 --allow-sample 1 --flow-rate 2
+check "three agents ready" wait_for 20 all_ready
+rev=$(bmn 1 policy load "$(policy_file v1)" | grep -o 'revision [0-9]*' | awk '{print $2}')
+check "every agent installs revision $rev" wait_for 10 all_at_revision "$rev"
+
+# Observers: through the local agent's bus (no --bus) and with --bus.
+OBS_PIDS=()
+observe() {
+	local name=$1; shift
+	bmn 1 observe --timeout 9 "$@" >"$OUT/$name" 2>"$OUT/$name.err" &
+	BM_PIDS+=("$!")
+	OBS_PIDS+=("$!")
+}
+observe all --json
+observe deny --json --verdict deny
+observe reason --json --verdict deny-ingress
+observe intruder --json --identity "$INTRUDER_ID"
+observe server --json --identity "$SERVER_ID"
+observe from --json --from "$CLIENT_ID"
+observe to --json --to "$SERVER_ID" --verdict allow
+observe ns --json --namespace shop
+observe nons --json --namespace nowhere
+observe port --json --port 9090
+observe node --json --bus "$NATS_URL" --node n2
+observe human --verdict deny --node n1
+bmn 2 observe --json --count 3 --timeout 9 >"$OUT/count" 2>/dev/null &
+count_pid=$!
+BM_PIDS+=("$count_pid")
+sleep 1.5
+
+for i in 1 2 3; do
+	expect "n$i: client -> server tcp/8080 allowed" 0 tcp "$i" 1 8080
+	expect "n$i: intruder -> server tcp/8080 denied" 1 tcp "$i" 3 8080
+	expect "n$i: client -> server tcp/9090 denied" 1 tcp "$i" 1 9090
+done
+# A burst of denies on n3 (over its 2 events/s) for the dropped count.
+for j in 1 2 3 4 5; do tcp 3 3 7070 >/dev/null 2>&1 || true; done
+wait "$count_pid" || true
+check "--count 3 stops after three events" [ "$(wc -l <"$OUT/count")" = 3 ]
+obs_rc=0
+for p in "${OBS_PIDS[@]}"; do wait "$p" || obs_rc=1; done
+check "every observer stops at --timeout with status 0" [ "$obs_rc" = 0 ]
+
+fc() { local name=$1; shift; $FLOWCHECK "$OUT/all" "$OUT/$name" "$@"; }
+has() { python3 - "$OUT/all" "$@" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+cond = sys.argv[2]
+sys.exit(0 if any(eval(cond, {}, {"e": e}) for e in evs) else 1)
+PY
+}
+for i in 1 2; do
+	check "n$i: allow event client -> server tcp/8080 with both identities" has \
+		"e['node']=='n$i' and e['verdict']=='allow' and e['src_identity']=='$CLIENT_ID' and e['dst_identity']=='$SERVER_ID' and e['dport']==8080 and e['src_namespace']=='shop'"
+	check "n$i: deny event intruder -> server tcp/8080, reason deny-ingress" has \
+		"e['node']=='n$i' and e['verdict']=='deny' and e['reason']=='deny-ingress' and e['src_identity']=='$INTRUDER_ID' and e['dport']==8080 and e['src']=='198.18.1$i.3' and e['dst']=='198.18.1$i.2' and e['proto']=='tcp'"
+	check "n$i: deny event client -> server tcp/9090" has \
+		"e['node']=='n$i' and e['verdict']=='deny' and e['src_identity']=='$CLIENT_ID' and e['dport']==9090"
+done
+check "n3 publishes within its rate" has "e['node']=='n3'"
+check "filter --verdict deny selects exactly the denies" fc deny --verdict deny --min 4
+check "filter --verdict deny-ingress (a reason) selects exactly those" fc reason --verdict deny-ingress --min 4
+check "filter --identity SPIFFE selects either end (intruder)" fc intruder --identity "$INTRUDER_ID" --min 2
+check "filter --identity SPIFFE selects either end (server)" fc server --identity "$SERVER_ID" --min 6
+check "filter --from selects the source end only" fc from --from "$CLIENT_ID" --min 4
+check "filter --to with --verdict allow" fc to --to "$SERVER_ID" --verdict allow --min 2
+check "filter --namespace shop" fc ns --namespace shop --min 6
+check "filter --namespace nowhere selects nothing" fc nons --namespace nowhere --min 0
+check "filter --namespace nowhere output is empty" [ ! -s "$OUT/nons" ]
+check "filter --port 9090" fc port --port 9090 --min 2
+check "filter --node n2 with --bus URL" fc node --node n2 --min 3
+server_num=$(python3 -c "import json; print(next(json.loads(l)['dst_id'] for l in open('$OUT/all') if json.loads(l).get('dst_identity')=='$SERVER_ID'))")
+bmn 1 observe --json --timeout 3 --identity "$server_num" >"$OUT/numeric" 2>/dev/null &
+BM_PIDS+=("$!")
+sleep 1
+tcp 1 3 8080 >/dev/null 2>&1 || true
+wait "${BM_PIDS[-1]}" || true
+check "filter --identity NUMBER ($server_num) matches the numeric identity" \
+	python3 -c "
+import json,sys
+evs=[json.loads(l) for l in open('$OUT/numeric')]
+sys.exit(0 if evs and all($server_num in (e['src_id'], e['dst_id']) for e in evs) else 1)"
+check "human line: time, node, verdict, reason, both identities and addresses" \
+	grep -qE "^[0-9T:.-]+Z n1 deny +deny-ingress +$INTRUDER_ID \(198\.18\.11\.3:[0-9]+\) -> $SERVER_ID \(198\.18\.11\.2:8080\) tcp rule [0-9]+$" \
+	"$OUT/human"
+check "human output has only n1 denies" bash -c "! grep -v ' n1 deny ' '$OUT/human'"
+check "n3's surplus is reported as dropped" grep -q "node n3 dropped [0-9]* events" "$OUT/all.err"
+
+# Without an agent, observe reads the node's ring buffer itself.
+kill "${AGENT_PID[1]}"
+wait "${AGENT_PID[1]}" 2>/dev/null || true
+bmn 1 observe --json --count 1 --timeout 5 >"$OUT/local" 2>"$OUT/local.err" &
+BM_PIDS+=("$!")
+sleep 1
+tcp 1 3 8080 >/dev/null 2>&1 || true
+wait "${BM_PIDS[-1]}" || true
+check "observe without an agent reads the local ring buffer" \
+	grep -q "\"verdict\":\"deny\".*\"src_identity\":\"$INTRUDER_ID\"" "$OUT/local"
+finish
