@@ -180,6 +180,10 @@ dump_logs() {
 	for i in 1 2 3; do
 		echo "--- agent n$i log (tail)"
 		tail -n 25 "$BM_TEST_DIR/agent$i.log" 2>/dev/null || true
+		# A sanitizer report is longer than a tail: show its stack in full.
+		if grep -q -E "Sanitizer|runtime error" "$BM_TEST_DIR/agent$i.log" 2>/dev/null; then
+			grep -A 60 -m 1 -E "ERROR: .*Sanitizer|runtime error" "$BM_TEST_DIR/agent$i.log" || true
+		fi
 	done
 }
 
