@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* bpfmesh: the command users type. Dispatches subcommands from a table. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -15,11 +16,19 @@ static int cmd_identity(const struct cli_globals *g, int argc, char **argv);
 static int cmd_version(const struct cli_globals *g, int argc, char **argv);
 
 static const struct cli_command commands[] = {
-	{"attach", cmd_attach, "  bpfmesh attach IFACE [--mode native|generic]",
-	 "Attach the XDP data plane to IFACE (native mode first, generic as fallback).\n"
-	 "example: bpfmesh attach eth0"},
-	{"detach", cmd_detach, "  bpfmesh detach IFACE",
-	 "Detach the XDP data plane from IFACE; maps and policy stay pinned.\n"
+	{"attach", cmd_attach,
+	 "  bpfmesh attach IFACE [--mode native|generic]\n"
+	 "  bpfmesh attach --cgroup PATH [--identity SPIFFE_ID] [--fastpath] [--identity-only]",
+	 "Attach the XDP data plane to IFACE (native mode first, generic as fallback), or the\n"
+	 "socket programs to a cgroup v2 directory (docs/sockets.md): --identity names the\n"
+	 "workload in it, --fastpath lets its allowed local connections skip the TCP stack,\n"
+	 "--identity-only only names a workload below an attached ancestor.\n"
+	 "example: bpfmesh attach eth0\n"
+	 "example: bpfmesh attach --cgroup /sys/fs/cgroup/shop-web --identity "
+	 "spiffe://d/ns/shop/sa/web"},
+	{"detach", cmd_detach, "  bpfmesh detach IFACE\n  bpfmesh detach --cgroup PATH",
+	 "Detach the XDP data plane from IFACE, or the socket programs from a cgroup; maps\n"
+	 "and policy stay pinned.\n"
 	 "example: bpfmesh detach eth0"},
 	{"guard", cmd_guard,
 	 "  bpfmesh guard set IFACE ADDR...\n  bpfmesh guard del IFACE\n"
@@ -68,14 +77,29 @@ static const struct cli_command commands[] = {
 	 "  bpfmesh agent [run] [--bus nats://HOST:PORT[,...]] [--node NAME] [--heartbeat-ms N]\n"
 	 "        [--dead-after-ms N] [--nats-port N] [--socket PATH] [--flow-rate N]\n"
 	 "        [--allow-sample N] [--metrics-addr HOST:PORT [--metrics-public]]\n"
-	 "  bpfmesh agent status [--json] | publish FILE... | revoke|unrevoke IDENTITY\n"
-	 "  bpfmesh agent endpoint put NS/NAME --identity URI --address ADDR... | del NS/NAME",
+	 "        [--rootless] [--workload NS/NAME[=CMD]]... [--identity NS/NAME=DOC]...\n"
+	 "        [--port N]... [--udp-port N]... [--udp-idle S] [--ttl S] [--slirp-cidr CIDR]\n"
+	 "        [--pod-cidr CIDR] [--uplink IFACE] [--cgroup-root DIR] [--rootfs-dir DIR]\n"
+	 "        [--trust-domain D] [--label K=V]... [--taint K=V:EFFECT]... [--cpu MILLI]\n"
+	 "        [--memory BYTES]\n"
+	 "  bpfmesh agent status [--json] | publish FILE...|- | revoke|unrevoke IDENTITY\n"
+	 "  bpfmesh agent endpoint put NS/NAME --identity URI --address ADDR... [--label K=V]...\n"
+	 "        [--node NODE] | endpoint del NS/NAME\n"
+	 "  bpfmesh agent raw BUCKET|- KEY|SUBJECT <DATA",
 	 "Run the node agent: follow the NATS bus (docs/topics.md) and keep this node's maps at\n"
 	 "the current policy revision, endpoints and revocations; without --bus it runs its own\n"
-	 "nats-server with JetStream. The other forms talk to the local agent.\n"
-	 "example: bpfmesh agent --bus nats://198.18.0.1:4222 --node n1"},
+	 "nats-server with JetStream. --metrics-addr serves Prometheus metrics (docs/agent.md);\n"
+	 "--rootless (or no BPF) enforces in a userland forwarder (docs/rootless.md). With\n"
+	 "--pod-cidr the node runs the replicas the scheduler places on it (docs/scheduler.md).\n"
+	 "The other forms talk to the local agent: publish a policy revision, revoke an\n"
+	 "identity, put an endpoint; raw puts stdin on the bus unchecked (tests, operators).\n"
+	 "example: bpfmesh agent --bus nats://198.18.0.1:4222 --node n1 --metrics-addr "
+	 "127.0.0.1:9464\n"
+	 "example: bpfmesh agent publish policy.yaml\n"
+	 "example: bpfmesh agent revoke spiffe://d/ns/shop/sa/web"},
 	{"apply", cmd_apply,
-	 "  bpfmesh apply [--dry-run] [--strict] [--trust-domain D] -f FILE|DIR|- [-f ...]",
+	 "  bpfmesh apply [--dry-run] [--strict] [--trust-domain D] -f|--filename FILE|DIR|- "
+	 "[-f ...]",
 	 "Read Kubernetes manifests (Pod, Deployment, StatefulSet, DaemonSet, Service,\n"
 	 "ServiceAccount, ConfigMap, NetworkPolicy, MeshPolicy; docs/manifests.md), check them,\n"
 	 "and hand them to the local agent, which publishes them to every node (workloads are\n"
@@ -89,32 +113,55 @@ static const struct cli_command commands[] = {
 	 "taints, placed replicas), the workloads with the placement of every replica, or the\n"
 	 "endpoints on the bus.\n"
 	 "example: bpfmesh get workloads -o wide"},
-	{"delete", cmd_delete, "  bpfmesh delete -f FILE|DIR|- | KIND/NAME [-n NAMESPACE]",
+	{"delete", cmd_delete,
+	 "  bpfmesh delete -f|--filename FILE|DIR|- | KIND/NAME [-n|--namespace NS]",
 	 "Delete the objects of the files (or one object) through the local agent; their\n"
 	 "replicas stop on every node.\n"
 	 "example: bpfmesh delete deployment/web -n shop"},
 	{"rootless", cmd_rootless,
-	 "  bpfmesh rootless run -f POLICY.yaml... --workload NS/NAME[=COMMAND]...\n"
-	 "        [--identity NS/NAME=DOC]... [--port N]... [--ttl SECONDS] [--node NAME]\n"
+	 "  bpfmesh rootless run -f|--policy POLICY.yaml... --workload NS/NAME[=COMMAND]...\n"
+	 "        [--identity NS/NAME=DOC]... [--port N]... [--udp-port N]... [--udp-idle "
+	 "SECONDS]\n"
+	 "        [--ttl SECONDS] [--node NAME] [--slirp-cidr CIDR] [--no-slirp]\n"
 	 "  bpfmesh rootless status [--json]\n"
 	 "  bpfmesh rootless exec NS/NAME -- COMMAND [ARG...]\n"
-	 "  bpfmesh rootless observe [--json] [--all] [--count N] [--timeout SECONDS]",
+	 "  bpfmesh rootless observe [--json] [--all] [--count N] [--timeout SECONDS]\n"
+	 "  bpfmesh rootless policy load FILE...",
 	 "Without root or BPF: run each workload in its own user and network namespace with\n"
 	 "slirp4netns; workload-to-workload TCP goes through a userland forwarder that enforces\n"
 	 "the same policy (and authentication) as the data plane. See docs/rootless.md.\n"
-	 "example: bpfmesh rootless run -f policy.yaml --workload shop/web='./web'"},
+	 "example: bpfmesh rootless run -f policy.yaml --workload shop/web='./web'\n"
+	 "example: bpfmesh rootless exec shop/web -- curl http://198.18.0.2:8080/"},
 	{"runtime", cmd_runtime,
-	 "  bpfmesh runtime start|stop|list|reap|routes --pod-cidr CIDR [--cgroup-root DIR] ...",
+	 "  bpfmesh runtime start|stop|list|reap|routes --pod-cidr CIDR [--cgroup-root DIR]\n"
+	 "        [--rootfs-dir DIR] [--no-xdp] [--stop-timeout-ms N] [--json]\n"
+	 "  bpfmesh runtime start ... -f FILE [--object [KIND/]NAME] [--key KEY] [--pod-name "
+	 "NAME]\n"
+	 "  bpfmesh runtime stop ... KEY | list ... | reap ... | routes ... [CIDR=VIA...]",
 	 "Run workload replicas by hand (the agent does this for placed replicas); see\n"
 	 "docs/runtime.md. Replicas outlive the command.\n"
-	 "example: bpfmesh runtime start --pod-cidr 198.18.17.0/24 -f pod.yaml"},
+	 "example: bpfmesh runtime start --pod-cidr 198.18.17.0/24 -f pod.yaml\n"
+	 "example: bpfmesh runtime list --pod-cidr 198.18.17.0/24 --json"},
 	{"identity", cmd_identity,
-	 "  bpfmesh identity init|enroll|issue|show|verify|revoke|rotate ...",
-	 "Workload identities: trust domain, node enrollment, signed documents, revocation.\n"
-	 "run 'bpfmesh identity help' for every form.\n"
+	 "  bpfmesh identity init --trust-domain DOMAIN\n"
+	 "  bpfmesh identity enroll [--node NAME] [--ttl DURATION]\n"
+	 "  bpfmesh identity enroll --request FILE [--node NAME]\n"
+	 "  bpfmesh identity enroll --sign REQUEST -o FILE [--ttl DURATION]\n"
+	 "  bpfmesh identity enroll --install FILE [--trust-bundle FILE]\n"
+	 "  bpfmesh identity issue --namespace NS --service-account SA [--ttl DURATION] -o FILE\n"
+	 "  bpfmesh identity show [FILE] | verify FILE | revoke FILE|SERIAL\n"
+	 "  bpfmesh identity rotate FILE [--ttl DURATION] | rotate --node [--ttl DURATION]",
+	 "Workload identities (docs/identity.md): create the trust domain, enroll this node\n"
+	 "(directly, or by a request signed on the trust domain's machine), issue signed workload\n"
+	 "documents, show, verify, revoke and rotate them.\n"
 	 "example: bpfmesh identity issue --namespace shop --service-account db -o db.id"},
-	{"help", cmd_help, "  bpfmesh help [COMMAND]", "Show help for a command."},
-	{"version", cmd_version, "  bpfmesh version", "Print the version."},
+	{"help", cmd_help, "  bpfmesh help [COMMAND | --commands]",
+	 "Show every command, or one command's forms, meaning and examples (the same as\n"
+	 "'bpfmesh COMMAND --help'); --commands lists the command names, one per line.\n"
+	 "example: bpfmesh help observe"},
+	{"version", cmd_version, "  bpfmesh version",
+	 "Print the version and the kernel/user ABI version of the maps.\n"
+	 "example: bpfmesh version"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -123,8 +170,14 @@ static int cmd_help(const struct cli_globals *g, int argc, char **argv)
 	const struct cli_command *cmd = argc > 1 ? cli_find(commands, argv[1]) : NULL;
 
 	(void)g;
+	if (argc > 1 && !strcmp(argv[1], "--commands")) {
+		for (cmd = commands; cmd->name; cmd++)
+			printf("%s\n", cmd->name);
+		return CLI_EXIT_OK;
+	}
 	if (argc > 1 && !cmd) {
-		fprintf(stderr, "bpfmesh: unknown command '%s'\n", argv[1]);
+		fprintf(stderr, "bpfmesh: unknown command '%s'; run 'bpfmesh help' for the list\n",
+			argv[1]);
 		return CLI_EXIT_ERROR;
 	}
 	cli_print_usage(commands, cmd, 0);
@@ -143,6 +196,22 @@ static int cmd_version(const struct cli_globals *g, int argc, char **argv)
 	(void)argv;
 	printf("bpfmesh 0.1.0 (abi %d)\n", BM_ABI_VERSION);
 	return CLI_EXIT_OK;
+}
+
+/*
+ * "bpfmesh CMD ... --help" anywhere before a "--" (after it the words belong
+ * to a workload's command line), or "bpfmesh CMD -h".
+ */
+static bool wants_help(int argc, char **argv)
+{
+	int i;
+
+	if (argc > 2 && !strcmp(argv[2], "-h"))
+		return true;
+	for (i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help"))
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -172,7 +241,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bpfmesh: unknown command '%s'; run 'bpfmesh help'\n", argv[1]);
 		return CLI_EXIT_ERROR;
 	}
-	if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+	if (wants_help(argc, argv)) {
 		cli_print_usage(commands, cmd, 0);
 		return CLI_EXIT_OK;
 	}

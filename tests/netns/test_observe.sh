@@ -94,11 +94,20 @@ check "filter --namespace nowhere output is empty" [ ! -s "$OUT/nons" ]
 check "filter --port 9090" fc port --port 9090 --min 2
 check "filter --node n2 with --bus URL" fc node --node n2 --min 3
 server_num=$(python3 -c "import json; print(next(json.loads(l)['dst_id'] for l in open('$OUT/all') if json.loads(l).get('dst_identity')=='$SERVER_ID'))")
-bmn 1 observe --json --timeout 3 --identity "$server_num" >"$OUT/numeric" 2>/dev/null &
+# poke PID: denied packets on n1 every 0.3 s until observer PID has its
+# events (it exits at --count) or 15 s pass; no guess of when it subscribed.
+poke() {
+	local i
+	for i in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		tcp 1 3 8080 >/dev/null 2>&1 || true
+		sleep 0.3
+	done
+	wait "$1" || true
+}
+bmn 1 observe --json --count 2 --timeout 20 --identity "$server_num" >"$OUT/numeric" 2>/dev/null &
 BM_PIDS+=("$!")
-sleep 1
-tcp 1 3 8080 >/dev/null 2>&1 || true
-wait "${BM_PIDS[-1]}" || true
+poke "${BM_PIDS[-1]}"
 check "filter --identity NUMBER ($server_num) matches the numeric identity" \
 	python3 -c "
 import json,sys
@@ -113,11 +122,9 @@ check "n3's surplus is reported as dropped" grep -q "node n3 dropped [0-9]* even
 # Without an agent, observe reads the node's ring buffer itself.
 kill "${AGENT_PID[1]}"
 wait "${AGENT_PID[1]}" 2>/dev/null || true
-bmn 1 observe --json --count 1 --timeout 5 >"$OUT/local" 2>"$OUT/local.err" &
+bmn 1 observe --json --count 1 --timeout 20 >"$OUT/local" 2>"$OUT/local.err" &
 BM_PIDS+=("$!")
-sleep 1
-tcp 1 3 8080 >/dev/null 2>&1 || true
-wait "${BM_PIDS[-1]}" || true
+poke "${BM_PIDS[-1]}"
 check "observe without an agent reads the local ring buffer" \
 	grep -q "\"verdict\":\"deny\".*\"src_identity\":\"$INTRUDER_ID\"" "$OUT/local"
 finish
