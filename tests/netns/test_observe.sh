@@ -27,11 +27,17 @@ check "three agents ready" wait_for 20 all_ready
 rev=$(bmn 1 policy load "$(policy_file v1)" | grep -o 'revision [0-9]*' | awk '{print $2}')
 check "every agent installs revision $rev" wait_for 10 all_at_revision "$rev"
 
-# Observers: through the local agent's bus (no --bus) and with --bus.
+# Observers: through the local agent's bus (no --bus) and with --bus. They
+# must all cover the whole traffic below (which takes ~10 s under a sanitizer:
+# denied connects wait for their timeout), or a filtered observer that ends
+# earlier than the unfiltered one misses events the comparison expects.
 OBS_PIDS=()
+# bus_conns: established client connections to the bus (agents + observers).
+bus_conns() { ss -Htn state established "( dport = :$NATS_PORT )" | wc -l; }
+conns0=$(bus_conns)
 observe() {
 	local name=$1; shift
-	bmn 1 observe --timeout 9 "$@" >"$OUT/$name" 2>"$OUT/$name.err" &
+	bmn 1 observe --timeout 25 "$@" >"$OUT/$name" 2>"$OUT/$name.err" &
 	BM_PIDS+=("$!")
 	OBS_PIDS+=("$!")
 }
@@ -50,7 +56,11 @@ observe human --verdict deny --node n1
 bmn 2 observe --json --count 3 --timeout 9 >"$OUT/count" 2>/dev/null &
 count_pid=$!
 BM_PIDS+=("$count_pid")
-sleep 1.5
+# Traffic only once all 13 observers are on the bus (they subscribe right
+# after connecting): a late one would miss events the others saw.
+observers_on() { [ "$(bus_conns)" -ge $((conns0 + 13)) ]; }
+check "all 13 observers connected to the bus" wait_for 20 observers_on
+sleep 0.5
 
 for i in 1 2 3; do
 	expect "n$i: client -> server tcp/8080 allowed" 0 tcp "$i" 1 8080
