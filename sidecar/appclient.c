@@ -32,15 +32,15 @@ static int grow_reply(char **buf, size_t *cap)
 }
 
 static int send_request(int fd, const char *method, const char *path, const char *ctype,
-			const char *data, size_t len)
+			const char *headers, const char *data, size_t len)
 {
-	char head[768];
+	char head[2048];
 	int n;
 
 	n = snprintf(head, sizeof(head),
-		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n"
+		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n%s"
 		     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-		     method, path, ctype, len);
+		     method, path, ctype, headers, len);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -ENAMETOOLONG;
 	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n)
@@ -100,6 +100,14 @@ static ssize_t read_reply(int fd, char **buf)
 int appclient_request(unsigned int port, const char *method, const char *path, const char *ctype,
 		      const char *data, size_t len, int timeout_ms, char **body)
 {
+	return appclient_request_hdrs(port, method, path, ctype, "", data, len, timeout_ms, body);
+}
+
+/* See appclient.h. */
+int appclient_request_hdrs(unsigned int port, const char *method, const char *path,
+			   const char *ctype, const char *headers, const char *data, size_t len,
+			   int timeout_ms, char **body)
+{
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	char *buf = NULL, *p;
@@ -116,7 +124,7 @@ int appclient_request(unsigned int port, const char *method, const char *path, c
 		status = -errno;
 		goto out;
 	}
-	status = send_request(fd, method, path, ctype, data, len);
+	status = send_request(fd, method, path, ctype, headers, data, len);
 	if (status)
 		goto out;
 	have = read_reply(fd, &buf);

@@ -22,4 +22,12 @@
 int appclient_request(unsigned int port, const char *method, const char *path, const char *ctype,
 		      const char *data, size_t len, int timeout_ms, char **body);
 
+/*
+ * appclient_request() with extra header lines (each "Name: value\r\n",
+ * may be ""), at most about 1 KiB of them (else -ENAMETOOLONG).
+ */
+int appclient_request_hdrs(unsigned int port, const char *method, const char *path,
+			   const char *ctype, const char *headers, const char *data, size_t len,
+			   int timeout_ms, char **body);
+
 #endif /* BM_SC_APPCLIENT_H */

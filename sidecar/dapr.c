@@ -584,6 +584,8 @@ void dapr_handle(void *ctx, const struct http_request *req, struct http_response
 		state_route(api, p + 12, req, resp);
 	} else if (!strncmp(p, "/v1.0/publish/", 14)) {
 		publish_route(api, p + 14, req, resp);
+	} else if (!strncmp(p, "/v1.0/invoke/", 13)) {
+		invoke_call(api->invoke, p + 13, req, resp);
 	} else if (!strcmp(p, "/v1.0/healthz") || !strcmp(p, "/v1.0/healthz/outbound")) {
 		if (is_method(req, "GET") || is_method(req, "HEAD"))
 			resp->status = 204;

@@ -8,6 +8,7 @@
 #define BM_SC_DAPR_H
 
 #include "http.h"
+#include "invoke.h"
 #include "pubsub.h"
 #include "store.h"
 
@@ -17,6 +18,7 @@ struct dapr_api {
 	const char *app_id;
 	const char *consistency; /* the workload's mode, for metadata */
 	struct pubsub *pubsub; /* may be NULL */
+	struct invoke *invoke; /* NULL: no identity, invocation answered 501 */
 };
 
 /* The http_handler_fn of the local API; ctx is a struct dapr_api. Cannot fail. */

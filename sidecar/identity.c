@@ -11,8 +11,8 @@
 #include "identity.h"
 #include "ident_store.h"
 
-/* "spiffe://DOMAIN/ns/NS/sa/SA": the namespace part must be ns. */
-static bool subject_in_namespace(const char *subject, const char *ns)
+/* Whether subject is a workload of namespace ns; see identity.h. */
+bool sc_identity_in_namespace(const char *subject, const char *ns)
 {
 	const char *p = strstr(subject, "://");
 	size_t n = strlen(ns);
@@ -72,7 +72,7 @@ int sc_identity_load(const struct sc_identity_config *cfg, struct sc_identity *i
 		return err;
 	}
 	if (id->doc.certs[0].kind != IDENT_KIND_WORKLOAD ||
-	    !subject_in_namespace(id->doc.certs[0].subject, ns)) {
+	    !sc_identity_in_namespace(id->doc.certs[0].subject, ns)) {
 		snprintf(why, why_len, "identity %s is not a workload of namespace %s",
 			 id->doc.certs[0].subject, ns);
 		return -EPERM;

@@ -9,6 +9,7 @@
 #ifndef BM_SC_IDENTITY_H
 #define BM_SC_IDENTITY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ident_cert.h"
@@ -42,6 +43,9 @@ struct sc_identity {
  */
 int sc_identity_load(const struct sc_identity_config *cfg, struct sc_identity *id, char *why,
 		     size_t why_len);
+
+/* Whether subject is "spiffe://DOMAIN/ns/<ns>/sa/SA" (SA non-empty). Cannot fail. */
+bool sc_identity_in_namespace(const char *subject, const char *ns);
 
 /* Wipe the key and free. NULL-safe; safe after a failed load. */
 void sc_identity_release(struct sc_identity *id);

@@ -43,6 +43,8 @@ enum {
 	OPT_IDENTITY_DIR,
 	OPT_IDENTITY_SKEW,
 	OPT_NETNS,
+	OPT_INVOKE_LISTEN,
+	OPT_INVOKE_ADVERTISE,
 };
 
 static const struct option options[] = {
@@ -64,6 +66,8 @@ static const struct option options[] = {
 	{"identity-dir", required_argument, NULL, OPT_IDENTITY_DIR},
 	{"identity-skew-s", required_argument, NULL, OPT_IDENTITY_SKEW},
 	{"netns", required_argument, NULL, OPT_NETNS},
+	{"invoke-listen", required_argument, NULL, OPT_INVOKE_LISTEN},
+	{"invoke-advertise", required_argument, NULL, OPT_INVOKE_ADVERTISE},
 	{"nats-port", required_argument, NULL, OPT_NATS_PORT},
 	{"sync-ms", required_argument, NULL, OPT_SYNC_MS},
 	{"app-port", required_argument, NULL, OPT_APP_PORT},
@@ -96,6 +100,10 @@ static void usage(FILE *f)
 		"  --identity-key FILE     its secret key (default FILE.key)\n"
 		"  --identity-dir DIR      trust.bundle and crl.bin to check it against\n"
 		"  --identity-skew-s S     clock skew allowed in that check (default 60)\n"
+		"  --invoke-listen IP:PORT serve calls from other workloads' sidecars here\n"
+		"                          (needs --identity; port 0: any)\n"
+		"  --invoke-advertise H:P  the address other sidecars dial (default: the\n"
+		"                          listen address)\n"
 		"  --netns PATH            enter this network namespace first\n"
 		"                          (/run/netns/NAME, /proc/PID/ns/net)\n"
 		"  --nats-port PORT        standalone nats-server port (default: a free one)\n"
@@ -186,6 +194,12 @@ static int parse_opt(int c, const char *arg, struct sidecar_config *cfg)
 	case OPT_IDENTITY_DIR:
 		cfg->identity_dir = arg;
 		return 0;
+	case OPT_INVOKE_LISTEN:
+		cfg->invoke_listen = arg;
+		return 0;
+	case OPT_INVOKE_ADVERTISE:
+		cfg->invoke_advertise = arg;
+		return 0;
 	case OPT_IDENTITY_SKEW:
 		if (parse_uint(arg, 86400, &n))
 			return -EINVAL;
@@ -201,8 +215,9 @@ static int parse_opt(int c, const char *arg, struct sidecar_config *cfg)
 		cfg->pubsubs = arg;
 		return 0;
 	case OPT_ACK_WAIT:
-		return parse_uint(arg, 3600000, &cfg->ack_wait_ms) || cfg->ack_wait_ms < 100 ? -EINVAL
-											      : 0;
+		return parse_uint(arg, 3600000, &cfg->ack_wait_ms) || cfg->ack_wait_ms < 100
+			       ? -EINVAL
+			       : 0;
 	case OPT_RETRY:
 		return parse_uint(arg, 3600000, &cfg->retry_ms);
 	case OPT_MAX_DELIVER:

@@ -12,6 +12,7 @@
 #include "eventual.h"
 #include "http.h"
 #include "identity.h"
+#include "invoke.h"
 #include "../control/log.h"
 #include "natsd.h"
 #include "pubsub.h"
@@ -27,6 +28,7 @@ struct sidecar {
 	struct http_server *http;
 	struct natsd *natsd;
 	struct pubsub *pubsub;
+	struct invoke *invoke;
 	natsConnection *nc;
 	struct sc_identity ident;
 	char replica[128];
@@ -160,10 +162,10 @@ static int load_identity(struct sidecar *sc)
 		return -EINVAL;
 	}
 	err = sc_identity_load(&(struct sc_identity_config){.doc_path = sc->cfg.identity,
-							   .key_path = sc->cfg.identity_key,
-							   .dir = sc->cfg.identity_dir,
-							   .namespace = sc->cfg.namespace,
-							   .skew_s = sc->cfg.identity_skew_s},
+							    .key_path = sc->cfg.identity_key,
+							    .dir = sc->cfg.identity_dir,
+							    .namespace = sc->cfg.namespace,
+							    .skew_s = sc->cfg.identity_skew_s},
 			       &sc->ident, why, sizeof(why));
 	sc->has_ident = true; /* released in sidecar_stop() either way */
 	if (err) {
@@ -173,6 +175,26 @@ static int load_identity(struct sidecar *sc)
 	pr_info("sidecar: identity %s (serial %016llx)", sc->ident.doc.certs[0].subject,
 		(unsigned long long)sc->ident.doc.certs[0].serial);
 	return 0;
+}
+
+/* Service invocation, for a sidecar that holds an identity. */
+static int start_invoke(struct sidecar *sc)
+{
+	if (!sc->cfg.identity) {
+		if (sc->cfg.invoke_listen)
+			pr_warn("sidecar: --invoke-listen needs --identity");
+		return sc->cfg.invoke_listen ? -EINVAL : 0;
+	}
+	return invoke_start(&(struct invoke_config){.id = &sc->ident,
+						    .nc = sc->nc,
+						    .namespace = sc->cfg.namespace
+									 ? sc->cfg.namespace
+									 : "default",
+						    .app_id = sc->cfg.app_id,
+						    .listen = sc->cfg.invoke_listen,
+						    .advertise = sc->cfg.invoke_advertise,
+						    .app_port = sc->cfg.app_port},
+			    &sc->invoke);
 }
 
 /* Start everything in order; see sidecar.h. */
@@ -217,9 +239,12 @@ int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out)
 							   .retry_ms = cfg->retry_ms,
 							   .max_deliver = cfg->max_deliver},
 				   &sc->pubsub);
+	if (!err)
+		err = start_invoke(sc);
 	if (err)
 		goto err_stop;
 	sc->api.pubsub = sc->pubsub;
+	sc->api.invoke = sc->invoke;
 	sc->api.stores = sc->stores;
 	sc->api.app_id = cfg->app_id;
 	sc->api.consistency = sc->is_strong ? "strong" : "eventual";
@@ -250,6 +275,7 @@ void sidecar_stop(struct sidecar *sc)
 	if (!sc)
 		return;
 	http_server_stop(sc->http);
+	invoke_stop(sc->invoke);
 	pubsub_stop(sc->pubsub);
 	for (i = 0; i < sc->api.nr_stores; i++)
 		sc->stores[i].ops->close(sc->stores[i].impl);

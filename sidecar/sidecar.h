@@ -24,6 +24,8 @@ struct sidecar_config {
 	const char *identity_key; /* its secret key; NULL: IDENTITY.key */
 	const char *identity_dir; /* trust.bundle + crl.bin; required with identity */
 	int identity_skew_s; /* clock skew allowed when checking it; < 0: default 60 */
+	const char *invoke_listen; /* "IP:PORT" serving other sidecars' calls; NULL: none */
+	const char *invoke_advertise; /* the address they dial; NULL: invoke_listen */
 	const char *pubsubs; /* comma-separated pub-sub component names ("pubsub") */
 	unsigned int app_port; /* the application's port, for subscriptions; 0: none */
 	unsigned int http_port;

@@ -612,6 +612,119 @@ def cmd_waitvalue(port, key, value, timeout):
     check("%s=%s readable on port %d within %s s" % (key, value, port, timeout), False)
 
 
+def cmd_echoapp(port):
+    """An app that answers every request with what it got (and 418 on /teapot);
+    GET /count tells how many requests it served."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    served = [0]
+
+    class Echo(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def answer(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path == "/count":
+                out, st = {"count": served[0]}, 200
+            else:
+                served[0] += 1
+                out = {"method": self.command, "path": self.path, "body": body.decode(),
+                       "caller": self.headers.get("dapr-caller-app-id"),
+                       "peer": self.headers.get("X-Bpfmesh-Peer"),
+                       "ctype": self.headers.get("Content-Type")}
+                st = 418 if self.path == "/teapot" else 200
+            data = json.dumps(out).encode()
+            self.send_response(st)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        do_GET = do_POST = do_PUT = do_DELETE = answer
+    ThreadingHTTPServer(("127.0.0.1", int(port)), Echo).serve_forever()
+
+
+def cmd_relay(port, target, logfile):
+    """A TCP relay 127.0.0.1:port -> 127.0.0.1:target that appends every byte
+    it carries to logfile (what an observer of the wire sees)."""
+    import socket
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(port)))
+    ls.listen(16)
+    lock = threading.Lock()
+
+    def pump(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                with lock, open(logfile, "ab") as f:
+                    f.write(d)
+                b.sendall(d)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+    while True:
+        c, _ = ls.accept()
+        try:
+            t = socket.create_connection(("127.0.0.1", int(target)))
+        except OSError:
+            c.close()  # nothing there yet (a readiness probe)
+            continue
+        threading.Thread(target=pump, args=(c, t), daemon=True).start()
+        threading.Thread(target=pump, args=(t, c), daemon=True).start()
+
+
+def app_count(app_port):
+    return json.loads(req(int(app_port), "GET", "/count")[2])["count"]
+
+
+def cmd_invoke(a_port, app_port, invoke_port, peer, wirelog):
+    """Calls from sidecar A to app b through B's sidecar: answers relayed, the
+    caller's verified identity handed to the app, nothing readable on the wire;
+    a plaintext client at B's invocation port gets nothing from the app."""
+    a_port = int(a_port)
+    marker = "secret-marker-%d" % random.randrange(1 << 30)
+    st, h, b = req(a_port, "POST", "/v1.0/invoke/b/method/echo/x?q=1", {"m": marker})
+    got = json.loads(b) if st == 200 else {}
+    check("POST via invoke -> 200, relayed", st == 200 and got.get("method") == "POST" and
+          got.get("path") == "/echo/x?q=1" and json.loads(got.get("body", "{}")) == {"m": marker},
+          (st, b[:300]))
+    check("app sees caller a and its verified identity %s" % peer,
+          got.get("caller") == "a" and got.get("peer") == peer, got)
+    st, _, b = req(a_port, "GET", "/v1.0/invoke/b.shop/method/hello")
+    check("GET via invoke, app-id.namespace form -> 200", st == 200 and
+          json.loads(b).get("method") == "GET", (st, b[:200]))
+    st, _, b = req(a_port, "PUT", "/v1.0/invoke/b/method/teapot", raw=b"x",
+                   headers={"Content-Type": "text/plain"})
+    check("app's status relayed (418)", st == 418 and json.loads(b).get("ctype") == "text/plain",
+          (st, b[:200]))
+    st, _, b = req(a_port, "POST", "/v1.0/invoke/nobody/method/x", {})
+    check("unknown app -> 404 ERR_DIRECT_INVOKE",
+          st == 404 and json.loads(b)["errorCode"] == "ERR_DIRECT_INVOKE", (st, b[:200]))
+    wire = open(wirelog, "rb").read()
+    check("%d bytes on the wire, no plaintext (marker, path, header)" % len(wire),
+          len(wire) > 0 and marker.encode() not in wire and b"/echo/x" not in wire and
+          b"caller" not in wire, len(wire))
+    before = app_count(app_port)
+    code = raw_exchange(int(invoke_port), b"POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+    check("plaintext HTTP at the invocation port: no answer, app not called",
+          code == 0 and app_count(app_port) == before, (code, app_count(app_port), before))
+
+
+def cmd_invoke_refused(port, app_port, why):
+    """A call the serving side must refuse: 403, the app never called."""
+    before = app_count(app_port)
+    st, _, b = req(int(port), "POST", "/v1.0/invoke/b.shop/method/echo", {"x": 1})
+    check("%s -> 403, app not called" % why,
+          st == 403 and app_count(app_port) == before, (st, b[:200]))
+
+
 def cmd_absent(port, key):
     check("%s absent on port %s" % (key, port), get(int(port), key) == (None, None))
 
@@ -635,7 +748,8 @@ def cmd_leader(stream, *monitor_ports):
 
 
 def main():
-    cmds = {"put": cmd_put, "cutoff": cmd_cutoff, "waitvalue": cmd_waitvalue, "txn": cmd_txn, "absent": cmd_absent, "strongwrite": cmd_strongwrite, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
+    cmds = {"echoapp": cmd_echoapp, "relay": cmd_relay, "invoke": cmd_invoke,
+            "invoke_refused": cmd_invoke_refused, "put": cmd_put, "cutoff": cmd_cutoff, "waitvalue": cmd_waitvalue, "txn": cmd_txn, "absent": cmd_absent, "strongwrite": cmd_strongwrite, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
             "expect": cmd_expect, "concurrent": cmd_concurrent, "converge": cmd_converge}
     cmds[sys.argv[1]](*sys.argv[2:])
     sys.exit(1 if FAILS else 0)
