@@ -17,6 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The taint a rootless agent advertises with its capacity: it cannot run
+ * replicas the scheduler places (docs/rootless.md, "Scheduling"), so
+ * placement keeps them on nodes that can, unless a workload tolerates it.
+ */
+#define AGENT_RL_TAINT "bpfmesh.io/rootless=true:NoSchedule"
+
 struct agent;
 struct agent_config;
 struct agent_rl;

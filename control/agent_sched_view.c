@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent_priv.h"
+#include "agent_rootless.h"
 #include "agent_sched_priv.h"
 #include "sched_place.h"
 
@@ -58,6 +59,8 @@ void agent_sched_capacity(const struct agent *a, json_t *cap)
 	}
 	for (i = 0; taints && i < c->n_taints; i++)
 		json_array_append_new(taints, json_string(c->taints[i]));
+	if (taints && a->rl)
+		json_array_append_new(taints, json_string(AGENT_RL_TAINT));
 	json_object_set_new(cap, "cpu_milli", json_integer((json_int_t)cpu));
 	json_object_set_new(cap, "mem_bytes", json_integer((json_int_t)mem));
 	json_object_set_new(cap, "labels", labels);

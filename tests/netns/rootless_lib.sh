@@ -140,3 +140,15 @@ cut_within() {
 	at=$(awk '$1 == "broke_at_ns" {print $2}' "$3")
 	[ -n "$at" ] && [ $(((at - $2) / 1000000)) -lt "$1" ] && ! grep -q 'timed out' "$3"
 }
+
+# tcp_echo_ok WL ADDR PORT: an echo from workload WL through the forwarder,
+# within 5 s (generous for loaded and sanitized runs: an allowed exchange
+# takes milliseconds); on failure, prints what the client saw and the
+# forwarder's last events. Needs $NT (the test's copy of nettool.py).
+tcp_echo_ok() {
+	local out
+	out=$(in_wl "$1" python3 "$NT" tcp "$2" "$3" --timeout 5 2>&1) && return 0
+	echo "client in $1 -> $2:$3: $out" >&2
+	rl observe --all --json --timeout 1 | tail -n 3 >&2
+	return 1
+}
