@@ -717,6 +717,26 @@ def cmd_invoke(a_port, app_port, invoke_port, peer, wirelog):
           code == 0 and app_count(app_port) == before, (code, app_count(app_port), before))
 
 
+def cmd_invokebench(a_port, app_port, n):
+    """Latency of n sequential calls through both sidecars (handshake per call)
+    next to the same request sent to the app directly; prints p50/p99."""
+    def run(port, path):
+        c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+        lat = []
+        for _ in range(int(n)):
+            t0 = now()
+            c.request("POST", path, body=b'{"x":1}', headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            lat.append((now() - t0) * 1e6)
+        c.close()
+        lat.sort()
+        return lat[len(lat) // 2], lat[len(lat) * 99 // 100]
+    inv, direct = run(a_port, "/v1.0/invoke/b/method/bench"), run(app_port, "/bench")
+    print("invoke through both sidecars: p50 %.0f us p99 %.0f us; app directly: p50 %.0f us "
+          "p99 %.0f us (n=%s)" % (inv[0], inv[1], direct[0], direct[1], n))
+
+
 def cmd_invoke_refused(port, app_port, why):
     """A call the serving side must refuse: 403, the app never called."""
     before = app_count(app_port)
@@ -748,7 +768,7 @@ def cmd_leader(stream, *monitor_ports):
 
 
 def main():
-    cmds = {"echoapp": cmd_echoapp, "relay": cmd_relay, "invoke": cmd_invoke,
+    cmds = {"invokebench": cmd_invokebench, "echoapp": cmd_echoapp, "relay": cmd_relay, "invoke": cmd_invoke,
             "invoke_refused": cmd_invoke_refused, "put": cmd_put, "cutoff": cmd_cutoff, "waitvalue": cmd_waitvalue, "txn": cmd_txn, "absent": cmd_absent, "strongwrite": cmd_strongwrite, "writable": cmd_writable, "leader": cmd_leader, "api": cmd_api, "cas": cmd_cas, "lin": cmd_linearizable, "fill": cmd_fill,
             "expect": cmd_expect, "concurrent": cmd_concurrent, "converge": cmd_converge}
     cmds[sys.argv[1]](*sys.argv[2:])

@@ -61,4 +61,6 @@ wait_port "$NOID" 15
 code=$(python3 -c "import http.client as h; c=h.HTTPConnection('127.0.0.1',$NOID,timeout=10); c.request('GET','/v1.0/invoke/b/method/x'); print(c.getresponse().status)")
 [ "$code" = 501 ] && echo "ok: no identity -> 501" ||
 	{ echo "FAIL: no identity -> $code, wanted 501"; SC_FAILS=$((SC_FAILS + 1)); }
+# Cost of a call (a handshake each), for docs/BENCHMARKS.md; not asserted.
+$SC_TOOL invokebench "$A" "$APP" 300
 sc_finish
