@@ -264,8 +264,8 @@ static json_t *entry_json(const char *key, const char *value, size_t len, uint64
 	return o;
 }
 
-/* Merge one {"k","t","o","v"?} and advance the clock. */
-static void merge_json(struct eventual *ev, json_t *o)
+/* Merge one {"k","t","o","v"?} and advance the clock; the caller holds ev->lock. */
+static void merge_json_locked(struct eventual *ev, json_t *o)
 {
 	const char *key = NULL, *origin = NULL, *value = NULL;
 	json_int_t ts = 0;
@@ -280,11 +280,9 @@ static void merge_json(struct eventual *ev, json_t *o)
 		len = json_string_length(v);
 	}
 	hlc_observe(&ev->clock, (uint64_t)ts);
-	pthread_mutex_lock(&ev->lock);
 	if (ev_map_merge(ev->map, key, value, len, (uint64_t)ts, origin) == 1)
 		atomic_store(&ev->is_dirty, true);
 	note_peer(ev, origin);
-	pthread_mutex_unlock(&ev->lock);
 }
 
 static void on_put(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -296,11 +294,14 @@ static void on_put(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 
 	(void)nc;
 	(void)sub;
+	/* One lock for a whole array: a transaction becomes visible at once. */
+	pthread_mutex_lock(&ev->lock);
 	if (json_is_array(o))
 		json_array_foreach (o, i, e)
-			merge_json(ev, e);
+			merge_json_locked(ev, e);
 	else if (o)
-		merge_json(ev, o);
+		merge_json_locked(ev, o);
+	pthread_mutex_unlock(&ev->lock);
 	/* A strong write asks every replica to confirm it has merged it. */
 	if (o && natsMsg_GetReply(msg))
 		natsConnection_PublishString(ev->nc, natsMsg_GetReply(msg), ev->replica);
@@ -552,6 +553,65 @@ static int ev_write(void *impl, const struct store_write *w, char etag[STORE_ETA
 	return err;
 }
 
+/* Check every condition, then apply all under one lock; (*out) the published entries. */
+static int txn_apply(struct eventual *ev, const struct store_write *ws, size_t n, size_t *bad,
+		     json_t *out)
+{
+	size_t i;
+	uint64_t ts;
+	int err = 0;
+
+	pthread_mutex_lock(&ev->lock);
+	for (i = 0; i < n && !err; i++) {
+		*bad = i;
+		err = check_local(ev, &ws[i]);
+	}
+	for (i = 0; i < n && !err; i++) {
+		ts = hlc_now(&ev->clock); /* increasing: a later operation on a key wins */
+		err = ev_map_merge(ev->map, ws[i].key, ws[i].value, ws[i].len, ts, ev->replica);
+		err = err < 0 ? err : 0;
+		if (!err && json_array_append_new(out, entry_json(ws[i].key, ws[i].value, ws[i].len,
+								  ts, ev->replica)))
+			err = -ENOMEM;
+	}
+	if (n && !err)
+		atomic_store(&ev->is_dirty, true);
+	pthread_mutex_unlock(&ev->lock);
+	return err;
+}
+
+/*
+ * A transaction on this replica: conditions checked against its copy, all
+ * operations applied under one lock and published as one message that
+ * every replica merges under one lock (atomic visibility per replica).
+ */
+static int ev_txn(void *impl, const struct store_write *ws, size_t n, size_t *bad)
+{
+	struct eventual *ev = impl;
+	json_t *batch = json_array();
+	bool is_strong = false;
+	size_t i, bytes = 0;
+	char *s = NULL;
+	int err;
+
+	*bad = 0;
+	for (i = 0; i < n; i++) {
+		bytes += strlen(ws[i].key) + ws[i].len + 64;
+		is_strong |= ws[i].is_strong;
+	}
+	if (!batch)
+		return -ENOMEM;
+	err = bytes > STORE_VALUE_MAX ? -E2BIG : txn_apply(ev, ws, n, bad, batch);
+	s = err ? NULL : json_dumps(batch, JSON_COMPACT);
+	if (s && is_strong)
+		err = publish_confirmed(ev, s);
+	else if (!err && (!s || natsConnection_PublishString(ev->nc, ev->subj_put, s) != NATS_OK))
+		pr_debug("sidecar: publish %s failed; anti-entropy will carry it", ev->subj_put);
+	free(s);
+	json_decref(batch);
+	return err;
+}
+
 static void ev_close(void *impl)
 {
 	struct eventual *ev = impl;
@@ -576,6 +636,7 @@ static void ev_close(void *impl)
 static const struct store_ops eventual_ops = {
 	.get = ev_get,
 	.write = ev_write,
+	.txn = ev_txn,
 	.close = ev_close,
 	.mode = "eventual",
 };

@@ -464,11 +464,13 @@ def txn(port, ops):
     return st, b
 
 
-def cmd_txn(port, rounds):
-    """Strong transactions are atomic: a failed condition anywhere changes
-    nothing; concurrent readers never see part of one; concurrent transfers
-    between accounts with ETag checks conserve the total."""
+def cmd_txn(port, rounds, read_port=None):
+    """Transactions are atomic: a failed condition anywhere changes nothing;
+    concurrent readers (on read_port, another replica of an eventual store,
+    if given) never see part of one; concurrent transfers between accounts
+    with ETag checks conserve the total."""
     port, rounds = int(port), int(rounds)
+    read_port = int(read_port) if read_port else port
     keys = ["tx-a", "tx-b", "tx-c", "tx-d"]
     save(port, [{"key": k, "value": 1} for k in keys])
     snap = snapshot(port, keys)
@@ -512,7 +514,7 @@ def cmd_txn(port, rounds):
 
     def reader():
         while not stop.is_set():
-            vals = [get(port, k)[0] for k in row]
+            vals = [get(read_port, k)[0] for k in row]
             reads[0] += 1
             if vals != sorted(vals):
                 torn.append(vals)

@@ -7,8 +7,8 @@
 # stopped misses writes, and after it restarts (empty) anti-entropy brings it
 # up to date. Saves with options.consistency=strong are visible on every
 # replica as soon as they are acknowledged. A replica of another version has
-# its own keyspace. A standalone eventual sidecar keeps its state across a
-# restart.
+# its own keyspace. Transactions are atomic on each replica. A standalone
+# eventual sidecar keeps its state across a restart.
 source "$(dirname "$0")/sidecar_lib.sh"
 
 NATS_PORT=$(free_port)
@@ -33,6 +33,10 @@ run_check $SC_TOOL converge "$ALL" a 100 3 10
 # A request may ask for strong consistency: acknowledged once every live
 # replica has merged it, so reads anywhere see it at once.
 run_check $SC_TOOL strongwrite "$ALL" 50
+
+# Transactions: all or nothing on the replica that takes them, and merged
+# at once by the others (readers on replica 1 never see half of one).
+run_check $SC_TOOL txn "${PORT[0]}" 30 "${PORT[1]}"
 
 # Replica 2 goes away, the others keep writing, replica 2 comes back empty.
 sc_stop "${PID[2]}"
