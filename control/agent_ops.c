@@ -211,6 +211,20 @@ static json_t *raw(struct agent *a, const json_t *req)
 	return json_pack("{s:b, s:I}", "ok", 1, "revision", (json_int_t)rev);
 }
 
+/* bpfmesh auth serve|connect on this node tells how a handshake ended (metrics). */
+static json_t *handshake_report(struct agent *a, const json_t *req)
+{
+	const json_t *ok = json_object_get(req, "ok");
+
+	if (!json_is_boolean(ok))
+		return fail("%s", "handshake-report needs ok true|false");
+	if (json_is_true(ok))
+		a->n_handshakes++;
+	else
+		a->n_handshake_failures++;
+	return json_pack("{s:b}", "ok", 1);
+}
+
 /* See agent_priv.h. */
 json_t *agent_handle(struct agent *a, const json_t *req)
 {
@@ -245,5 +259,7 @@ json_t *agent_handle(struct agent *a, const json_t *req)
 		return revocation(a, req, true);
 	if (!strcmp(op, "raw"))
 		return raw(a, req);
+	if (!strcmp(op, "handshake-report"))
+		return handshake_report(a, req);
 	return fail("unknown op '%s'", op);
 }

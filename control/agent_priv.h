@@ -104,7 +104,7 @@ struct agent {
 	struct agent_metrics *metrics; /* NULL without --metrics-addr */
 	uint64_t n_bus_connects; /* connections the watchers started on */
 	uint64_t last_bus_msg_ms; /* when the last bus event was applied */
-	uint64_t n_handshakes, n_handshake_failures; /* counted by the handshake code */
+	uint64_t n_handshakes, n_handshake_failures; /* reported by bpfmesh auth serve|connect */
 };
 
 uint64_t agent_now_ms(void);

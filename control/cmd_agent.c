@@ -169,7 +169,10 @@ static int call(const struct cli_globals *g, json_t *req, json_t **reply)
 	err = agent_sock_call(sock, req, CALL_TIMEOUT_MS, reply);
 	json_decref(req);
 	if (err) {
-		fprintf(stderr, "bpfmesh: no agent answers on %s: %s\n", sock, strerror(-err));
+		fprintf(stderr,
+			"bpfmesh: no agent answers on %s: %s; start one with 'bpfmesh agent' "
+			"(or pass the agent's --state-dir)\n",
+			sock, strerror(-err));
 		return err == -ECONNREFUSED ? -ENOENT : err;
 	}
 	if (json_is_true(json_object_get(*reply, "ok")))

@@ -15,14 +15,18 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include <abi/abi.h>
 
+#include "agent.h"
+#include "agent_sock.h"
 #include "cli.h"
 #include "ident_authz.h"
 #include "ident_hs.h"
 #include "ident_store.h"
+#include "log.h"
 #include "pinned.h"
 
 #define DOC_MAX (64 * 1024)
@@ -42,7 +46,28 @@ struct hs_ctx {
 	size_t doc_len;
 	uint8_t sk[64];
 	int auth_fd;
+	const char *state_dir; /* for the local agent's socket */
 };
+
+/*
+ * Tell the local agent, if one answers, how a handshake ended: it counts
+ * them for its metrics (bpfmesh_handshakes_total, ..._failures_total).
+ * Best effort and short: no agent is a normal set-up.
+ */
+static void report_handshake(const struct hs_ctx *c, bool is_ok)
+{
+	json_t *req = json_pack("{s:s, s:b}", "op", "handshake-report", "ok", is_ok);
+	json_t *reply = NULL;
+	char sock[4096];
+
+	if (!req)
+		return;
+	agent_sock_path(c->state_dir, sock, sizeof(sock));
+	if (agent_sock_call(sock, req, 300, &reply))
+		pr_debug("auth: no agent on %s to count the handshake", sock);
+	json_decref(reply);
+	json_decref(req);
+}
 
 static int write_auth(void *ctx, uint32_t src_id, uint32_t dst_id, uint64_t expires_boot_ns,
 		      uint64_t handshake_id)
@@ -135,6 +160,7 @@ static int handshake_and_grant(struct hs_ctx *c, struct ident_authz *az, int fd,
 	err = is_server ? ident_hs_server(fd, &cfg, &res) : ident_hs_client(fd, &cfg, &res);
 	if (err) {
 		fprintf(stderr, "bpfmesh: auth: handshake failed: %s\n", strerror(-err));
+		report_handshake(c, false);
 		return err;
 	}
 	ident_clock_now(&now);
@@ -144,6 +170,7 @@ static int handshake_and_grant(struct hs_ctx *c, struct ident_authz *az, int fd,
 		       (unsigned long long)res.handshake_id);
 	else
 		fprintf(stderr, "bpfmesh: auth: grant: %s\n", strerror(-err));
+	report_handshake(c, !err);
 	ident_hs_result_clear(&res);
 	return err;
 }
@@ -242,7 +269,7 @@ int cmd_handshake(const struct cli_globals *g, int argc, char **argv)
 	bool is_server = !strcmp(argv[0], "serve");
 	struct ident_authz_config cfg = {.directions = IDENT_AUTHZ_PEER_TO_LOCAL |
 						       IDENT_AUTHZ_LOCAL_TO_PEER};
-	struct hs_ctx c = {.auth_fd = -1};
+	struct hs_ctx c = {.auth_fd = -1, .state_dir = g->state_dir};
 	struct ident_authz_ops ops = {
 		.write_auth = write_auth, .delete_auth = delete_auth, .ctx = &c.auth_fd};
 	struct ident_authz *az = NULL;

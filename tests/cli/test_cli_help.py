@@ -135,5 +135,9 @@ rc, _, err = run("observe", "--verdict")
 check("bad option: the usage and where the examples are",
       rc == 2 and "usage: bpfmesh observe" in err and "bpfmesh observe --help" in err)
 
+rc, _, err = run("agent", "status")
+check("no agent: exit 2 and says how to start one",
+      rc == 2 and "start one with 'bpfmesh agent'" in err)
+
 print(f"{len(fails)} failed")
 sys.exit(1 if fails else 0)

@@ -5,7 +5,8 @@
 # socket and every line parsed strictly (promcheck.py); values follow real
 # traffic through n1's veth + XDP (verdict counters per identity pair with
 # SPIFFE labels, reasons), the policy revision, peers, map fill, flow
-# events published; bad addresses and bad requests are refused. The bus
+# events published, handshakes (real ones on loopback, and a failed one)
+# and scheduler counters; bad addresses and bad requests are refused. The bus
 # going away and coming back is test_metrics_bus.sh.
 # ctest-labels: netns agent demo
 source "$(dirname "$0")/lib.sh"
@@ -67,7 +68,55 @@ check "pair labels carry the numeric identities" \
 check "bytes counter for the denied pair" [ "$(m "(v('bpfmesh_verdict_bytes_total', src='$INTRUDER_ID', dst='$SERVER_ID', verdict='deny') or 0) > 0")" = True ]
 check "reason deny-ingress grew" [ "$(m "v('bpfmesh_reason_packets_total', reason='deny-ingress') >= $reason0 + 3")" = True ]
 check "flow events published grew (was $flows0)" [ "$(m "v('bpfmesh_flow_events_published_total') > $flows0")" = True ]
-check "handshake and scheduler counters exported" [ "$(m 'v("bpfmesh_handshakes_total") is not None and v("bpfmesh_handshake_failures_total") is not None and v("bpfmesh_sched_decisions_total", decision="start") is not None')" = True ]
+check "scheduler counters exported" [ "$(m 'all(v("bpfmesh_sched_decisions_total", decision=d) is not None for d in ("start", "stop", "claim", "place"))')" = True ]
+
+# Handshakes run by `bpfmesh auth serve|connect` on n1 are counted by n1's
+# agent: one real handshake over loopback (both ends report: +2), and a
+# connect to a TCP server that is no handshake peer (a failure: +1).
+ID_DIR="$BM_TEST_DIR/ids"
+mkdir -p "$ID_DIR"
+bmn 1 identity init --trust-domain test.bpfmesh >/dev/null
+bmn 1 identity enroll >/dev/null
+for sa in client server; do
+	bmn 1 identity issue --namespace shop --service-account $sa -o "$ID_DIR/$sa.id" >/dev/null
+done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+scrape
+hs0=$(m 'v("bpfmesh_handshakes_total")')
+hsf0=$(m 'v("bpfmesh_handshake_failures_total")')
+HPORT=$(free_port)
+bmn 1 auth serve --identity "$ID_DIR/server.id" 127.0.0.1 "$HPORT" --count 1 >/dev/null 2>&1 &
+serve_pid=$!
+BM_PIDS+=("$serve_pid")
+hs_ok() { bmn 1 auth connect --identity "$ID_DIR/client.id" 127.0.0.1 "$HPORT"; }
+check "auth connect to auth serve on loopback authenticates" wait_for 10 hs_ok
+check "auth serve exits 0 after its one handshake" wait "$serve_pid"
+hs_counted() { scrape && [ "$(m "v('bpfmesh_handshakes_total') == $hs0 + 2 and v('bpfmesh_handshake_failures_total') == $hsf0")" = True ]; }
+check "handshakes counted: +2 (both ends), no failure (was $hs0)" wait_for 5 hs_counted
+BPORT=$(free_port)
+python3 -c "
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $BPORT)); s.listen(1); s.settimeout(20)
+c, _ = s.accept(); c.sendall(b'not a handshake' * 8); c.close()
+" &
+BM_PIDS+=("$!")
+listening() { ss -Htln "( sport = :$BPORT )" | grep -q .; }
+wait_for 10 listening
+bmn 1 auth connect --identity "$ID_DIR/client.id" 127.0.0.1 "$BPORT" >/dev/null 2>"$BM_TEST_DIR/hs_bad.err" || true
+check "auth connect to a non-handshake server fails in the handshake" \
+	grep -q "handshake failed" "$BM_TEST_DIR/hs_bad.err"
+hs_failed() { scrape && [ "$(m "v('bpfmesh_handshake_failures_total') == $hsf0 + 1 and v('bpfmesh_handshakes_total') == $hs0 + 2")" = True ]; }
+check "handshake failure counted: +1 (was $hsf0)" wait_for 5 hs_failed
+
+# A membership change makes every agent's scheduler place again.
+scrape
+place0=$(m 'v("bpfmesh_sched_decisions_total", decision="place")')
+check "the scheduler placed at least once (at start)" [ "$(m "$place0 >= 1")" = True ]
+kill "${AGENT_PID[2]}"
+wait "${AGENT_PID[2]}" 2>/dev/null || true
+placed_again() { scrape && [ "$(m "v('bpfmesh_sched_decisions_total', decision='place') > $place0 and v('bpfmesh_peers_alive') == 0")" = True ]; }
+check "n2 leaves: n1 places again (was $place0) and has no peer alive" wait_for 10 placed_again
 
 
 http() {
