@@ -490,6 +490,27 @@ static void release_orphans(struct agent *a)
 	}
 }
 
+/* May Deployment replica r run now as far as the rollout goes? */
+static bool rollout_step(struct agent *a, const struct agent_replica *r)
+{
+	const char *slash = strrchr(r->key, '/');
+
+	return agent_rollout_wants(a, r->obj, r->obj->pod.template_hash,
+				   (uint32_t)strtoul(slash + 1, NULL, 10));
+}
+
+/* Is l a replica of an older generation of a Deployment that the rollout still keeps? */
+static bool is_old_generation_kept(struct agent *a, const struct agent_local *l)
+{
+	const struct wl_object *o;
+	uint32_t index;
+	char hash[11];
+
+	o = agent_rollout_owner(a, l->key, hash, &index);
+	return o && l->pid > 0 && strcmp(hash, o->pod.template_hash) &&
+	       agent_rt_is_running(a, l->key) && agent_rollout_wants(a, o, hash, index);
+}
+
 /* Start what is placed here, stop the rest, publish endpoints. */
 static void act(struct agent *a)
 {
@@ -500,11 +521,13 @@ static void act(struct agent *a)
 	size_t i, n_starts = 0;
 
 	s->is_busy = false;
+	s->pass++;
 	for (i = 0; i < s->n_local; i++)
 		s->local[i].is_wanted = false;
 	for (i = 0; i < s->n_reps; i++) {
 		r = &s->reps[i];
-		is_wanted = r->is_sts ? claim_step(a, r) : !strcmp(r->node, a->cfg->node);
+		is_wanted = r->is_sts ? claim_step(a, r)
+				      : !strcmp(r->node, a->cfg->node) && rollout_step(a, r);
 		l = local_find(s, r->key);
 		if (l && l->pid > 0 && !agent_rt_is_running(a, r->key)) {
 			pr_warn("sched: %s/%s exited; restarting", l->ns, l->pod);
@@ -540,7 +563,7 @@ static void act(struct agent *a)
 			publish(a, r, l);
 	}
 	for (i = s->n_local; i-- > 0;)
-		if (!s->local[i].is_wanted)
+		if (!s->local[i].is_wanted && !is_old_generation_kept(a, &s->local[i]))
 			stop_local(a, &s->local[i], "no longer placed here");
 	release_orphans(a);
 }

@@ -48,6 +48,17 @@ struct agent_claim {
 	uint64_t renew_ms; /* my last successful renewal (when I hold it) */
 };
 
+#define AGENT_ROLLOUT_GENS 8 /* generations of one Deployment considered at once */
+
+/* One Deployment's rollout targets, computed once per pass (agent_rollout.c). */
+struct agent_rollout {
+	const struct wl_object *obj;
+	uint64_t pass;
+	size_t n;
+	char hash[AGENT_ROLLOUT_GENS][11]; /* oldest first; the current template last */
+	uint32_t target[AGENT_ROLLOUT_GENS];
+};
+
 struct agent_sched {
 	struct wl_model *model; /* built from the workloads bucket */
 	struct agent_replica *reps;
@@ -60,6 +71,8 @@ struct agent_sched {
 	bool is_dirty; /* workloads changed: rebuild the model */
 	bool has_placement;
 	bool is_busy; /* replicas wait to be started: tick again at once */
+	uint64_t pass; /* act() passes, for the rollout cache */
+	struct agent_rollout rollout;
 	uint64_t next_tick_ms;
 	struct rt *rt; /* the runtime; NULL when the node runs no replicas */
 	json_t *view; /* the last membership view, for get nodes */

@@ -53,4 +53,21 @@ bool agent_rt_is_running(struct agent *a, const char *key);
 /* Routes to the alive peers' pod ranges (view entries with pod_cidr and address). */
 void agent_rt_routes(struct agent *a, const json_t *view);
 
+/*
+ * agent_rollout.c: may replica INDEX of Deployment o's generation hash run
+ * now? Targets come from sched_rollout() over the generations the endpoints
+ * show (cached per act() pass). True for other kinds. Cannot fail.
+ */
+bool agent_rollout_wants(struct agent *a, const struct wl_object *o, const char *hash,
+			 uint32_t index);
+
+/*
+ * The Deployment in the current model a replica key NS/NAME/HASH/INDEX
+ * belongs to (whatever its current template), with hash (11 bytes) and
+ * *index filled; NULL when the key is no Deployment replica's or the
+ * Deployment is gone.
+ */
+const struct wl_object *agent_rollout_owner(const struct agent *a, const char *key, char *hash,
+					    uint32_t *index);
+
 #endif /* BM_AGENT_SCHED_PRIV_H */
