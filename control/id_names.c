@@ -71,7 +71,8 @@ struct id_names *id_names_load(const char *state_dir)
 			break;
 	}
 	fclose(f);
-	qsort(names->items, names->n, sizeof(*names->items), cmp_id);
+	if (names->n) /* qsort of a NULL array, even of length 0, is undefined (UBSan) */
+		qsort(names->items, names->n, sizeof(*names->items), cmp_id);
 	return names;
 }
 
