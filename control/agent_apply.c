@@ -435,6 +435,30 @@ static struct agent_peer *peer_get(struct agent *a, const char *name)
 	return p;
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * Our own latest heartbeat, back from the bus: the time since we published
+ * it is the bus lag as this agent sees it (publish, server, delivery, queue).
+ */
+static void own_heartbeat(struct agent *a, const struct agent_ev *ev, const char *kind)
+{
+	json_t *j;
+
+	if (strcmp(kind, "heartbeat") || !a->hb_sent_us)
+		return;
+	j = parse_body(a, ev);
+	if (j && (uint64_t)json_integer_value(json_object_get(j, "seq")) == a->hb_seq)
+		a->bus_lag_us = mono_us() - a->hb_sent_us + 1;
+	json_decref(j);
+}
+
 /* bpfmesh.v1.node.<name>.<kind>: heartbeat, join or leave. */
 static void apply_member(struct agent *a, const struct agent_ev *ev)
 {
@@ -447,7 +471,7 @@ static void apply_member(struct agent *a, const struct agent_ev *ev)
 		return reject(a, ev, "bad node subject");
 	snprintf(name, sizeof(name), "%.*s", (int)(dot - rest), rest);
 	if (!strcmp(name, a->cfg->node))
-		return;
+		return own_heartbeat(a, ev, dot + 1);
 	if (strcmp(dot + 1, "heartbeat") && strcmp(dot + 1, "join") && strcmp(dot + 1, "leave"))
 		return reject(a, ev, "unknown node event");
 	j = parse_body(a, ev);
@@ -664,6 +688,7 @@ static void send_heartbeat(struct agent *a)
 		      "capacity", capacity(a));
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	snprintf(subject, sizeof(subject), AGENT_SUBJECT_PREFIX "%s.heartbeat", a->cfg->node);
+	a->hb_sent_us = mono_us();
 	if (text)
 		bus_publish(a->bus, subject, text, strlen(text));
 	free(text);

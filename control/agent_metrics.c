@@ -297,6 +297,7 @@ void agent_metrics_update(struct agent_metrics *m, const struct agent *a)
 		.is_ready = a->is_ready,
 		.bus_connects = a->n_bus_connects,
 		.last_bus_msg_ms = a->last_bus_msg_ms,
+		.bus_lag_us = a->bus_lag_us,
 		.policy_rev = a->policy_rev,
 		.applied_rev = a->applied_rev,
 		.generation = a->generation,

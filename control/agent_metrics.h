@@ -24,6 +24,7 @@ struct agent_metrics_snapshot {
 	bool is_connected, is_ready;
 	uint64_t bus_connects; /* successful (re)connects */
 	uint64_t last_bus_msg_ms; /* 0: none yet */
+	uint64_t bus_lag_us; /* own heartbeat round trip; 0: none yet */
 	uint64_t policy_rev, applied_rev;
 	uint32_t generation;
 	uint64_t installs, rejected;

@@ -215,6 +215,11 @@ static void bus(FILE *out, const struct agent_metrics_snapshot *s, uint64_t now_
 	if (s->last_bus_msg_ms)
 		fprintf(out, "bpfmesh_bus_last_message_seconds %.3f\n",
 			(double)(now_ms - s->last_bus_msg_ms) / 1000.0);
+	family(out, "bpfmesh_bus_lag_seconds", "gauge",
+	       "Time from publishing this node's last heartbeat to receiving it back and "
+	       "dequeuing it.");
+	if (s->bus_lag_us)
+		fprintf(out, "bpfmesh_bus_lag_seconds %.3f\n", (double)(s->bus_lag_us - 1) / 1e6);
 	one_u64(out, "bpfmesh_bus_rejected_messages_total", "counter",
 		"Bus messages rejected (bad schema or content).", s->rejected);
 	one_u64(out, "bpfmesh_peers_alive", "gauge", "Peers with a recent heartbeat.",

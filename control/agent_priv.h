@@ -89,6 +89,8 @@ struct agent {
 	struct agent_peer *peers;
 	size_t n_peers;
 	uint64_t hb_seq, next_hb_ms;
+	uint64_t hb_sent_us; /* when heartbeat hb_seq was published (monotonic) */
+	uint64_t bus_lag_us; /* own heartbeat back through bus and queue; 0: not yet */
 	uint64_t bus_lost_ms; /* when the bus went away; 0 while connected */
 	uint64_t n_rejected, n_installs;
 	uint32_t generation;

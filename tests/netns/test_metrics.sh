@@ -40,6 +40,9 @@ check "ready" [ "$(m 'v("bpfmesh_ready")')" = 1.0 ]
 peer_up() { scrape && [ "$(m 'v("bpfmesh_peers_alive")')" = 1.0 ]; }
 check "one peer alive" wait_for 5 peer_up
 check "last bus message under a second ago (heartbeats)" [ "$(m 'v("bpfmesh_bus_last_message_seconds") < 1')" = True ]
+lag() { scrape && [ "$(m 'v("bpfmesh_bus_lag_seconds") is not None and 0 <= v("bpfmesh_bus_lag_seconds") < 1')" = True ]; }
+check "bus lag: n1's own heartbeat came back through the bus in under a second" wait_for 5 lag
+echo "bus lag (own heartbeat round trip): $(m 'v("bpfmesh_bus_lag_seconds")') s"
 
 rev=$(bmn 1 policy load "$(policy_file v1)" | grep -o 'revision [0-9]*' | awk '{print $2}')
 at_rev() { scrape && [ "$(m "v('bpfmesh_policy_revision') == $rev and v('bpfmesh_installs_total') >= 1 and v('bpfmesh_generation') >= 1")" = True ]; }

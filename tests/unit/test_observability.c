@@ -155,6 +155,7 @@ static void test_observability_render_snapshot(void)
 		.generation = 5,
 		.last_install_ms = 250,
 		.handshake_failures = 2,
+		.bus_lag_us = 12001,
 		.sched_claims = 4,
 		.sched_placements = 9,
 		.flows = {.published = 40, .dropped = 1},
@@ -173,6 +174,7 @@ static void test_observability_render_snapshot(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\nbpfmesh_install_last_seconds 0.250000\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\nbpfmesh_handshake_failures_total 2\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\nbpfmesh_flow_events_dropped_total 1\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\nbpfmesh_bus_lag_seconds 0.012\n"));
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(buf, "bpfmesh_sched_decisions_total{decision=\"claim\"} 4\n"));
 	CU_ASSERT_PTR_NOT_NULL(
