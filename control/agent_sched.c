@@ -115,12 +115,55 @@ static char *pod_name(const struct wl_object *o, const char *key)
 	return n < 0 ? NULL : out;
 }
 
-/* Turn a placement into s->reps (replacing the old ones). */
-static int keep_placement(struct agent_sched *s, const struct sched_batch *b,
-			  const struct agent_view *v, const int32_t *out)
+/*
+ * DaemonSets: one replica on every node of the view the pod spec fits (no
+ * hashing), key NS/NAME/NODE, pod NAME-NODE; appended to *reps (*n long).
+ * On -ENOMEM *reps stays valid for free_reps(*reps, *n).
+ */
+static int add_daemonsets(struct agent_replica **reps, size_t *n, const struct wl_model *m,
+			  const struct agent_view *v)
+{
+	struct agent_replica *grown, *r;
+	struct sched_replica want;
+	const struct wl_object *o;
+	size_t i, k;
+
+	for (i = 0; i < m->n_objs; i++) {
+		o = &m->objs[i];
+		if (o->kind != WL_DAEMONSET)
+			continue;
+		want = (struct sched_replica){
+			.key = o->name, .pod = &o->pod, .req = wl_pod_requests(&o->pod)};
+		for (k = 0; k < v->n; k++) {
+			if (!sched_node_fits(&v->nodes[k], &want))
+				continue;
+			grown = realloc(*reps, (*n + 1) * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			*reps = grown;
+			r = &grown[*n];
+			memset(r, 0, sizeof(*r));
+			r->obj = o;
+			snprintf(r->node, sizeof(r->node), "%s", v->nodes[k].name);
+			if (asprintf(&r->key, "%s/%s/%s", o->ns, o->name, r->node) < 0)
+				r->key = NULL;
+			if (asprintf(&r->pod, "%s-%s", o->name, r->node) < 0)
+				r->pod = NULL;
+			(*n)++; /* freed with the others even when incomplete */
+			if (!r->key || !r->pod)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Turn a placement (and the DaemonSets of m) into s->reps, replacing the old ones. */
+static int keep_placement(struct agent_sched *s, const struct wl_model *m,
+			  const struct sched_batch *b, const struct agent_view *v,
+			  const int32_t *out)
 {
 	struct agent_replica *reps = calloc(b->n_reps + 1, sizeof(*reps));
-	size_t i;
+	size_t i, n = b->n_reps;
 
 	if (!reps)
 		return -ENOMEM;
@@ -136,9 +179,13 @@ static int keep_placement(struct agent_sched *s, const struct sched_batch *b,
 			return -ENOMEM;
 		}
 	}
+	if (add_daemonsets(&reps, &n, m, v)) {
+		free_reps(reps, n);
+		return -ENOMEM;
+	}
 	free_reps(s->reps, s->n_reps);
 	s->reps = reps;
-	s->n_reps = b->n_reps;
+	s->n_reps = n;
 	return 0;
 }
 
@@ -174,11 +221,11 @@ static int compute(struct agent *a, struct wl_model *m, const struct agent_view 
 	if (n_left < 0)
 		err = n_left;
 	if (!err)
-		err = keep_placement(s, &b, v, out);
+		err = keep_placement(s, m, &b, v, out);
 	for (i = 0; !err && i < s->n_reps; i++)
 		n_here += !strcmp(s->reps[i].node, a->cfg->node);
 	if (!err)
-		pr_info("sched: placed %zu replicas on %zu nodes: %zu here, %d pending", b.n_reps,
+		pr_info("sched: placed %zu replicas on %zu nodes: %zu here, %d pending", s->n_reps,
 			v->n, n_here, n_left);
 	free(prev);
 	free(out);
@@ -511,6 +558,52 @@ static bool is_old_generation_kept(struct agent *a, const struct agent_local *l)
 	       agent_rt_is_running(a, l->key) && agent_rollout_wants(a, o, hash, index);
 }
 
+/* Is node a peer this agent knew that is now failed or gone? */
+static bool is_dead_peer(const struct agent *a, const char *node)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_peers; i++)
+		if (!strcmp(a->peers[i].name, node))
+			return !a->peers[i].is_alive;
+	return false;
+}
+
+/*
+ * A DaemonSet replica of a failed node is not placed anywhere else, so its
+ * endpoint would stay on the bus naming the dead node: the alive node first
+ * in name order withdraws such endpoints (NS.NAME-NODE of a DaemonSet NAME).
+ */
+static void sweep_daemon_endpoints(struct agent *a)
+{
+	const struct wl_model *m = a->sched.model;
+	const char *key, *dot, *pod;
+	const struct wl_object *o;
+	size_t i, j, len;
+
+	if (!m || json_array_size(a->sched.view) == 0 ||
+	    strcmp(json_string_value(json_object_get(json_array_get(a->sched.view, 0), "name")),
+		   a->cfg->node))
+		return;
+	for (i = a->endpoints.n; i-- > 0;) {
+		key = a->endpoints.v[i].key;
+		dot = strchr(key, '.');
+		for (j = 0; dot && j < m->n_objs; j++) {
+			o = &m->objs[j];
+			len = strlen(o->name);
+			pod = dot + 1;
+			if (o->kind != WL_DAEMONSET || strncmp(key, o->ns, (size_t)(dot - key)) ||
+			    o->ns[dot - key] || strncmp(pod, o->name, len) || pod[len] != '-' ||
+			    !is_dead_peer(a, pod + len + 1))
+				continue;
+			if (!bus_kv_put(a->bus, BUS_BUCKET_ENDPOINTS, key, NULL, 0, NULL))
+				pr_info("sched: endpoint %s of failed node %s withdrawn", key,
+					pod + len + 1);
+			break;
+		}
+	}
+}
+
 /* Start what is placed here, stop the rest, publish endpoints. */
 static void act(struct agent *a)
 {
@@ -566,6 +659,7 @@ static void act(struct agent *a)
 		if (!s->local[i].is_wanted && !is_old_generation_kept(a, &s->local[i]))
 			stop_local(a, &s->local[i], "no longer placed here");
 	release_orphans(a);
+	sweep_daemon_endpoints(a);
 }
 
 /* See agent_sched.h. */

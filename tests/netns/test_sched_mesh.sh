@@ -77,6 +77,19 @@ spec:
           command: [sleep, "300"]
 ---
 apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: logger, namespace: shop}
+spec:
+  selector: {matchLabels: {app: logger}}
+  template:
+    metadata: {labels: {app: logger}}
+    spec:
+      containers:
+        - name: logger
+          image: host
+          command: [sleep, "300"]
+---
+apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db, namespace: shop}
 spec:
@@ -103,7 +116,7 @@ spec:
     - from: [{podSelector: {matchLabels: {app: web}}}]
       ports: [{port: 5432}]
 YAML
-N_REPLICAS=7
+N_REPLICAS=10 # 3 web, 1 other, 1 cache, 3 logger (DaemonSet), 2 db
 
 # wl I: node I's `get workloads -o json`.
 wl() { mesh_bm "$1" get workloads -o json 2>/dev/null; }
@@ -218,6 +231,8 @@ p1=$(placement 1)
 echo "$p1"
 check "the nodeSelector keeps cache off the unlabelled n1" \
 	[ -n "$(echo "$p1" | awk '$1 ~ /^cache-/ && $2 != "n1"')" ]
+check "the DaemonSet runs one logger on every node" \
+	[ "$(echo "$p1" | awk '$1 ~ /^logger-/ {print $1 "=" $2}' | tr '\n' ' ')" = "logger-n1=n1 logger-n2=n2 logger-n3=n3 " ]
 check "replicas spread over more than one node" [ "$(echo "$p1" | awk '{print $2}' | sort -u | wc -l)" -gt 1 ]
 
 eps_everywhere() {
@@ -248,18 +263,21 @@ before=$(placement "$(alive_nodes | grep -v "^$victim$" | sed -n 1p)")
 t0=$(date +%s.%N)
 echo "$(date +%T.%N) killing n$victim"
 mesh_kill_node "$victim"
+N_REPLICAS=9 # the failed node's logger goes with it
 check "n$victim's replicas re-placed on the survivors and running" mesh_wait 30 converged
 t1=$(date +%s.%N)
 echo "node failure to re-placement complete: $(echo "$t1 - $t0" | bc) s (dead-after $MESH_DEAD_AFTER_MS ms)"
 after=$(placement "$(alive_nodes | sed -n 1p)")
 moved=$(diff <(echo "$before") <(echo "$after") | grep -c '^>' || true)
-lost=$(echo "$before" | grep -c " n$victim$" || true)
+lost=$(echo "$before" | grep -v "^logger-" | grep -c " n$victim$" || true)
 check "only the failed node's replicas moved ($moved moved, $lost were on n$victim)" [ "$moved" = "$lost" ]
 endpoints_moved() {
 	! mesh_bm "$(alive_nodes | sed -n 1p)" get endpoints -o json |
 		grep "\"node\": \"n$victim\"" >/dev/null
 }
 check "their endpoints now name the survivors" mesh_wait 10 endpoints_moved
+check "no logger for the failed node any more, one on each survivor" \
+	[ "$(placement "$(alive_nodes | sed -n 1p)" | grep -c "^logger-")" = 2 ]
 check "cache still on a node labelled disk=ssd" \
 	[ -n "$(placement "$(alive_nodes | sed -n 1p)" | awk '$1 ~ /^cache-/ && $2 != "n1"')" ]
 web_far=$(placement "$(alive_nodes | sed -n 1p)" | awk -v n="$(node_of db-0)" '!f && $1 ~ /^web-/ && $2 != n {print $1; f = 1}')
