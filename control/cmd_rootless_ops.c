@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* bpfmesh rootless status|exec|observe. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +16,11 @@
 
 #include <abi/abi.h>
 
+#include "cli.h"
 #include "cmd_rootless.h"
+#include "flow_json.h"
 #include "fwd.h"
 #include "id_names.h"
-#include "names.h"
 #include "rlns.h"
 #include "rootless_probe.h"
 
@@ -149,43 +150,71 @@ int rootless_exec(const struct cli_globals *g, int argc, char **argv)
 }
 
 struct observe_opts {
+	struct flow_filter filter; /* the same selection as `bpfmesh observe` */
 	bool is_json;
 	bool is_all; /* from the start of the file, not only new events */
 	unsigned int count;
 	unsigned int timeout_s;
 };
 
-static void print_event(const struct observe_opts *o, const struct id_names *names,
-			const struct bm_flow_event *e)
+/* Filter and print one record as `bpfmesh observe` prints an event; true if printed. */
+static bool print_event(const struct observe_opts *o, const struct id_names *names,
+			int64_t boot_to_real_ns, const struct bm_flow_event *e)
 {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[8];
-	int af = e->family == BM_FAMILY_IPV6 ? AF_INET6 : AF_INET;
-	const char *proto = names_proto(e->proto, pbuf, sizeof(pbuf));
-	json_t *j;
+	json_t *ev = flow_json_event(e, NULL, names, boot_to_real_ns);
+	bool is_shown = ev && flow_filter_match(&o->filter, ev);
 
-	inet_ntop(af, e->saddr, src, sizeof(src));
-	inet_ntop(af, e->daddr, dst, sizeof(dst));
-	if (!o->is_json) {
-		printf("%-10s %s:%u (%s) -> %s:%u (%s) %s %s rule %u [rootless]\n",
-		       names_verdict(e->verdict), src, ntohs(e->sport),
-		       id_names_get(names, e->src_id), dst, ntohs(e->dport),
-		       id_names_get(names, e->dst_id), proto, names_reason(e->reason), e->rule_id);
-		return;
+	if (is_shown && o->is_json) {
+		json_dumpf(ev, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else if (is_shown) {
+		flow_json_print_line(stdout, ev);
 	}
-	j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:I, s:s, s:i, s:s, s:I, s:s}",
-		      "verdict", names_verdict(e->verdict), "reason", names_reason(e->reason),
-		      "src_id", (json_int_t)e->src_id, "src_identity",
-		      id_names_get(names, e->src_id), "src", src, "sport", ntohs(e->sport),
-		      "dst_identity", id_names_get(names, e->dst_id), "dst_id",
-		      (json_int_t)e->dst_id, "dst", dst, "dport", ntohs(e->dport), "proto", proto,
-		      "rule_id", (json_int_t)e->rule_id, "source", "rootless");
-	if (!j)
-		return;
-	json_dumpf(j, stdout, JSON_COMPACT);
-	putchar('\n');
-	json_decref(j);
+	json_decref(ev);
+	return is_shown;
 }
 
+/* The member of o->filter a string option sets, or NULL. */
+static const char **filter_opt(struct observe_opts *o, const char *name)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} opts[] = {
+		{"--identity", offsetof(struct flow_filter, identity)},
+		{"--from", offsetof(struct flow_filter, from)},
+		{"--to", offsetof(struct flow_filter, to)},
+		{"--namespace", offsetof(struct flow_filter, ns)},
+		{"--verdict", offsetof(struct flow_filter, verdict)},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (!strcmp(name, opts[i].name))
+			return (const char **)((char *)&o->filter + opts[i].offset);
+	return NULL;
+}
+
+static int parse_observe_one(struct observe_opts *o, const char *name, const char *value)
+{
+	const char **s = filter_opt(o, name);
+
+	if (s) {
+		*s = value;
+		return 0;
+	}
+	if (!strcmp(name, "--count"))
+		return cli_parse_u32(value, 1, UINT32_MAX, &o->count);
+	if (!strcmp(name, "--timeout"))
+		return cli_parse_u32(value, 1, 86400 * 365, &o->timeout_s);
+	if (!strcmp(name, "--port")) {
+		o->filter.has_port = true;
+		return cli_parse_u32(value, 0, 65535, &o->filter.port);
+	}
+	return -EINVAL;
+}
+
+/* --local is accepted (the forwarder's file is this node's) and changes nothing. */
 static int parse_observe(int argc, char **argv, struct observe_opts *o)
 {
 	int i;
@@ -195,11 +224,9 @@ static int parse_observe(int argc, char **argv, struct observe_opts *o)
 			o->is_json = true;
 		else if (!strcmp(argv[i], "--all"))
 			o->is_all = true;
-		else if (!strcmp(argv[i], "--count") && i + 1 < argc &&
-			 !cli_parse_u32(argv[i + 1], 1, UINT32_MAX, &o->count))
-			i++;
-		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc &&
-			 !cli_parse_u32(argv[i + 1], 1, 86400 * 365, &o->timeout_s))
+		else if (!strcmp(argv[i], "--local"))
+			continue;
+		else if (i + 1 < argc && !parse_observe_one(o, argv[i], argv[i + 1]))
 			i++;
 		else
 			return -EINVAL;
@@ -234,6 +261,7 @@ static bool read_event(int fd, struct bm_flow_event *e)
 /* See cmd_rootless.h. */
 int rootless_observe(const struct cli_globals *g, int argc, char **argv)
 {
+	int64_t boot_to_real_ns = flow_json_boot_to_real_ns();
 	struct observe_opts o = {0};
 	struct bm_flow_event e;
 	struct id_names *names;
@@ -245,7 +273,9 @@ int rootless_observe(const struct cli_globals *g, int argc, char **argv)
 
 	if (parse_observe(argc, argv, &o)) {
 		fprintf(stderr, "usage: bpfmesh rootless observe [--json] [--all] [--count N] "
-				"[--timeout SECONDS]\n");
+				"[--timeout SECONDS]\n"
+				"        [--identity ID] [--from ID] [--to ID] [--namespace NS] "
+				"[--verdict V] [--port N]\n");
 		return CLI_EXIT_ERROR;
 	}
 	snprintf(path, sizeof(path), "%s/%s", g->state_dir, FWD_EVENTS_FILE);
@@ -255,8 +285,8 @@ int rootless_observe(const struct cli_globals *g, int argc, char **argv)
 		follow(path, &fd, o.is_all || !is_first);
 		is_first = is_first && fd < 0;
 		while (fd >= 0 && (!o.count || seen < o.count) && read_event(fd, &e)) {
-			print_event(&o, names, &e);
-			seen++;
+			if (print_event(&o, names, boot_to_real_ns, &e))
+				seen++; /* --count counts what the filter lets through */
 		}
 		fflush(stdout);
 		clock_gettime(CLOCK_MONOTONIC, &now);

@@ -125,7 +125,8 @@ static const struct cli_command commands[] = {
 	 "        [--ttl SECONDS] [--node NAME] [--slirp-cidr CIDR] [--no-slirp]\n"
 	 "  bpfmesh rootless status [--json]\n"
 	 "  bpfmesh rootless exec NS/NAME -- COMMAND [ARG...]\n"
-	 "  bpfmesh rootless observe [--json] [--all] [--count N] [--timeout SECONDS]\n"
+	 "  bpfmesh rootless observe [--json] [--all] [--count N] [--timeout SECONDS] [--local]\n"
+	 "        [--identity ID] [--from ID] [--to ID] [--namespace NS] [--verdict V] [--port N]\n"
 	 "  bpfmesh rootless policy load FILE...",
 	 "Without root or BPF: run each workload in its own user and network namespace with\n"
 	 "slirp4netns; workload-to-workload TCP goes through a userland forwarder that enforces\n"

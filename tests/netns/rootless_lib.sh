@@ -149,6 +149,9 @@ tcp_echo_ok() {
 	local out
 	out=$(in_wl "$1" python3 "$NT" tcp "$2" "$3" --timeout 5 2>&1) && return 0
 	echo "client in $1 -> $2:$3: $out" >&2
+	echo "last events:" >&2
 	rl observe --all --json --timeout 1 | tail -n 3 >&2
+	echo "log of the forwarder (last lines):" >&2
+	tail -n 5 "$RL_DIR/run.log" >&2
 	return 1
 }

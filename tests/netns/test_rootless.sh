@@ -82,9 +82,18 @@ check "the refusal is immediate (< 1 s, here ${refused_ms} ms), not a timeout" \
 observer_rc=0
 wait "$observer" || observer_rc=$?
 check "bpfmesh observe printed the deny live, with its reason" \
-	grep -q -e '"reason": *"deny-ingress".*"dport": *9090.*"source": *"rootless"' "$RL_DIR/live.json"
+	grep -q -e '"reason": *"deny-ingress".*"dport": *9090.*"source": *"user"' "$RL_DIR/live.json"
 check "bpfmesh observe exited 0 after its one event" [ "$observer_rc" = 0 ]
 check "observe --all shows the deny and its reason" events_have '"dport": *9090' '"reason": *"deny-ingress"'
+# only_denies_to_9090: observe's filters select in rootless mode too.
+only_denies_to_9090() {
+	rl observe --all --json --timeout 1 --verdict deny --port 9090 --namespace shop |
+		python3 -c 'import json, sys
+evs = [json.loads(l) for l in sys.stdin]
+sys.exit(not evs or any(e["verdict"] != "deny" or 9090 not in (e["sport"], e["dport"]) for e in evs))'
+}
+check "observe --verdict deny --port 9090 --namespace shop selects just those" only_denies_to_9090
+expect "observe refuses an unknown option" 1 rl observe --all --bogus 1
 expect "intruder -> server tcp/8080 refused" 1 in_wl shop/intruder python3 "$NT" tcp 198.18.1.2 8080 --timeout 5
 check "the intruder's deny names its identity" events_have '"verdict": *"deny"' \
 	'"src_identity": *"spiffe://test.bpfmesh/ns/shop/sa/intruder"'
