@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../control/log.h"
@@ -26,9 +27,26 @@
 #define DISCOVER_TIMEOUT_MS 2000
 #define STOP_WAIT_MS 15000
 #define HEAD_MAX 4096
+#define POOL_MAX 16 /* idle authenticated connections kept by a caller */
+#define POOL_AGE_MS 30000 /* a caller reuses a connection this long after its handshake */
+#define SERVE_IDLE_MS 35000 /* a server waits this long for the next call on a connection */
+#define SERVE_MAX 128 /* connections served at once */
+
+/* An authenticated connection to addr, idle in the caller's pool. */
+struct pooled {
+	char addr[128];
+	int fd;
+	struct chan ch;
+	int64_t born_ms; /* hs_io_deadline(0) at the handshake */
+	int64_t not_after; /* the earlier expiry of both documents (unix s) */
+};
 
 struct invoke {
 	struct invoke_config cfg;
+	pthread_mutex_t lock; /* pool and serving */
+	struct pooled pool[POOL_MAX];
+	unsigned int n_pool;
+	int serving[SERVE_MAX]; /* fds of served connections, -1 free */
 	natsSubscription *sub;
 	pthread_t accept_th;
 	bool has_thread;
@@ -134,52 +152,84 @@ static int forward(struct invoke *inv, const char *head, const char *body, size_
 	return status < 0 ? 502 : status;
 }
 
-/* One caller: handshake, namespace check, one request, one answer. */
+/* Serve calls on an authenticated connection until it idles, breaks or expires. */
+static void serve_calls(struct invoke *inv, struct chan *ch, const struct ident_hs_result *res)
+{
+	const char *peer = res->peer.certs[0].subject;
+	bool is_allowed = sc_identity_in_namespace(peer, inv->cfg.namespace);
+	char *head = NULL, *body = NULL, *reply = NULL;
+	int wait_ms = INVOKE_TIMEOUT_MS;
+	size_t hlen, blen;
+	int64_t dl;
+	int status;
+
+	if (!is_allowed)
+		pr_info("sidecar: invoke: %s is not of namespace %s: refused", peer,
+			inv->cfg.namespace);
+	while (!atomic_load(&inv->is_stopping) && time(NULL) < res->not_after) {
+		/* Read the whole request first: closing on unread data would reset the answer. */
+		if (chan_recv(ch, &head, &hlen, HEAD_MAX, hs_io_deadline(wait_ms)))
+			break;
+		dl = hs_io_deadline(INVOKE_TIMEOUT_MS);
+		if (chan_recv(ch, &body, &blen, CHAN_MSG_MAX, dl))
+			break;
+		status = is_allowed ? forward(inv, head, body, blen, peer, &reply) : 403;
+		send_answer(ch, status,
+			    is_allowed ? reply
+				       : "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":"
+					 "\"caller not allowed\"}",
+			    dl);
+		free(head);
+		free(body);
+		free(reply);
+		head = body = reply = NULL;
+		if (!is_allowed)
+			break;
+		wait_ms = SERVE_IDLE_MS;
+	}
+	free(head);
+	free(body);
+}
+
+/* Track fd as served (false: too many already). */
+static bool serving_add(struct invoke *inv, int fd, bool is_add)
+{
+	bool is_done = false;
+	int i;
+
+	pthread_mutex_lock(&inv->lock);
+	for (i = 0; i < SERVE_MAX && !is_done; i++) {
+		if (inv->serving[i] == (is_add ? -1 : fd)) {
+			inv->serving[i] = is_add ? fd : -1;
+			is_done = true;
+		}
+	}
+	pthread_mutex_unlock(&inv->lock);
+	return is_done;
+}
+
+/* One caller's connection: handshake, then its calls. */
 static void *serve_conn(void *arg)
 {
 	struct conn *c = arg;
 	struct invoke *inv = c->inv;
-	char *head = NULL, *body = NULL, *reply = NULL;
 	struct ident_hs_result res;
 	struct ident_hs_config hc;
-	size_t hlen, blen;
 	struct chan ch;
-	int64_t dl;
-	int err, status;
+	int err;
 
 	memset(&res, 0, sizeof(res));
 	hs_config(inv, &hc);
 	err = ident_hs_server(c->fd, &hc, &res);
 	if (err) {
 		pr_info("sidecar: invoke: handshake with a caller failed: %s", strerror(-err));
-		goto out;
+	} else {
+		chan_init(&ch, c->fd, &res);
+		serve_calls(inv, &ch, &res);
+		chan_clear(&ch);
 	}
-	chan_init(&ch, c->fd, &res);
-	dl = hs_io_deadline(INVOKE_TIMEOUT_MS);
-	/* Read the whole request first: closing on unread data would reset the answer. */
-	err = chan_recv(&ch, &head, &hlen, HEAD_MAX, dl);
-	if (!err)
-		err = chan_recv(&ch, &body, &blen, CHAN_MSG_MAX, dl);
-	if (err)
-		goto out_chan;
-	if (!sc_identity_in_namespace(res.peer.certs[0].subject, inv->cfg.namespace)) {
-		pr_info("sidecar: invoke: %s is not of namespace %s: refused",
-			res.peer.certs[0].subject, inv->cfg.namespace);
-		send_answer(&ch, 403,
-			    "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":"
-			    "\"caller not allowed\"}",
-			    dl);
-		goto out_chan;
-	}
-	status = forward(inv, head, body, blen, res.peer.certs[0].subject, &reply);
-	send_answer(&ch, status, reply, dl);
-out_chan:
-	chan_clear(&ch);
-out:
 	ident_hs_result_clear(&res);
-	free(head);
-	free(body);
-	free(reply);
+	serving_add(inv, c->fd, false);
 	close(c->fd);
 	free(c);
 	atomic_fetch_sub(&inv->active, 1);
@@ -197,10 +247,16 @@ static void spawn_conn(struct invoke *inv, int fd)
 		return;
 	}
 	*c = (struct conn){.inv = inv, .fd = fd};
+	if (!serving_add(inv, fd, true)) {
+		close(fd);
+		free(c);
+		return;
+	}
 	atomic_fetch_add(&inv->active, 1);
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &at, serve_conn, c)) {
+		serving_add(inv, fd, false);
 		atomic_fetch_sub(&inv->active, 1);
 		close(fd);
 		free(c);
@@ -218,8 +274,11 @@ static void *accept_loop(void *arg)
 		if (poll(&p, 1, 200) <= 0)
 			continue;
 		fd = accept4(inv->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0)
-			spawn_conn(inv, fd);
+		if (fd < 0)
+			continue;
+		/* An answer is two frames: no Nagle wait for the second one. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+		spawn_conn(inv, fd);
 	}
 	return NULL;
 }
@@ -265,12 +324,57 @@ static void on_discover(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	natsMsg_Destroy(msg);
 }
 
+static void pooled_close(struct pooled *p)
+{
+	chan_clear(&p->ch);
+	close(p->fd);
+	p->fd = -1;
+}
+
+/* An idle connection to addr still young enough to reuse, moved to *out. */
+static bool pool_take(struct invoke *inv, const char *addr, struct pooled *out)
+{
+	int64_t now = hs_io_deadline(0);
+	bool is_found = false;
+	unsigned int i;
+
+	pthread_mutex_lock(&inv->lock);
+	for (i = 0; i < inv->n_pool && !is_found;) {
+		struct pooled *p = &inv->pool[i];
+		bool is_stale = now - p->born_ms > POOL_AGE_MS || time(NULL) >= p->not_after;
+
+		if (!is_stale && strcmp(p->addr, addr)) {
+			i++;
+			continue;
+		}
+		if (is_stale)
+			pooled_close(p);
+		else
+			*out = *p;
+		is_found = !is_stale;
+		inv->pool[i] = inv->pool[--inv->n_pool];
+	}
+	pthread_mutex_unlock(&inv->lock);
+	return is_found;
+}
+
+/* Keep p for the next call to its address, or close it. */
+static void pool_put(struct invoke *inv, struct pooled *p)
+{
+	pthread_mutex_lock(&inv->lock);
+	if (inv->n_pool < POOL_MAX && !atomic_load(&inv->is_stopping))
+		inv->pool[inv->n_pool++] = *p;
+	else
+		pooled_close(p);
+	pthread_mutex_unlock(&inv->lock);
+}
+
 /* Start; see invoke.h. */
 int invoke_start(const struct invoke_config *cfg, struct invoke **out)
 {
 	struct invoke *inv;
 	char subj[300];
-	int err = 0;
+	int err = 0, i;
 
 	if (!cfg->id || !cfg->nc)
 		return -EINVAL;
@@ -279,6 +383,9 @@ int invoke_start(const struct invoke_config *cfg, struct invoke **out)
 		return -ENOMEM;
 	inv->cfg = *cfg;
 	inv->lfd = -1;
+	pthread_mutex_init(&inv->lock, NULL);
+	for (i = 0; i < SERVE_MAX; i++)
+		inv->serving[i] = -1;
 	if (cfg->listen)
 		err = start_listener(inv);
 	if (!err && cfg->listen) {
@@ -309,7 +416,7 @@ unsigned int invoke_port(const struct invoke *inv)
 /* Stop; see invoke.h. */
 void invoke_stop(struct invoke *inv)
 {
-	int waited_ms = 0;
+	int waited_ms = 0, i;
 
 	if (!inv)
 		return;
@@ -322,12 +429,21 @@ void invoke_stop(struct invoke *inv)
 		pthread_join(inv->accept_th, NULL);
 	if (inv->lfd >= 0)
 		close(inv->lfd);
+	/* Wake the served connections waiting for a next call; drop the idle pool. */
+	pthread_mutex_lock(&inv->lock);
+	for (i = 0; i < SERVE_MAX; i++)
+		if (inv->serving[i] >= 0)
+			shutdown(inv->serving[i], SHUT_RDWR);
+	while (inv->n_pool)
+		pooled_close(&inv->pool[--inv->n_pool]);
+	pthread_mutex_unlock(&inv->lock);
 	while (atomic_load(&inv->active) > 0 && waited_ms < STOP_WAIT_MS) {
 		usleep(10000);
 		waited_ms += 10;
 	}
 	if (atomic_load(&inv->active) > 0)
 		return; /* a call still runs: leak rather than free under it */
+	pthread_mutex_destroy(&inv->lock);
 	free(inv);
 }
 
@@ -382,7 +498,7 @@ static char *request_head(struct invoke *inv, const struct http_request *req, co
 
 /* After the handshake: send the request, read the answer into resp. */
 static int exchange(struct invoke *inv, struct chan *ch, const struct http_request *req,
-		    const char *path, struct http_response *resp)
+		    const char *path, struct http_response *resp, bool *has_answer)
 {
 	int64_t dl = hs_io_deadline(INVOKE_TIMEOUT_MS);
 	char *head = request_head(inv, req, path), *ans = NULL, *body = NULL;
@@ -396,6 +512,7 @@ static int exchange(struct invoke *inv, struct chan *ch, const struct http_reque
 		err = chan_send(ch, req->body ? req->body : "", req->content_length, dl);
 	if (!err)
 		err = chan_recv(ch, &ans, &alen, HEAD_MAX, dl);
+	*has_answer = !err;
 	if (!err)
 		err = chan_recv(ch, &body, &blen, CHAN_MSG_MAX, dl);
 	if (!err) {
@@ -420,41 +537,71 @@ static int exchange(struct invoke *inv, struct chan *ch, const struct http_reque
 	return err;
 }
 
-/* Dial addr, authenticate both ways, check the peer's namespace, exchange. */
-static void call_at(struct invoke *inv, const char *addr, const char *ns,
-		    const struct http_request *req, const char *path, struct http_response *resp)
+/* Dial addr, authenticate both ways, check the peer's namespace: *p, or resp says why. */
+static int open_conn(struct invoke *inv, const char *addr, const char *ns, struct pooled *p,
+		     struct http_response *resp)
 {
 	struct ident_hs_result res;
 	struct ident_hs_config hc;
-	struct chan ch;
 	int fd, err;
 
 	memset(&res, 0, sizeof(res));
 	fd = dial(addr);
 	if (fd < 0) {
 		dapr_error(resp, 502, "ERR_DIRECT_INVOKE", "dial %s: %s", addr, strerror(-fd));
-		return;
+		return fd;
 	}
 	hs_config(inv, &hc);
 	err = ident_hs_client(fd, &hc, &res);
 	if (err) {
 		dapr_error(resp, 403, "ERR_DIRECT_INVOKE", "mutual authentication with %s: %s",
 			   addr, strerror(-err));
-		goto out;
-	}
-	if (!sc_identity_in_namespace(res.peer.certs[0].subject, ns)) {
+	} else if (!sc_identity_in_namespace(res.peer.certs[0].subject, ns)) {
 		dapr_error(resp, 403, "ERR_DIRECT_INVOKE", "%s answered as %s, not namespace %s",
 			   addr, res.peer.certs[0].subject, ns);
-		goto out;
+		err = -EPERM;
 	}
-	chan_init(&ch, fd, &res);
-	err = exchange(inv, &ch, req, path, resp);
-	chan_clear(&ch);
-	if (err)
-		dapr_error(resp, 502, "ERR_DIRECT_INVOKE", "call to %s: %s", addr, strerror(-err));
-out:
+	if (!err) {
+		snprintf(p->addr, sizeof(p->addr), "%s", addr);
+		p->fd = fd;
+		p->born_ms = hs_io_deadline(0);
+		p->not_after = res.not_after;
+		chan_init(&p->ch, fd, &res);
+	} else {
+		close(fd);
+	}
 	ident_hs_result_clear(&res);
-	close(fd);
+	return err;
+}
+
+/*
+ * Call over a pooled connection to addr, or a new one. A reused connection
+ * that breaks before any answer (the server closed it meanwhile) is
+ * replaced once.
+ */
+static void call_at(struct invoke *inv, const char *addr, const char *ns,
+		    const struct http_request *req, const char *path, struct http_response *resp)
+{
+	bool is_reused, has_answer = false;
+	struct pooled p;
+	int err;
+
+	is_reused = pool_take(inv, addr, &p);
+	if (!is_reused && open_conn(inv, addr, ns, &p, resp))
+		return;
+	err = exchange(inv, &p.ch, req, path, resp, &has_answer);
+	if (err && is_reused && !has_answer) {
+		pooled_close(&p);
+		if (open_conn(inv, addr, ns, &p, resp))
+			return;
+		err = exchange(inv, &p.ch, req, path, resp, &has_answer);
+	}
+	if (err) {
+		dapr_error(resp, 502, "ERR_DIRECT_INVOKE", "call to %s: %s", addr, strerror(-err));
+		pooled_close(&p);
+		return;
+	}
+	pool_put(inv, &p);
 }
 
 /* /v1.0/invoke/{app-id}[.{namespace}]/method/{path}; see invoke.h. */

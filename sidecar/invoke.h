@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Workload-to-workload calls (Dapr service invocation,
- * /v1.0/invoke/{app-id}/method/{path}) between sidecars, over TCP, each
- * call on a fresh connection that first runs the identity handshake
- * (identity/ident_hs.h) with both replicas' documents; the request and the
- * answer then travel sealed under its keys (chan.h). The serving sidecar
+ * /v1.0/invoke/{app-id}/method/{path}) between sidecars, over TCP
+ * connections that first run the identity handshake (identity/ident_hs.h)
+ * with both replicas' documents and are then reused for up to 30 s; the
+ * requests and answers travel sealed under its keys (chan.h). The serving sidecar
  * accepts only callers whose document is a workload of its own namespace,
  * and tells its app who called (dapr-caller-app-id, X-Bpfmesh-Peer).
  *

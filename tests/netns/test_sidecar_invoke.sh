@@ -9,7 +9,8 @@
 # b's app told the caller's verified identity, nothing readable on the wire
 # (a relay in between records it), a plaintext client at b's invocation
 # port gets nothing; a caller of another namespace and one of another trust
-# domain are refused (403) and b's app is never called.
+# domain are refused (403) and b's app is never called. Calls reuse an
+# authenticated connection; one that died with b's sidecar is replaced.
 source "$(dirname "$0")/sidecar_lib.sh"
 BM="${BPFMESH:?set BPFMESH to the bpfmesh binary}"
 
@@ -34,24 +35,36 @@ sc_bg relay $SC_TOOL relay "$RELAY" "$BINV" "$SC_DIR/wire.bin"
 wait_port "$RELAY"
 : >"$SC_DIR/wire.bin"
 
-# sidecar NAME NS DOC IDENTITY_DIR ARGS...: start one, print its Dapr port.
+# sidecar NAME NS DOC IDENTITY_DIR ARGS...: start one (in this shell, so
+# that the cleanup knows it); its Dapr port in PORT, its pid in SC_LAST_PID.
 sidecar() {
-	local name=$1 ns=$2 doc=$3 dir=$4 port
+	local name=$1 ns=$2 doc=$3 dir=$4
 	shift 4
-	port=$(free_port)
-	sc_bg "sidecar-$name" "$BM_SIDECAR" --nats "nats://127.0.0.1:$NPORT" --http-port "$port" \
+	PORT=$(free_port)
+	sc_bg "sidecar-$name" "$BM_SIDECAR" --nats "nats://127.0.0.1:$NPORT" --http-port "$PORT" \
 		--app-id "$name" --namespace "$ns" --identity "$doc" --identity-dir "$dir" "$@"
-	wait_port "$port" 15 || { echo "FAIL: sidecar $name did not start" >&2; exit 1; }
-	echo "$port"
+	wait_port "$PORT" 15 || { echo "FAIL: sidecar $name did not start"; exit 1; }
 }
-B=$(sidecar b shop "$SC_DIR/b.doc" "$SC_DIR/st/identity" --app-port "$APP" \
-	--invoke-listen "127.0.0.1:$BINV" --invoke-advertise "127.0.0.1:$RELAY")
-A=$(sidecar a shop "$SC_DIR/a.doc" "$SC_DIR/st/identity")
-C=$(sidecar c other "$SC_DIR/c.doc" "$SC_DIR/st/identity")
-X=$(sidecar x shop "$SC_DIR/x.doc" "$SC_DIR/xst/identity")
+start_b() {
+	sidecar b shop "$SC_DIR/b.doc" "$SC_DIR/st/identity" --app-port "$APP" \
+		--invoke-listen "127.0.0.1:$BINV" --invoke-advertise "127.0.0.1:$RELAY"
+}
+start_b
+BPID=$SC_LAST_PID
+sidecar a shop "$SC_DIR/a.doc" "$SC_DIR/st/identity"
+A=$PORT
+sidecar c other "$SC_DIR/c.doc" "$SC_DIR/st/identity"
+C=$PORT
+sidecar x shop "$SC_DIR/x.doc" "$SC_DIR/xst/identity"
+X=$PORT
 
 run_check $SC_TOOL invoke "$A" "$APP" "$BINV" "spiffe://test.bpfmesh/ns/shop/sa/a" \
 	"$SC_DIR/wire.bin"
+# b's sidecar restarts: a's pooled connection to it is dead; the next call
+# notices before any answer and goes over a new connection (and handshake).
+sc_stop "$BPID"
+start_b
+run_check $SC_TOOL invoke_ok "$A" "call after b's sidecar restarted"
 run_check $SC_TOOL invoke_refused "$C" "$APP" "caller of namespace other"
 run_check $SC_TOOL invoke_refused "$X" "$APP" "caller of another trust root"
 # Without an identity there is nothing to authenticate with.
