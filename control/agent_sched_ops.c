@@ -284,7 +284,8 @@ static json_t *sorted(json_t *arr)
 		return arr;
 	for (i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(arr, i));
-	qsort(v, n, sizeof(*v), by_key_field);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_key_field);
 	out = json_array();
 	for (i = 0; out && i < n; i++)
 		json_array_append_new(out, v[i]);

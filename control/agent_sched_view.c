@@ -131,7 +131,8 @@ json_t *agent_view_json(const struct agent *a)
 		v[n] = node_entry(a->peers[i].name, a->peers[i].capacity);
 		n += v[n] != NULL;
 	}
-	qsort(v, n, sizeof(*v), by_name);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_name);
 	for (i = 0; i < n; i++)
 		json_array_append_new(arr, v[i]);
 	free(v);
@@ -188,7 +189,8 @@ static int node_labels(const json_t *obj, struct pm_labels *out)
 		out->items[n++].value = (char *)json_string_value(val);
 	}
 	out->n = n;
-	qsort(out->items, n, sizeof(*out->items), by_key);
+	if (n > 1)
+		qsort(out->items, n, sizeof(*out->items), by_key);
 	return 0;
 }
 

@@ -116,7 +116,8 @@ static size_t read_pairs(int slots_fd, int stats_fd, struct pair_row *rows, size
 		}
 		n++;
 	}
-	qsort(rows, n, sizeof(*rows), cmp_pair_rows);
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), cmp_pair_rows);
 	return n;
 }
 

@@ -116,7 +116,8 @@ static void check_duplicates(struct mf_ctx *c, const struct pm_model *m)
 	}
 	add_objs(refs, &n, m, false);
 	add_objs(refs, &n, c->st, true);
-	qsort(refs, n, sizeof(*refs), cmp_obj);
+	if (n > 1)
+		qsort(refs, n, sizeof(*refs), cmp_obj);
 	for (i = 1; i < n; i++) {
 		if (!refs[i].is_new || cmp_obj_key(&refs[i - 1], &refs[i]))
 			continue;
@@ -197,7 +198,8 @@ static void check_overlaps(struct mf_ctx *c, const struct pm_model *m)
 	}
 	add_addrs(refs, &n, m, false);
 	add_addrs(refs, &n, c->st, true);
-	qsort(refs, n, sizeof(*refs), cmp_addr);
+	if (n > 1)
+		qsort(refs, n, sizeof(*refs), cmp_addr);
 	for (i = 0; i < n; i++) {
 		if (!open || !pm_addr_in_prefix(refs[i].addr, open->addr)) {
 			open = &refs[i];
@@ -242,7 +244,8 @@ static void check_id_collisions(struct mf_ctx *c, const struct pm_model *m)
 		refs[n++] = (struct id_ref){&m->endpoints[i], false};
 	for (i = 0; i < c->st->n_endpoints; i++)
 		refs[n++] = (struct id_ref){&c->st->endpoints[i], true};
-	qsort(refs, n, sizeof(*refs), cmp_id);
+	if (n > 1)
+		qsort(refs, n, sizeof(*refs), cmp_id);
 	for (i = 1; i < n; i++) {
 		x = &refs[i - 1];
 		y = &refs[i];
@@ -411,7 +414,8 @@ int mf_commit(struct mf_ctx *c, struct pm_model *m)
 	m->n_policies = move(m->policies, m->n_policies, st->policies, &st->n_policies,
 			     sizeof(*m->policies));
 	m->n_files = move(m->files, m->n_files, st->files, &st->n_files, sizeof(*m->files));
-	qsort(m->policies, m->n_policies, sizeof(*m->policies), cmp_policy);
+	if (m->n_policies > 1)
+		qsort(m->policies, m->n_policies, sizeof(*m->policies), cmp_policy);
 	number_rules(m);
 	return 0;
 }

@@ -608,7 +608,8 @@ static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 			}
 		}
 	}
-	qsort(ix->labels, ix->n_labels, sizeof(*ix->labels), cmp_label_ent);
+	if (ix->n_labels > 1)
+		qsort(ix->labels, ix->n_labels, sizeof(*ix->labels), cmp_label_ent);
 	return 0;
 }
 

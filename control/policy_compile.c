@@ -294,12 +294,14 @@ static int paint(struct scratch *s, struct seg_vec *items, struct seg_vec *out)
 	err = reserve_bounds(s, 2 * n + 1);
 	if (err)
 		return err;
-	qsort(items->v, n, sizeof(*items->v), cmp_priority);
+	if (n > 1)
+		qsort(items->v, n, sizeof(*items->v), cmp_priority);
 	for (i = 0; i < n; i++) {
 		s->bounds[nb++] = items->v[i].lo;
 		s->bounds[nb++] = items->v[i].hi + 1;
 	}
-	qsort(s->bounds, nb, sizeof(*s->bounds), cmp_u32);
+	if (nb > 1)
+		qsort(s->bounds, nb, sizeof(*s->bounds), cmp_u32);
 	for (i = 1, k = 1; i < nb; i++) {
 		if (s->bounds[i] != s->bounds[k - 1])
 			s->bounds[k++] = s->bounds[i];

@@ -270,7 +270,8 @@ static void gen_namespace(struct gen *g, uint32_t i)
 		l->items[1].value = sprint(g, "t%u", below(g, 2));
 		l->n = 2;
 	}
-	qsort(l->items, l->n, sizeof(*l->items), cmp_label);
+	if (l->n > 1)
+		qsort(l->items, l->n, sizeof(*l->items), cmp_label);
 }
 
 static void gen_expr(struct gen *g, struct pm_sel_expr *e, const char *key, bool is_ns)

@@ -297,7 +297,8 @@ static int collect(struct rt *rt, bool is_exited_only, struct rt_replica_info **
 		free(v);
 		return 0;
 	}
-	qsort(v, k, sizeof(*v), cmp_info);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_info);
 	*out = v;
 	*n = k;
 	return 0;

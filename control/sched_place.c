@@ -300,7 +300,8 @@ static int init_classes(struct state *s, size_t n)
 		goto out;
 	for (i = 0; i < n; i++)
 		own[i] = sorted[i] = sched_constraints_hash(s->reps[i].pod);
-	qsort(sorted, n, sizeof(*sorted), cmp_u64);
+	if (n > 1)
+		qsort(sorted, n, sizeof(*sorted), cmp_u64);
 	for (i = 0; i < n; i++)
 		if (!i || sorted[i] != sorted[i - 1])
 			s->classes[s->n_classes++].hash = sorted[i];
