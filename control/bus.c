@@ -40,13 +40,24 @@ struct sub_ctx {
 	void *ctx;
 };
 
+/*
+ * A bucket watcher: our own push consumer on the bucket's stream, last value
+ * per key then every change, no acks. Not libnats' kvWatcher: that one is an
+ * ordered consumer whose missed-heartbeat reset (a libnats thread) frees and
+ * replaces the consumer name while kvWatcher_Stop() reads it without the
+ * lock (libnats 3.4.1, jsSub_deleteConsumer), a use-after-free each time we
+ * restart watchers after the server came back.
+ */
 struct watch {
 	struct bus *bus;
 	enum bus_bucket bucket;
-	kvWatcher *w;
+	natsSubscription *sub;
+	size_t prefix_len; /* strlen("$KV.<bucket>.") */
 	pthread_t thread;
 	atomic_bool is_stopping;
 	bool is_running;
+	bool is_replayed; /* the end-of-replay marker was delivered */
+	bool is_empty; /* nothing to replay: deliver the marker first */
 };
 
 struct bus {
@@ -365,16 +376,29 @@ err_free:
 	return err;
 }
 
-static void stop_watch(struct watch *w)
+/*
+ * Stop every watcher: flag all threads first so that their polls run out
+ * together, then join each and only then drop its subscription, which thus
+ * has no reader left. Unsubscribing deletes the consumer (a request) unless
+ * the connection is closed.
+ */
+static void stop_watches(struct bus *b)
 {
-	if (!w->is_running)
-		return;
-	atomic_store(&w->is_stopping, true);
-	kvWatcher_Stop(w->w);
-	pthread_join(w->thread, NULL);
-	kvWatcher_Destroy(w->w);
-	w->w = NULL;
-	w->is_running = false;
+	struct watch *w;
+	int i;
+
+	for (i = 0; i < BUS_BUCKET_NR; i++)
+		atomic_store(&b->watch[i].is_stopping, true);
+	for (i = 0; i < BUS_BUCKET_NR; i++) {
+		w = &b->watch[i];
+		if (!w->is_running)
+			continue;
+		pthread_join(w->thread, NULL);
+		w->is_running = false;
+		natsSubscription_Unsubscribe(w->sub);
+		natsSubscription_Destroy(w->sub);
+		w->sub = NULL;
+	}
 }
 
 /* See bus.h. */
@@ -396,10 +420,9 @@ void bus_close(struct bus *b)
 	}
 	for (i = 0; i < (int)b->n_subs; i++)
 		natsSubscription_Destroy(b->subs[i]);
-	for (i = 0; i < BUS_BUCKET_NR; i++) {
-		stop_watch(&b->watch[i]);
+	stop_watches(b);
+	for (i = 0; i < BUS_BUCKET_NR; i++)
 		kvStore_Destroy(b->kv[i]);
-	}
 	jsCtx_Destroy(b->js);
 	natsConnection_Destroy(b->nc);
 	/* Waits for libnats' threads: no callback can still see b after this. */
@@ -441,38 +464,96 @@ static int open_bucket(struct bus *b, enum bus_bucket bucket)
 	return nats_err(s);
 }
 
-static void deliver(struct watch *w, kvEntry *e)
+static void deliver_marker(struct watch *w)
 {
 	struct bus_kv_event ev = {.bucket = w->bucket};
 
-	if (e) {
-		ev.key = kvEntry_Key(e);
-		ev.rev = kvEntry_Revision(e);
-		ev.is_delete = kvEntry_Operation(e) != kvOp_Put;
-		ev.data = kvEntry_Value(e);
-		ev.len = (size_t)kvEntry_ValueLen(e);
-	}
+	w->is_replayed = true;
 	w->bus->kv_fn(w->bus->kv_ctx, &ev);
+}
+
+/* One stored message of the bucket's stream as a KV event; then the marker once caught up. */
+static void deliver(struct watch *w, natsMsg *msg)
+{
+	struct bus_kv_event ev = {.bucket = w->bucket};
+	jsMsgMetaData *meta = NULL;
+	const char *subject = natsMsg_GetSubject(msg), *op = NULL;
+
+	if (natsMsg_GetMetaData(&meta, msg) != NATS_OK || strlen(subject) <= w->prefix_len) {
+		pr_warn("bus: bucket %s: skipping a message without KV metadata",
+			bucket_names[w->bucket]);
+		goto out;
+	}
+	ev.key = subject + w->prefix_len;
+	ev.rev = meta->Sequence.Stream;
+	/* KV-Operation: DEL or PURGE; absent on a put. */
+	ev.is_delete = natsMsgHeader_Get(msg, "KV-Operation", &op) == NATS_OK && op &&
+		       (!strcmp(op, "DEL") || !strcmp(op, "PURGE"));
+	ev.data = natsMsg_GetData(msg);
+	ev.len = (size_t)natsMsg_GetDataLength(msg);
+	w->bus->kv_fn(w->bus->kv_ctx, &ev);
+	if (!w->is_replayed && meta->NumPending == 0)
+		deliver_marker(w);
+out:
+	jsMsgMetaData_Destroy(meta);
 }
 
 static void *watch_thread(void *arg)
 {
 	struct watch *w = arg;
-	kvEntry *e;
+	natsMsg *msg;
 	natsStatus s;
 
+	if (w->is_empty)
+		deliver_marker(w);
 	while (!atomic_load(&w->is_stopping)) {
-		e = NULL;
-		s = kvWatcher_Next(&e, w->w, WATCH_POLL_MS);
+		msg = NULL;
+		s = natsSubscription_NextMsg(&msg, w->sub, WATCH_POLL_MS);
 		if (s == NATS_TIMEOUT)
 			continue;
+		/* Closed connection or subscription: bus_watch() starts a new one. */
 		if (s != NATS_OK)
 			break;
-		/* NULL: the initial values have all been delivered. */
-		deliver(w, e);
-		kvEntry_Destroy(e);
+		deliver(w, msg);
+		natsMsg_Destroy(msg);
 	}
 	return NULL;
+}
+
+/*
+ * Subscribe to the bucket's stream: last value per key, then changes. The
+ * replay is complete after the message with no more pending, or at once when
+ * the consumer had nothing to deliver when it was created.
+ */
+static int subscribe_bucket(struct bus *b, struct watch *w)
+{
+	char subject[256], stream[256];
+	jsConsumerInfo *ci = NULL;
+	jsSubOptions so;
+	natsStatus s;
+
+	snprintf(subject, sizeof(subject), "$KV.%s.>", bucket_names[w->bucket]);
+	snprintf(stream, sizeof(stream), "KV_%s", bucket_names[w->bucket]);
+	w->prefix_len = strlen(subject) - 1;
+	jsSubOptions_Init(&so);
+	so.Stream = stream;
+	so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+	so.Config.AckPolicy = js_AckNone;
+	s = js_SubscribeSync(&w->sub, b->js, subject, NULL, &so, NULL);
+	/* A replay can be large: never drop it as a slow consumer. */
+	if (s == NATS_OK)
+		s = natsSubscription_SetPendingLimits(w->sub, -1, -1);
+	if (s == NATS_OK)
+		s = natsSubscription_GetConsumerInfo(&ci, w->sub, NULL, NULL);
+	if (s == NATS_OK)
+		w->is_empty = ci->NumPending == 0 && ci->Delivered.Consumer == 0;
+	jsConsumerInfo_Destroy(ci);
+	if (s != NATS_OK && w->sub) {
+		natsSubscription_Unsubscribe(w->sub);
+		natsSubscription_Destroy(w->sub);
+		w->sub = NULL;
+	}
+	return nats_err(s);
 }
 
 static int start_watch(struct bus *b, enum bus_bucket bucket)
@@ -480,17 +561,19 @@ static int start_watch(struct bus *b, enum bus_bucket bucket)
 	struct watch *w = &b->watch[bucket];
 	int err;
 
-	stop_watch(w);
 	w->bus = b;
 	w->bucket = bucket;
+	w->is_replayed = false;
+	w->is_empty = false;
 	atomic_store(&w->is_stopping, false);
-	err = nats_err(kvStore_WatchAll(&w->w, b->kv[bucket], NULL));
+	err = subscribe_bucket(b, w);
 	if (err)
 		return err;
 	err = -pthread_create(&w->thread, NULL, watch_thread, w);
 	if (err) {
-		kvWatcher_Destroy(w->w);
-		w->w = NULL;
+		natsSubscription_Unsubscribe(w->sub);
+		natsSubscription_Destroy(w->sub);
+		w->sub = NULL;
 		return err;
 	}
 	w->is_running = true;
@@ -504,6 +587,7 @@ int bus_watch(struct bus *b, bus_kv_fn fn, void *ctx)
 
 	if (!bus_is_connected(b))
 		return -ENOTCONN;
+	stop_watches(b);
 	b->kv_fn = fn;
 	b->kv_ctx = ctx;
 	for (i = 0; i < BUS_BUCKET_NR && !err; i++) {

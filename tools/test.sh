@@ -21,15 +21,6 @@ run_suite() {
 echo "== plain build (RelWithDebInfo): every test"
 run_suite build "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # The guest kernels of vmtest run the plain binaries; sanitizers add nothing there.
-# KNOWN BUG, excluded here only: under the full parallel sanitized suite an
-# agent started while nats-server is down sometimes aborts when the bus comes
-# back (netns_test_agent_faults; it passes alone under ASan and in the plain
-# suite above). Tracked in issue 6's note; remove this exclusion with the fix.
-# The same path aborts netns_test_metrics_bus (a bus restart) under ASan: on
-# reconnect bus.c restarts the KV watchers while libnats' own thread is
-# resetting their ordered consumers, and kvWatcher_Stop -> jsSub_deleteConsumer
-# formats an error with the consumer name that thread just freed
-# (heap-use-after-free inside libnats 3.4.1).
-echo "== sanitized build (ASan + UBSan): every test but vmtest (and the two bus restart tests)"
+echo "== sanitized build (ASan + UBSan): every test but vmtest"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_suite build-asan "-LE vmtest -E ^netns_test_(agent_faults|metrics_bus)$" -DCMAKE_BUILD_TYPE=Debug -DBM_SANITIZE=ON
+  run_suite build-asan "-LE vmtest" -DCMAKE_BUILD_TYPE=Debug -DBM_SANITIZE=ON

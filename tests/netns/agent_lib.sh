@@ -57,14 +57,20 @@ agent_start() {
 
 # st I EXPR: evaluate a Python expression over node I's agent status (as s).
 st() {
-	bmn "$1" agent status --json 2>/dev/null |
+	timeout 10 "$BPFMESH" --pin-dir "$PIN_DIR/n$1" --state-dir "$STATE_DIR/n$1" agent status --json 2>/dev/null |
 		python3 -c "import json,sys; s=json.load(sys.stdin); print($2)"
 }
 
-# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds (bounded).
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds, for at
+# most SECONDS of wall time (a slow CMD, e.g. under sanitizers and load, must
+# not stretch the bound) and at most 20 * SECONDS tries.
 wait_for() {
-	local n=$(($1 * 20)) i; shift
-	for i in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	local n=$(($1 * 20)) end=$((SECONDS + $1)) i; shift
+	for i in $(seq "$n"); do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.05
+	done
 	return 1
 }
 
