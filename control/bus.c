@@ -58,6 +58,7 @@ struct watch {
 	bool is_running;
 	bool is_replayed; /* the end-of-replay marker was delivered */
 	bool is_empty; /* nothing to replay: deliver the marker first */
+	uint64_t next_seq; /* the consumer sequence the next message must carry */
 };
 
 struct bus {
@@ -376,11 +377,20 @@ err_free:
 	return err;
 }
 
+/* Unsubscribing deletes the consumer (a request) unless the connection is closed. */
+static void drop_sub(struct watch *w)
+{
+	if (!w->sub)
+		return;
+	natsSubscription_Unsubscribe(w->sub);
+	natsSubscription_Destroy(w->sub);
+	w->sub = NULL;
+}
+
 /*
  * Stop every watcher: flag all threads first so that their polls run out
  * together, then join each and only then drop its subscription, which thus
- * has no reader left. Unsubscribing deletes the consumer (a request) unless
- * the connection is closed.
+ * has no reader left.
  */
 static void stop_watches(struct bus *b)
 {
@@ -395,9 +405,7 @@ static void stop_watches(struct bus *b)
 			continue;
 		pthread_join(w->thread, NULL);
 		w->is_running = false;
-		natsSubscription_Unsubscribe(w->sub);
-		natsSubscription_Destroy(w->sub);
-		w->sub = NULL;
+		drop_sub(w);
 	}
 }
 
@@ -472,18 +480,28 @@ static void deliver_marker(struct watch *w)
 	w->bus->kv_fn(w->bus->kv_ctx, &ev);
 }
 
-/* One stored message of the bucket's stream as a KV event; then the marker once caught up. */
-static void deliver(struct watch *w, natsMsg *msg)
+/*
+ * One stored message of the bucket's stream as a KV event; then the marker
+ * once caught up. Returns false, delivering nothing, when messages were lost
+ * before it (the consumer sequence jumped: the server dropped them for a
+ * slow consumer; without acks they never come again).
+ */
+static bool deliver(struct watch *w, natsMsg *msg)
 {
 	struct bus_kv_event ev = {.bucket = w->bucket};
 	jsMsgMetaData *meta = NULL;
 	const char *subject = natsMsg_GetSubject(msg), *op = NULL;
+	bool is_in_order = true;
 
 	if (natsMsg_GetMetaData(&meta, msg) != NATS_OK || strlen(subject) <= w->prefix_len) {
 		pr_warn("bus: bucket %s: skipping a message without KV metadata",
 			bucket_names[w->bucket]);
 		goto out;
 	}
+	is_in_order = meta->Sequence.Consumer == w->next_seq;
+	if (!is_in_order)
+		goto out;
+	w->next_seq++;
 	ev.key = subject + w->prefix_len;
 	ev.rev = meta->Sequence.Stream;
 	/* KV-Operation: DEL or PURGE; absent on a put. */
@@ -496,6 +514,20 @@ static void deliver(struct watch *w, natsMsg *msg)
 		deliver_marker(w);
 out:
 	jsMsgMetaData_Destroy(meta);
+	return is_in_order;
+}
+
+static int subscribe_bucket(struct bus *b, struct watch *w);
+
+/* After lost messages: a new consumer replays the bucket (consumers are idempotent). */
+static void resubscribe(struct watch *w)
+{
+	pr_warn("bus: bucket %s: messages lost; replaying it", bucket_names[w->bucket]);
+	drop_sub(w);
+	while (!atomic_load(&w->is_stopping) && subscribe_bucket(w->bus, w))
+		sleep_ms(WATCH_POLL_MS);
+	if (w->sub && w->is_empty)
+		deliver_marker(w);
 }
 
 static void *watch_thread(void *arg)
@@ -506,15 +538,20 @@ static void *watch_thread(void *arg)
 
 	if (w->is_empty)
 		deliver_marker(w);
-	while (!atomic_load(&w->is_stopping)) {
+	while (!atomic_load(&w->is_stopping) && w->sub) {
 		msg = NULL;
 		s = natsSubscription_NextMsg(&msg, w->sub, WATCH_POLL_MS);
 		if (s == NATS_TIMEOUT)
 			continue;
+		if (s == NATS_SLOW_CONSUMER) {
+			resubscribe(w);
+			continue;
+		}
 		/* Closed connection or subscription: bus_watch() starts a new one. */
 		if (s != NATS_OK)
 			break;
-		deliver(w, msg);
+		if (!deliver(w, msg))
+			resubscribe(w);
 		natsMsg_Destroy(msg);
 	}
 	return NULL;
@@ -532,6 +569,8 @@ static int subscribe_bucket(struct bus *b, struct watch *w)
 	jsSubOptions so;
 	natsStatus s;
 
+	w->next_seq = 1;
+	w->is_empty = false;
 	snprintf(subject, sizeof(subject), "$KV.%s.>", bucket_names[w->bucket]);
 	snprintf(stream, sizeof(stream), "KV_%s", bucket_names[w->bucket]);
 	w->prefix_len = strlen(subject) - 1;
@@ -548,11 +587,8 @@ static int subscribe_bucket(struct bus *b, struct watch *w)
 	if (s == NATS_OK)
 		w->is_empty = ci->NumPending == 0 && ci->Delivered.Consumer == 0;
 	jsConsumerInfo_Destroy(ci);
-	if (s != NATS_OK && w->sub) {
-		natsSubscription_Unsubscribe(w->sub);
-		natsSubscription_Destroy(w->sub);
-		w->sub = NULL;
-	}
+	if (s != NATS_OK)
+		drop_sub(w);
 	return nats_err(s);
 }
 
@@ -564,16 +600,13 @@ static int start_watch(struct bus *b, enum bus_bucket bucket)
 	w->bus = b;
 	w->bucket = bucket;
 	w->is_replayed = false;
-	w->is_empty = false;
 	atomic_store(&w->is_stopping, false);
 	err = subscribe_bucket(b, w);
 	if (err)
 		return err;
 	err = -pthread_create(&w->thread, NULL, watch_thread, w);
 	if (err) {
-		natsSubscription_Unsubscribe(w->sub);
-		natsSubscription_Destroy(w->sub);
-		w->sub = NULL;
+		drop_sub(w);
 		return err;
 	}
 	w->is_running = true;
