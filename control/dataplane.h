@@ -48,11 +48,14 @@ int dp_prog_fd(const struct dataplane *dp);
 int dp_map_fd(const struct dataplane *dp, const char *name);
 
 /*
- * Install one compiled generation atomically: create fresh inner maps, fill
- * them with batch updates, place them in the inactive slot, wait for the
- * programs using that slot to finish, then publish generation + 1 with one
- * 32-bit store. Traffic sees the old tables or the new ones, never a mix; on
- * error nothing visible changes. Returns 0 and the new generation, or -errno.
+ * Install one compiled generation atomically: make sure no program still
+ * reads the inactive slot (a grace period after the previous store, usually
+ * already over: it is waited for in the background), refill that slot's
+ * inner maps in place with batch updates (fresh maps only where a table
+ * outgrew its map or the slot has none), then publish generation + 1 with
+ * one 32-bit store. Traffic sees the old tables or the new ones, never a
+ * mix; on error nothing visible changes. Returns 0 and the new generation,
+ * or -errno. Not for concurrent use on the same pins.
  */
 int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *generation);
 
@@ -80,8 +83,7 @@ int dp_detach(const char *pin_dir, int ifindex);
  * instance, *rec receives the verdict record; otherwise only xdp_action is
  * filled. Returns 0 or -errno.
  */
-int dp_test_run(struct dataplane *dp, const void *frame, size_t len,
-		struct bm_verdict_record *rec);
+int dp_test_run(struct dataplane *dp, const void *frame, size_t len, struct bm_verdict_record *rec);
 
 /*
  * Anti-spoofing (bpf/abi/guard.h): from now on, an IPv4/IPv6 packet entering

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dp_inner.h"
 #include "log.h"
 #include "pinned.h"
 
@@ -60,21 +61,10 @@ out:
 	return err;
 }
 
-/* An empty generation still needs one slot: tell 0 from 1 by looking. */
-static long count_small(int fd, const struct bpf_map_info *info)
-{
-	char key[64];
-
-	if (info->key_size > sizeof(key))
-		return -EINVAL;
-	return bpf_map_get_next_key(fd, NULL, key) ? 0 : 1;
-}
-
-/* See pinned.h. Generations are immutable and sized exactly, so max_entries is the fill. */
+/* See pinned.h. Inner maps are refilled in place and have room to spare: count. */
 long pinned_inner_entries(int outer_fd, uint32_t slot)
 {
-	struct bpf_map_info info;
-	__u32 len = sizeof(info), id;
+	__u32 id;
 	long n;
 	int fd;
 
@@ -83,10 +73,7 @@ long pinned_inner_entries(int outer_fd, uint32_t slot)
 	fd = bpf_map_get_fd_by_id(id);
 	if (fd < 0)
 		return -errno;
-	memset(&info, 0, sizeof(info));
-	n = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : (long)info.max_entries;
-	if (n == 1)
-		n = count_small(fd, &info);
+	n = dp_inner_count(fd);
 	close(fd);
 	return n;
 }

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The atomic policy swap (bpf/abi/config.h): build one generation of inner
- * maps, place them in the inactive slot of every outer map, then publish the
- * new generation with one 32-bit store. Each generation's inner maps are
- * immutable once published, so they are sized exactly to their contents.
+ * The atomic policy swap (bpf/abi/config.h): write one generation into the
+ * inactive slot of every outer map, then publish it with one 32-bit store of
+ * the generation. The inactive slot's inner maps are refilled in place once
+ * no program reads them any more (an RCU grace period after the previous
+ * store, which dp_grace waits for in the background), so an install costs
+ * no grace period at all in the common case. Only a slot without inner maps,
+ * or a table that outgrew (or shrank far below) its inner map, gets a fresh
+ * inner map, whose outer update waits for one grace period in the kernel.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,7 +19,26 @@
 #include <linux/bpf.h>
 
 #include "dataplane_priv.h"
+#include "dp_grace.h"
+#include "dp_inner.h"
 #include "log.h"
+
+/* Room for growth in a fresh inner map: n + n/2 + INNER_SPARE entries. */
+#define INNER_SPARE 16
+/* An inner map more than this many times the room n needs is replaced (memory). */
+#define INNER_OVERSIZE 4
+
+/* The inner map in one slot of one outer map, as last seen. */
+struct inner {
+	int fd; /* -1: unknown */
+	__u32 id;
+	__u32 max_entries;
+};
+
+struct dp_slots {
+	struct dp_grace *grace;
+	struct inner inner[TABLES_NR][2];
+};
 
 struct inner_spec {
 	enum bpf_map_type type;
@@ -58,10 +83,73 @@ static int fill_inner(int fd, const struct bm_tables *t, enum tables_kind kind)
 	return err;
 }
 
+static __u32 room_for(size_t n)
+{
+	size_t room = n + n / 2 + INNER_SPARE;
+
+	return room > UINT32_MAX ? UINT32_MAX : (__u32)room;
+}
+
+/* Can in take n entries in place, without wasting much memory? */
+static bool is_fit(const struct inner *in, size_t n)
+{
+	return in->fd >= 0 && n <= in->max_entries &&
+	       (__u64)in->max_entries <= (__u64)INNER_OVERSIZE * room_for(n);
+}
+
+static void inner_forget(struct inner *in)
+{
+	if (in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+	in->id = 0;
+	in->max_entries = 0;
+}
+
+/* Remember the inner map fd (we own it) with its id and capacity. */
+static int inner_adopt(struct inner *in, int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return -errno;
+	}
+	inner_forget(in);
+	in->fd = fd;
+	in->id = info.id;
+	in->max_entries = info.max_entries;
+	return 0;
+}
+
+/* Bring in up to date with what outer[slot] holds now (maybe nothing). */
+static int inner_refresh(int outer, __u32 slot, struct inner *in)
+{
+	__u32 id;
+	int fd;
+
+	if (bpf_map_lookup_elem(outer, &slot, &id)) {
+		if (errno != ENOENT)
+			return -errno;
+		inner_forget(in);
+		return 0;
+	}
+	if (in->fd >= 0 && in->id == id)
+		return 0;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0) {
+		inner_forget(in);
+		return errno == ENOENT ? 0 : -errno;
+	}
+	return inner_adopt(in, fd);
+}
+
 static int create_inner(const struct bm_tables *t, enum tables_kind kind)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = inner_specs[kind].flags);
-	__u32 max_entries = t->maps[kind].n ? (__u32)t->maps[kind].n : 1;
+	__u32 max_entries = room_for(t->maps[kind].n);
 	int fd, err;
 
 	fd = bpf_map_create(inner_specs[kind].type, inner_specs[kind].name,
@@ -82,66 +170,115 @@ static int create_inner(const struct bm_tables *t, enum tables_kind kind)
 	return fd;
 }
 
-static void close_fds(int *fds, int n)
+/*
+ * A fresh inner map into outer[slot]. The kernel waits for a grace period
+ * before the update returns; nobody reads the inactive slot, so the wait is
+ * latency only.
+ */
+static int inner_replace(int outer, __u32 slot, const struct bm_tables *t, enum tables_kind kind,
+			 struct inner *in)
 {
-	int i;
+	int fd = create_inner(t, kind), err;
 
-	for (i = 0; i < n; i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(outer, &slot, &fd, BPF_ANY)) {
+		err = -errno;
+		close(fd);
+		return err;
 	}
+	return inner_adopt(in, fd);
 }
 
-/*
- * Wait until no program still runs with a generation read before our store:
- * replacing an element of a map-in-map makes the kernel wait an RCU grace
- * period, and XDP programs run inside RCU read-side sections.
- */
-static int wait_grace_period(struct dataplane *dp, __u32 slot, int inner_fd)
+/* Write one table into the inactive slot, in place when its inner map fits. */
+static int install_table(struct dataplane *dp, struct dp_slots *st, const struct bm_tables *t,
+			 enum tables_kind kind, __u32 slot)
 {
-	int outer = dp_map_fd(dp, BM_MAP_PORTS);
+	const struct tables_map *m = &t->maps[kind];
+	struct inner *in = &st->inner[kind][slot];
+	int outer = dp_map_fd(dp, tables_map_name(kind)), err;
 
-	if (bpf_map_update_elem(outer, &slot, &inner_fd, BPF_ANY))
-		return -errno;
-	return 0;
+	if (outer < 0)
+		return outer;
+	err = inner_refresh(outer, slot, in);
+	if (!err && is_fit(in, m->n)) {
+		err = dp_inner_clear(in->fd, (__u32)m->key_size, (__u32)m->value_size,
+				     in->max_entries);
+		if (!err)
+			err = fill_inner(in->fd, t, kind);
+		if (!err)
+			return 0;
+		pr_debug("refill %s slot %u in place: %s; replacing the map", tables_map_name(kind),
+			 slot, strerror(-err));
+	}
+	return inner_replace(outer, slot, t, kind, in);
+}
+
+/* See dataplane_priv.h. */
+void dp_slots_free(struct dp_slots *st)
+{
+	int k;
+
+	if (!st)
+		return;
+	dp_grace_free(st->grace);
+	for (k = 0; k < TABLES_NR; k++) {
+		inner_forget(&st->inner[k][0]);
+		inner_forget(&st->inner[k][1]);
+	}
+	free(st);
+}
+
+static struct dp_slots *slots_new(void)
+{
+	struct dp_slots *st = calloc(1, sizeof(*st));
+	int k;
+
+	if (!st)
+		return NULL;
+	for (k = 0; k < TABLES_NR; k++)
+		st->inner[k][0].fd = st->inner[k][1].fd = -1;
+	st->grace = dp_grace_new();
+	if (!st->grace) {
+		free(st);
+		return NULL;
+	}
+	return st;
 }
 
 /* See dataplane.h. */
 int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *generation)
 {
 	volatile struct bm_config *cfg = dp_config(dp);
-	int fds[TABLES_NR];
+	struct dp_slots **st = dp_slots(dp);
 	__u32 cur, next, slot;
-	int k, err = 0, outer;
+	int k, err;
 
-	for (k = 0; k < TABLES_NR; k++)
-		fds[k] = -1;
+	if (!*st)
+		*st = slots_new();
+	if (!*st)
+		return -errno;
 	cur = __atomic_load_n(&cfg->generation, __ATOMIC_ACQUIRE);
 	next = cur + 1 ? cur + 1 : 2; /* 0 means "nothing loaded": skip it, keep parity */
 	slot = next & 1;
-	for (k = 0; k < TABLES_NR; k++) {
-		fds[k] = create_inner(t, (enum tables_kind)k);
-		if (fds[k] < 0) {
-			err = fds[k];
-			goto out;
-		}
+	/* Programs still running with cur - 1 read this slot: let them finish. */
+	err = dp_grace_settle((*st)->grace, cur);
+	if (err) {
+		pr_warn("wait for programs of generation %u: %s", cur - 1, strerror(-err));
+		return err;
 	}
 	for (k = 0; k < TABLES_NR; k++) {
-		outer = dp_map_fd(dp, tables_map_name((enum tables_kind)k));
-		if (outer < 0 || bpf_map_update_elem(outer, &slot, &fds[k], BPF_ANY)) {
-			err = outer < 0 ? outer : -errno;
+		err = install_table(dp, *st, t, (enum tables_kind)k, slot);
+		if (err) {
 			pr_warn("install %s slot %u: %s", tables_map_name((enum tables_kind)k),
 				slot, strerror(-err));
-			goto out;
+			return err;
 		}
 	}
 	__atomic_store_n(&cfg->generation, next, __ATOMIC_RELEASE);
-	err = wait_grace_period(dp, slot, fds[TABLES_PORTS]);
-	if (err)
-		goto out;
+	if (dp_grace_stored((*st)->grace, next))
+		pr_debug("no grace-period thread: the next install waits itself");
 	*generation = next;
 	pr_info("installed policy generation %u in slot %u", next, slot);
-out:
-	close_fds(fds, TABLES_NR);
-	return err;
+	return 0;
 }

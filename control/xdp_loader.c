@@ -28,6 +28,7 @@
 struct dataplane {
 	struct xdp_ingress *skel;
 	volatile struct bm_config *config;
+	struct dp_slots *slots; /* tables_install.c */
 	size_t config_len;
 	bool is_dry_run;
 	char pin_dir[PATH_MAX];
@@ -154,6 +155,7 @@ void dp_close(struct dataplane *dp)
 {
 	if (!dp)
 		return;
+	dp_slots_free(dp->slots);
 	if (dp->config)
 		munmap((void *)dp->config, dp->config_len);
 	xdp_ingress__destroy(dp->skel);
@@ -164,6 +166,12 @@ void dp_close(struct dataplane *dp)
 volatile struct bm_config *dp_config(struct dataplane *dp)
 {
 	return dp->config;
+}
+
+/* See dataplane_priv.h. */
+struct dp_slots **dp_slots(struct dataplane *dp)
+{
+	return &dp->slots;
 }
 
 /* See dataplane.h. */
