@@ -198,7 +198,8 @@ static int poll_timeout(const struct agent *a)
 {
 	uint64_t now = agent_now_ms();
 
-	if (a->next_hb_ms <= now || a->sched.is_busy)
+	/* An event applied by the loop's last drain still waits for its install. */
+	if (a->next_hb_ms <= now || a->sched.is_busy || agent_is_reconcile_due(a))
 		return 0;
 	return a->next_hb_ms - now < 100 ? (int)(a->next_hb_ms - now) : 100;
 }

@@ -152,7 +152,9 @@ static void apply_policy(struct agent *a, const struct agent_ev *ev)
 	struct pm_model *m = NULL;
 	const json_t *origin;
 	char why[512];
+	uint64_t t0;
 	json_t *j;
+	int err;
 
 	if (strcmp(ev->key, AGENT_POLICY_KEY))
 		return reject(a, ev, "unknown key in bpfmesh-policy");
@@ -171,7 +173,11 @@ static void apply_policy(struct agent *a, const struct agent_ev *ev)
 		return reject(a, ev,
 			      "\"sources\" must be a non-empty array of {name, data} strings");
 	}
-	if (agent_build_model(a, &cand, &m, why, sizeof(why))) {
+	t0 = agent_now_us();
+	err = agent_build_model(a, &cand, &m, why, sizeof(why));
+	pr_debug("agent: policy revision %llu: model %.1f ms", (unsigned long long)ev->rev,
+		 (double)(agent_now_us() - t0) / 1e3);
+	if (err) {
 		policy_sources_free(&cand);
 		json_decref(j);
 		return reject(a, ev, why);
@@ -609,18 +615,25 @@ static void set_ready(struct agent *a)
 }
 
 /* See agent_priv.h. */
+bool agent_is_reconcile_due(const struct agent *a)
+{
+	int i;
+
+	for (i = 0; i < BUS_BUCKET_NR; i++)
+		if (!a->is_replayed[i])
+			return false;
+	return a->is_dirty;
+}
+
+/* See agent_priv.h. */
 void agent_reconcile(struct agent *a)
 {
 	uint64_t sig = endpoints_sig(&a->endpoints), t0 = agent_now_ms();
 	struct pm_model *m = NULL;
 	size_t entries = 0;
 	uint32_t gen;
-	int i;
 
-	for (i = 0; i < BUS_BUCKET_NR; i++)
-		if (!a->is_replayed[i])
-			return;
-	if (!a->is_dirty)
+	if (!agent_is_reconcile_due(a))
 		return;
 	a->is_dirty = false;
 	if ((a->applied_rev == a->policy_rev && a->applied_sig == sig) ||

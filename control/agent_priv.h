@@ -118,6 +118,9 @@ void agent_apply(struct agent *a, const struct agent_ev *ev);
 /* agent_apply.c: if dirty and replayed, build, compile and install. */
 void agent_reconcile(struct agent *a);
 
+/* agent_apply.c: would agent_reconcile() act now (dirty and replayed)? */
+bool agent_is_reconcile_due(const struct agent *a);
+
 /* agent_apply.c: delete every bm_auth entry of a revoked identity. Returns the count. */
 int agent_sweep_auth(struct agent *a);
 

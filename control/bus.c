@@ -23,7 +23,7 @@
 #include "log.h"
 
 #define SERVER_START_TIMEOUT_MS 10000
-#define WATCH_POLL_MS 250
+#define WATCH_POLL_MS 50 /* how soon a watcher notices it must stop */
 #define BUS_MAX_SUBS 8
 
 static const char *const bucket_names[BUS_BUCKET_NR] = {
@@ -377,12 +377,14 @@ err_free:
 	return err;
 }
 
-/* Unsubscribing deletes the consumer (a request) unless the connection is closed. */
+/*
+ * Destroy only: it withdraws our interest but, unlike Unsubscribe, sends no
+ * consumer-delete request (which would block the agent's loop while the
+ * server is slow or away); the server drops an ephemeral consumer nobody
+ * listens to by itself.
+ */
 static void drop_sub(struct watch *w)
 {
-	if (!w->sub)
-		return;
-	natsSubscription_Unsubscribe(w->sub);
 	natsSubscription_Destroy(w->sub);
 	w->sub = NULL;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -251,6 +252,7 @@ int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *genera
 {
 	volatile struct bm_config *cfg = dp_config(dp);
 	struct dp_slots **st = dp_slots(dp);
+	struct timespec t0, t1;
 	__u32 cur, next, slot;
 	int k, err;
 
@@ -262,7 +264,11 @@ int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *genera
 	next = cur + 1 ? cur + 1 : 2; /* 0 means "nothing loaded": skip it, keep parity */
 	slot = next & 1;
 	/* Programs still running with cur - 1 read this slot: let them finish. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = dp_grace_settle((*st)->grace, cur);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pr_debug("grace period after generation %u: waited %.2f ms", cur,
+		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (err) {
 		pr_warn("wait for programs of generation %u: %s", cur - 1, strerror(-err));
 		return err;
