@@ -200,7 +200,16 @@ static void bench_sidecar_strong(unsigned int port, int n, uint64_t *lat)
 			exit(1);
 		lat[i] = now_ns() - t;
 	}
-	report("sidecar GET /v1.0/state/{key}", lat, n);
+	report("sidecar GET /v1.0/state/{key} (linearizable)", lat, n);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/v1.0/state/statestore/k%d?consistency=eventual",
+			 i % 100);
+		t = now_ns();
+		if (http_do(fd, "GET", path, NULL, etag) != 200)
+			exit(1);
+		lat[i] = now_ns() - t;
+	}
+	report("sidecar GET ?consistency=eventual (leader)", lat, n);
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "/v1.0/state/statestore/k%d", i % 100);
 		http_do(fd, "GET", path, NULL, etag);
