@@ -21,6 +21,7 @@
 
 #include "bus.h"
 #include "log.h"
+#include "natsbin.h"
 
 #define SERVER_START_TIMEOUT_MS 10000
 #define WATCH_POLL_MS 50 /* how soon a watcher notices it must stop */
@@ -123,43 +124,9 @@ bool bus_is_valid_key(const char *text)
 	return text[0] != '.' && p[-1] != '.' && !strstr(text, "..");
 }
 
-static unsigned int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	unsigned int port = 0;
-	int fd;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &len))
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
-static bool port_accepts(unsigned int port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	bool is_up;
-	int fd;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	is_up = !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	return is_up;
-}
-
 /* In the child: die with the agent, log to STATE/nats/server.log, exec. */
 static void exec_server(const char *dir, unsigned int port)
 {
-	const char *bin = getenv("BPFMESH_NATS_SERVER");
 	char port_s[16], log_path[4096], conf[4096];
 	int fd;
 
@@ -172,13 +139,10 @@ static void exec_server(const char *dir, unsigned int port)
 		dup2(fd, STDERR_FILENO);
 	}
 	snprintf(conf, sizeof(conf), "%s/server.conf", dir);
-	if (bin && *bin)
-		execl(bin, bin, "-c", conf, "-js", "-a", "127.0.0.1", "-p", port_s, "-sd", dir,
-		      (char *)NULL);
+	execl(natsbin_path(), "nats-server", "-c", conf, "-js", "-a", "127.0.0.1", "-p", port_s,
+	      "-sd", dir, (char *)NULL);
 	execlp("nats-server", "nats-server", "-c", conf, "-js", "-a", "127.0.0.1", "-p", port_s,
 	       "-sd", dir, (char *)NULL);
-	execl("/usr/sbin/nats-server", "nats-server", "-c", conf, "-js", "-a", "127.0.0.1", "-p",
-	      port_s, "-sd", dir, (char *)NULL);
 	_exit(127);
 }
 
@@ -212,7 +176,7 @@ static int write_server_conf(const char *dir)
 /* Start nats-server with JetStream on 127.0.0.1 and wait until it accepts. */
 static int start_server(struct bus *b, const struct bus_config *cfg)
 {
-	unsigned int port = cfg->local_port ? cfg->local_port : free_port();
+	unsigned int port = cfg->local_port ? cfg->local_port : natsbin_free_port();
 	char dir[4096];
 	int status, i, err;
 
@@ -232,7 +196,7 @@ static int start_server(struct bus *b, const struct bus_config *cfg)
 	if (b->server_pid == 0)
 		exec_server(dir, port);
 	for (i = 0; i < SERVER_START_TIMEOUT_MS / 20; i++) {
-		if (port_accepts(port)) {
+		if (natsbin_port_accepts(port)) {
 			snprintf(b->urls, sizeof(b->urls), "nats://127.0.0.1:%u", port);
 			pr_info("bus: local nats-server pid %d on 127.0.0.1:%u, data in %s",
 				(int)b->server_pid, port, dir);

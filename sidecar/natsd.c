@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../control/log.h"
+#include "../control/natsbin.h"
 #include "natsd.h"
 
 #define NATSD_START_MS 10000
@@ -32,47 +33,6 @@ struct natsd {
 	unsigned int port;
 	pid_t pid;
 };
-
-static const char *server_bin(void)
-{
-	const char *env = getenv("BPFMESH_NATS_SERVER");
-
-	if (env && *env)
-		return env;
-	return access("/usr/sbin/nats-server", X_OK) ? "/usr/bin/nats-server"
-						     : "/usr/sbin/nats-server";
-}
-
-static unsigned int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
-	unsigned int port = 0;
-	int fd;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &sl))
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
-static bool port_accepts(unsigned int port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
 
 static int write_conf(struct natsd *d, bool is_sync)
 {
@@ -98,7 +58,7 @@ static int run_wait(const char *a1, const char *a2, const char *a3)
 		fd = open("/dev/null", O_WRONLY);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
-		execl(server_bin(), "nats-server", a1, a2, a3, (char *)NULL);
+		execl(natsbin_path(), "nats-server", a1, a2, a3, (char *)NULL);
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) != pid)
@@ -137,7 +97,7 @@ static void exec_server(struct natsd *d)
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
 	}
-	execl(server_bin(), "nats-server", "-c", d->conf, (char *)NULL);
+	execl(natsbin_path(), "nats-server", "-c", d->conf, (char *)NULL);
 	_exit(127);
 }
 
@@ -151,7 +111,7 @@ static int spawn(struct natsd *d)
 	if (d->pid == 0)
 		exec_server(d);
 	for (i = 0; i < NATSD_START_MS / 20; i++) {
-		if (port_accepts(d->port))
+		if (natsbin_port_accepts(d->port))
 			return 0;
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
 			d->pid = 0;
@@ -197,7 +157,7 @@ int natsd_start(const char *state_dir, unsigned int port, struct natsd **out)
 		err = -errno;
 		goto err_free;
 	}
-	d->port = port ? port : free_port();
+	d->port = port ? port : natsbin_free_port();
 	err = d->port ? choose_conf(d) : -EADDRINUSE;
 	if (!err)
 		err = spawn(d);
