@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The node agent's loop: bus events in, one thread applies them to the maps. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "agent_sock.h"
 #include "cli.h"
 #include "dataplane.h"
+#include "fwd.h"
 #include "log.h"
 #include "policy_model.h"
 
@@ -246,13 +248,15 @@ static int setup_observability(struct agent *a)
 		.state_dir = a->cfg->state_dir,
 		.node = a->cfg->node,
 	};
+	char events_path[PATH_MAX];
 	struct bm_config dc;
 	__u32 zero = 0;
 	int err;
 
-	/* Rootless mode has no maps: its forwarder writes its own event file. */
+	/* Rootless mode has no ring buffer: its forwarder writes an event file. */
+	snprintf(events_path, sizeof(events_path), "%s/%s", a->cfg->state_dir, FWD_EVENTS_FILE);
 	if (a->rl)
-		fc.max_rate = 0;
+		fc.events_path = events_path;
 	if (a->cfg->has_allow_sample && a->dp &&
 	    (bpf_map_lookup_elem(dp_map_fd(a->dp, BM_MAP_CONFIG), &zero, &dc) ||
 	     dp_configure(a->dp, dc.flags, a->cfg->allow_sample)))

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Ring buffer to bus: batched, rate-bounded flow events (see agent_flows.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,10 +25,14 @@
 struct agent_flows {
 	struct agent_flows_config cfg;
 	char subject[128];
+	char events_path[PATH_MAX]; /* cfg.events_path points here (the caller's may go) */
 	pthread_t thread;
 	atomic_bool is_stopping;
 	int fd;
 	struct ring_buffer *rb;
+	int file_fd; /* events_path open; -1: not (yet) */
+	bool is_file_seen; /* events_path existed once: a new one is read from its start */
+	bool is_started_with_file; /* events_path existed when the publisher started */
 	struct id_names *names;
 	uint32_t names_gen; /* the generation names were loaded for */
 	uint64_t names_ms;
@@ -89,7 +96,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		drop(f);
 		return 0;
 	}
-	refresh_names(f, e->generation, now);
+	/* Forwarder records carry no generation: names at most once a second. */
+	refresh_names(f, f->cfg.events_path ? f->names_gen + 1 : e->generation, now);
 	j = flow_json_event(e, f->cfg.node, f->names, f->boot_to_real_ns);
 	if (!j || json_array_append_new(f->batch, j)) {
 		drop(f);
@@ -126,6 +134,53 @@ static void flush(struct agent_flows *f)
 	json_array_clear(f->batch);
 }
 
+/* (Re)open events_path when it is new or was rotated (another inode). */
+static void follow_file(struct agent_flows *f)
+{
+	struct stat a, b;
+	bool is_first = !f->is_file_seen;
+
+	if (f->file_fd >= 0 && !stat(f->cfg.events_path, &a) && !fstat(f->file_fd, &b) &&
+	    a.st_ino == b.st_ino)
+		return;
+	if (f->file_fd >= 0)
+		close(f->file_fd);
+	f->file_fd = open(f->cfg.events_path, O_RDONLY | O_CLOEXEC);
+	if (f->file_fd < 0)
+		return;
+	f->is_file_seen = true;
+	/* Already there when the agent started: what it holds was published before. */
+	if (is_first && f->is_started_with_file)
+		lseek(f->file_fd, 0, SEEK_END);
+}
+
+/*
+ * The file's whole new records through on_event(), up to a full batch; a
+ * record still being written is read again later. Returns how many. The
+ * forwarder appends each record with one write(), so records never tear.
+ */
+static int poll_file(struct agent_flows *f)
+{
+	struct bm_flow_event e;
+	ssize_t n;
+	int seen = 0;
+
+	follow_file(f);
+	while (f->file_fd >= 0) {
+		n = read(f->file_fd, &e, sizeof(e));
+		if (n > 0 && n < (ssize_t)sizeof(e))
+			lseek(f->file_fd, -n, SEEK_CUR);
+		if (n != (ssize_t)sizeof(e))
+			break;
+		seen++;
+		if (on_event(f, &e, sizeof(e)))
+			break;
+	}
+	if (!seen)
+		usleep(POLL_MS * 1000);
+	return seen;
+}
+
 static void *run(void *arg)
 {
 	struct agent_flows *f = arg;
@@ -133,7 +188,7 @@ static void *run(void *arg)
 	int err;
 
 	while (!atomic_load(&f->is_stopping)) {
-		err = ring_buffer__poll(f->rb, POLL_MS);
+		err = f->cfg.events_path ? poll_file(f) : ring_buffer__poll(f->rb, POLL_MS);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("agent: flow events: poll: %s", strerror(-err));
 			usleep(POLL_MS * 1000);
@@ -147,6 +202,16 @@ static void *run(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* The pinned ring buffer and its reader. 0 or -errno (-ENOENT: not pinned). */
+static int open_ring(struct agent_flows *f)
+{
+	f->fd = pinned_map_fd(f->cfg.pin_dir, BM_MAP_EVENTS);
+	if (f->fd < 0)
+		return f->fd;
+	f->rb = ring_buffer__new(f->fd, on_event, f, NULL);
+	return f->rb ? 0 : -errno;
 }
 
 /* See agent_flows.h. */
@@ -163,16 +228,20 @@ int agent_flows_start(const struct agent_flows_config *cfg, struct agent_flows *
 	f->tokens_ms = now_ms();
 	f->boot_to_real_ns = flow_json_boot_to_real_ns();
 	f->batch = json_array();
-	f->fd = pinned_map_fd(cfg->pin_dir, BM_MAP_EVENTS);
-	if (f->fd < 0 || !f->batch) {
-		err = f->fd < 0 ? f->fd : -ENOMEM;
-		goto err_free;
+	f->fd = f->file_fd = -1;
+	err = f->batch ? 0 : -ENOMEM;
+	if (!err && cfg->events_path &&
+	    snprintf(f->events_path, sizeof(f->events_path), "%s", cfg->events_path) >=
+		    (int)sizeof(f->events_path))
+		err = -ENAMETOOLONG;
+	if (!err && cfg->events_path) {
+		f->cfg.events_path = f->events_path;
+		f->is_started_with_file = !access(f->events_path, F_OK);
+	} else if (!err) {
+		err = open_ring(f);
 	}
-	f->rb = ring_buffer__new(f->fd, on_event, f, NULL);
-	if (!f->rb) {
-		err = -errno;
+	if (err)
 		goto err_free;
-	}
 	err = -pthread_create(&f->thread, NULL, run, f);
 	if (err)
 		goto err_free;
@@ -195,7 +264,10 @@ void agent_flows_stop(struct agent_flows *f)
 	atomic_store(&f->is_stopping, true);
 	pthread_join(f->thread, NULL);
 	ring_buffer__free(f->rb);
-	close(f->fd);
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->file_fd >= 0)
+		close(f->file_fd);
 	json_decref(f->batch);
 	id_names_free(f->names);
 	free(f);

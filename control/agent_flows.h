@@ -4,7 +4,8 @@
  * node's ring buffer (bm_events: every deny, sampled allows) and publishes
  * the events, batched and rate-bounded, on bpfmesh.v1.flow.NODE (schema 1,
  * docs/topics.md). Events over the rate or while the bus is away are
- * counted as dropped and the count travels in the next batch.
+ * counted as dropped and the count travels in the next batch. In rootless
+ * mode it follows the forwarder's event file instead (same records).
  */
 #ifndef BM_AGENT_FLOWS_H
 #define BM_AGENT_FLOWS_H
@@ -19,6 +20,12 @@ struct bus;
 
 struct agent_flows_config {
 	const char *pin_dir; /* where bm_events is pinned */
+	/*
+	 * Rootless mode: follow this file of struct bm_flow_event records (the
+	 * forwarder's, docs/rootless.md "Events") instead of the ring buffer;
+	 * it may appear later and be rotated; copied. NULL: the ring buffer.
+	 */
+	const char *events_path;
 	const char *state_dir; /* identities.tsv for the names */
 	const char *node;
 	struct bus *bus; /* thread-safe publishes; must outlive the publisher */
@@ -34,8 +41,9 @@ struct agent_flows_stats {
 struct agent_flows;
 
 /*
- * Open the ring buffer and start the publisher thread. Returns 0 and *out
- * (stop with agent_flows_stop), or -errno (-ENOENT: no pinned ring buffer).
+ * Open the ring buffer (or, with events_path, nothing yet) and start the
+ * publisher thread. Returns 0 and *out (stop with agent_flows_stop), or
+ * -errno (-ENOENT: no pinned ring buffer).
  */
 int agent_flows_start(const struct agent_flows_config *cfg, struct agent_flows **out);
 

@@ -263,6 +263,16 @@ static int parse_args(int argc, char **argv, struct observe_ctx *ctx)
 	return 0;
 }
 
+static bool has_arg(int argc, char **argv, const char *name)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return true;
+	return false;
+}
+
 /* See cli.h. */
 int cmd_observe(const struct cli_globals *g, int argc, char **argv)
 {
@@ -272,10 +282,12 @@ int cmd_observe(const struct cli_globals *g, int argc, char **argv)
 
 	/*
 	 * A rootless forwarder judges in userland and appends its events to a
-	 * file instead of the ring buffer: follow that (same lines and keys,
-	 * plus "source"; --all reads it from the start).
+	 * file instead of the ring buffer: follow that (same lines and keys;
+	 * --all reads it from the start), unless the bus is asked for, which a
+	 * rootless agent publishes them on too.
 	 */
-	if (rootless_is_running(g->state_dir))
+	if (rootless_is_running(g->state_dir) && !has_arg(argc, argv, "--bus") &&
+	    !has_arg(argc, argv, "--node"))
 		return rootless_observe(g, argc, argv);
 	if (parse_args(argc, argv, &ctx)) {
 		fprintf(stderr, OBSERVE_USAGE "run 'bpfmesh observe --help' for examples\n");

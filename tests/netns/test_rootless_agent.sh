@@ -84,6 +84,22 @@ check "the workloads start once the bus policy names them" \
 	until_ok 20 in_wl shop/client python3 "$NT" tcp 198.18.1.2 8080
 expect "client -> server tcp/9090 refused" 1 in_wl shop/client python3 "$NT" tcp 198.18.1.2 9090 --timeout 2
 check "observe shows the deny and its reason" events_have '"dport": *9090' '"reason": *"deny-ingress"'
+# The agent publishes the forwarder's events on the bus like the ring
+# buffer's: `observe --bus` sees them. The observer subscribes on its own
+# time, so denied connections are repeated (bounded) until it has one.
+bus_url=$(rl agent status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["bus"]["urls"])')
+rl observe --bus "$bus_url" --json --count 1 --timeout 20 --port 9090 --verdict deny \
+	>"$RL_DIR/bus.json" 2>"$RL_DIR/bus.err" &
+bus_observer=$!
+for i in $(seq 40); do
+	kill -0 "$bus_observer" 2>/dev/null || break
+	in_wl shop/client python3 "$NT" tcp 198.18.1.2 9090 --timeout 2 >/dev/null 2>&1 || true
+	sleep 0.25
+done
+wait "$bus_observer" || true
+check "observe --bus shows the forwarder's deny, published by the agent as node rl1" grep -q \
+	'"node": *"rl1".*"verdict": *"deny".*"reason": *"deny-ingress".*"source": *"user"' \
+	"$RL_DIR/bus.json"
 expect "client -> server udp/5353 allowed" 0 in_wl shop/client python3 "$NT" udp 198.18.1.2 5353
 check "its verdict is the reference evaluator's" [ "$(last_verdict)" = \
 	"$(ref_verdict --from 198.18.1.1 --to 198.18.1.2 --proto udp --port 5353)" ]
