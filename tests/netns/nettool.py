@@ -39,20 +39,28 @@ def serve(args):
         ready, _, _ = select.select(rlist, [], [], 0.2)
         for s in ready:
             kind = next((k for k, x in socks if x is s), "conn")
+            # A peer reset (a cut relay, a denied flow) ends that connection
+            # or datagram only: the server must outlive it for later checks.
             if kind == "tcp-listen":
-                c, _ = s.accept()
-                conns.append(c)
+                try:
+                    c, _ = s.accept()
+                    conns.append(c)
+                except OSError:
+                    pass
             elif kind == "udp":
-                data, peer = s.recvfrom(65535)
-                s.sendto(data, peer)
+                try:
+                    data, peer = s.recvfrom(65535)
+                    s.sendto(data, peer)
+                except OSError:
+                    pass
             else:
                 try:
                     data = s.recv(65536)
+                    if data:
+                        s.sendall(data)
                 except OSError:
                     data = b""
-                if data:
-                    s.sendall(data)
-                else:
+                if not data:
                     conns.remove(s)
                     s.close()
     return 0
