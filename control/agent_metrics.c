@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent_metrics.h"
+#include "agent_rootless.h"
 #include "agent_priv.h"
 #include "log.h"
 
@@ -320,6 +321,7 @@ void agent_metrics_update(struct agent_metrics *m, const struct agent *a)
 		return;
 	for (i = 0; i < a->n_peers; i++)
 		s.peers_alive += a->peers[i].is_alive;
+	agent_rl_hs_counts(a->rl, &s.handshakes, &s.handshake_failures);
 	agent_flows_get_stats(a->flows, &s.flows);
 	pthread_mutex_lock(&m->lock);
 	m->snap = s;

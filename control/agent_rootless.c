@@ -277,3 +277,15 @@ void agent_rl_close(struct agent_rl *rl)
 	rlrt_stop(rl->rl_dir, rl->o ? rl->o->w : NULL, rl->o && rl->f ? rl->o->n : 0, rl->f);
 	free(rl);
 }
+
+/* See agent_rootless.h. */
+void agent_rl_hs_counts(const struct agent_rl *rl, uint64_t *ok, uint64_t *failed)
+{
+	uint64_t n_ok, n_failed;
+
+	if (!rl || !rl->f)
+		return;
+	fwd_hs_counts(rl->f, &n_ok, &n_failed);
+	*ok += n_ok;
+	*failed += n_failed;
+}

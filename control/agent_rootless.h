@@ -70,6 +70,12 @@ int agent_rl_fd(const struct agent_rl *rl);
 /* Forwarding work without waiting. Cannot fail (errors logged). */
 void agent_rl_poll(struct agent_rl *rl);
 
+/*
+ * Add the handshakes the forwarder ran (authenticated, failed) to *ok and
+ * *failed, for the metrics. NULL-safe (rl, or no forwarder yet: adds 0).
+ */
+void agent_rl_hs_counts(const struct agent_rl *rl, uint64_t *ok, uint64_t *failed);
+
 /* Stop workloads, slirp4netns and forwarder; remove the status file. NULL-safe. */
 void agent_rl_close(struct agent_rl *rl);
 

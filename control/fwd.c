@@ -468,6 +468,13 @@ void fwd_counts(const struct fwd *f, size_t *workloads, size_t *listeners, size_
 }
 
 /* See fwd.h. */
+void fwd_hs_counts(const struct fwd *f, uint64_t *ok, uint64_t *failed)
+{
+	*ok = f->n_hs_ok;
+	*failed = f->n_hs_failed;
+}
+
+/* See fwd.h. */
 int fwd_run(struct fwd *f, volatile sig_atomic_t *stop)
 {
 	int err = 0;

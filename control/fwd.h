@@ -99,6 +99,9 @@ int fwd_revoke_ids(struct fwd *f, const uint32_t *ids, size_t n);
 void fwd_counts(const struct fwd *f, size_t *workloads, size_t *listeners, size_t *conns,
 		size_t *flows);
 
+/* Handshakes the forwarder ran: authenticated and failed (metrics). Cannot fail. */
+void fwd_hs_counts(const struct fwd *f, uint64_t *ok, uint64_t *failed);
+
 /* The keeper socket of the i-th added workload (-1 if none). Cannot fail. */
 int fwd_keeper_fd(const struct fwd *f, size_t i);
 

@@ -224,6 +224,10 @@ int fwd_auth_pair(struct fwd *f, struct fwd_workload *src, struct fwd_workload *
 			dst->name, strerror(-err));
 		remember_failure(f, src->sec_id, dst->sec_id);
 	}
+	if (err)
+		f->n_hs_failed++;
+	else
+		f->n_hs_ok++;
 	ident_hs_result_clear(&res);
 	return err;
 }

@@ -129,6 +129,7 @@ struct fwd {
 		uint64_t until_ms; /* CLOCK_MONOTONIC */
 	} hs_fails[FWD_HS_FAILS]; /* a ring: a failing pair costs one fork a second */
 	unsigned int hs_fail_next;
+	uint64_t n_hs_ok, n_hs_failed; /* handshakes run by fwd_auth_pair() */
 	uint32_t due[FWD_MAX_DUE][2];
 	unsigned int n_due;
 	struct fwd_flow *flows;

@@ -7,7 +7,8 @@
 # forwarder: a policy published on the bus changes the verdicts of new
 # connections (established ones it still allows keep flowing), UDP is
 # allowed and denied as the reference evaluator says, and a revocation on
-# the bus cuts an authenticated flow at once.
+# the bus cuts an authenticated flow at once; the agent's /metrics counts the
+# forwarder's handshake.
 # ctest-labels: rootless netns agent
 if [ -z "${BM_RL_PRIVATE_MOUNTS:-}" ]; then
 	export BM_RL_PRIVATE_MOUNTS=1
@@ -15,6 +16,7 @@ if [ -z "${BM_RL_PRIVATE_MOUNTS:-}" ]; then
 fi
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/rootless_lib.sh"
+source "$(dirname "$0")/metrics_lib.sh"
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || skip "needs nats-server"
 DATA="$(dirname "$0")/data"
 NT="$RL_DIR/nettool.py"
@@ -54,7 +56,7 @@ as_user "$BPFMESH" --state-dir "$RL_STATE" agent --node rl1 --heartbeat-ms 200 \
 	--dead-after-ms 1000 --port 9090 --port 7070 --udp-port 5353 --udp-port 5354 --ttl 60 \
 	--workload "shop/server=$SERVE" --workload shop/client --workload shop/intruder \
 	--identity "shop/client=$RL_DIR/client.id" --identity "shop/server=$RL_DIR/server.id" \
-	>"$RL_DIR/run.log" 2>&1 &
+	--metrics-addr "127.0.0.1:$MPORT" >"$RL_DIR/run.log" 2>&1 &
 RL_RUN_PID=$!
 agent_ready() {
 	rl agent status | grep -q '(ready)'
@@ -126,6 +128,8 @@ check "the TCP stream B still allows flowed through the swap" [ "$stream_rc" = 0
 check "authenticated client -> server tcp/7070 allowed" \
 	tcp_echo_ok shop/client 198.18.1.2 7070
 check "observe shows allow-authenticated" events_have '"reason": *"allow-authenticated"'
+hs_counted() { scrape && [ "$(m 'v("bpfmesh_handshakes_total") >= 1')" = True ]; }
+check "the agent's metrics count the forwarder's handshake" until_ok 5 hs_counted
 in_wl shop/client python3 "$NT" stream 198.18.1.2 7070 --seconds 6 --interval 0.01 --max-stall 1 \
 	>"$RL_DIR/cut.out" 2>&1 &
 stream=$!
