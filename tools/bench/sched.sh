@@ -22,7 +22,7 @@
 #   tools/bench/sched.sh [ROUNDS]        (default 3; one fresh mesh per round)
 #
 # Environment: BM_BENCH_BUILD (build directory, default <repo>/build-sched),
-# MESH_HEARTBEAT_MS (250), MESH_DEAD_AFTER_MS (3000).
+# MESH_HEARTBEAT_MS (250), MESH_DEAD_AFTER_MS (3000), MESH_KEEP_LOGS (see below).
 # Network rule: only veths between the namespaces it creates, 198.18.0.0/15.
 # Everything (namespaces, processes, cgroups, mounts) is removed on exit.
 set -euo pipefail
@@ -46,7 +46,9 @@ fi
 source "$ROOT/tests/netns/lib.sh"
 MESH_AGENT_GLOBAL="--log-format json"
 source "$ROOT/tests/netns/mesh_lib.sh"
-trap 'mesh_down; cleanup' EXIT
+# MESH_KEEP_LOGS=DIR keeps each round's agent logs in DIR/round-PID.
+[ -n "${MESH_KEEP_LOGS:-}" ] && MESH_KEEP_LOGS="$MESH_KEEP_LOGS/round-$$"
+trap 'mesh_dump_logs >/dev/null; mesh_down; cleanup' EXIT
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc | awk '{printf "%.2f", $1}'; }
