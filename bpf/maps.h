@@ -3,7 +3,7 @@
  * Every map of the data plane, in one place. All are pinned by name under the
  * controller's pin root so that enforcement outlives the command and socket
  * programs (sockops, cgroup hooks) share them. The generational maps are
- * ARRAY_OF_MAPS with two slots; their inner maps are created by userland
+ * ARRAY_OF_MAPS with BM_GEN_SLOTS slots; their inner maps are created by userland
  * (control/tables_install.c) with exactly the flags of the templates here.
  */
 #ifndef BM_BPF_MAPS_H
@@ -14,14 +14,14 @@
 #include "abi/abi.h"
 
 /*
- * Outer map with two slots. The inner template gives key and value sizes
+ * Outer map with BM_GEN_SLOTS slots. The inner template gives key and value sizes
  * rather than BTF types: clang emits struct types reached only through the
  * nested template as forward declarations, which libbpf cannot size.
  */
 #define BM_OUTER(name, inner_type, inner_key, inner_value, inner_flags)                           \
 	struct {                                                                                   \
 		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                                          \
-		__uint(max_entries, 2);                                                            \
+		__uint(max_entries, BM_GEN_SLOTS);                                                 \
 		__type(key, __u32);                                                                \
 		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
 		__array(values, struct {                                                           \

@@ -187,7 +187,7 @@ static void map_fill(FILE *out, const char *pin_dir, uint32_t generation)
 		fd = pinned_map_fd(pin_dir, tables_map_name((enum tables_kind)k));
 		if (fd < 0)
 			continue;
-		n = pinned_inner_entries(fd, generation & 1);
+		n = pinned_inner_entries(fd, BM_GEN_SLOT(generation));
 		close(fd);
 		if (n >= 0)
 			fprintf(out, "bpfmesh_map_entries{map=\"%s\"} %ld\n",

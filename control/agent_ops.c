@@ -34,7 +34,7 @@ static json_t *map_fill(struct agent *a)
 		fd = dp_map_fd(a->dp, tables_map_name((enum tables_kind)k));
 		if (fd < 0)
 			continue;
-		n = pinned_inner_entries(fd, a->generation & 1);
+		n = pinned_inner_entries(fd, BM_GEN_SLOT(a->generation));
 		json_object_set_new(obj, tables_map_name((enum tables_kind)k), json_integer(n));
 	}
 	return obj;

@@ -222,7 +222,7 @@ int cmd_status(const struct cli_globals *g, int argc, char **argv)
 	st = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "mode", mode_text(mode),
 		       "pin_dir", g->pin_dir, "generation", (json_int_t)cfg.generation,
 		       "abi_version", (json_int_t)cfg.abi_version, "attached", attachments(),
-		       "maps", map_fill(g->pin_dir, cfg.generation & 1), "reasons",
+		       "maps", map_fill(g->pin_dir, BM_GEN_SLOT(cfg.generation)), "reasons",
 		       reason_counters(g->pin_dir), "pairs", pair_counters(g->pin_dir, names));
 	id_names_free(names);
 	if (!st)

@@ -20,10 +20,24 @@ struct dp_grace {
 	bool has_thread, is_stopping;
 	bool is_pending; /* a grace period for pending_gen is wanted or under way */
 	bool has_quiet; /* quiet_gen is valid */
-	uint32_t pending_gen;
+	uint32_t pending_gen; /* the newest generation stored */
 	uint32_t quiet_gen; /* no reader of a generation stored before it remains */
 	int outer_fd, inner_fd;
 };
+
+/* Is generation a at or after b? (Serial number arithmetic: they wrap.) */
+static bool is_at_or_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) >= 0;
+}
+
+/* Record that readers of generations stored before gen are gone. Locked. */
+static void set_quiet(struct dp_grace *g, uint32_t gen)
+{
+	if (!g->has_quiet || is_at_or_after(gen, g->quiet_gen))
+		g->quiet_gen = gen;
+	g->has_quiet = true;
+}
 
 /* One grace period: the kernel waits for it after a map-in-map update. */
 static int grace_period(const struct dp_grace *g)
@@ -51,12 +65,10 @@ static void *grace_thread(void *arg)
 		pthread_mutex_unlock(&g->lock);
 		err = grace_period(g);
 		pthread_mutex_lock(&g->lock);
-		if (!err) {
-			g->quiet_gen = gen;
-			g->has_quiet = true;
-		} else {
+		if (!err)
+			set_quiet(g, gen);
+		else
 			pr_debug("grace period after generation %u: %s", gen, strerror(-err));
-		}
 		if (g->pending_gen == gen)
 			g->is_pending = false;
 		pthread_cond_broadcast(&g->cond);
@@ -131,28 +143,34 @@ int dp_grace_stored(struct dp_grace *g, uint32_t gen)
 	return err;
 }
 
-/* See dp_grace.h. */
-int dp_grace_settle(struct dp_grace *g, uint32_t gen)
+/* Are readers of generations stored before need known to be gone? Locked. */
+static bool is_quiet(const struct dp_grace *g, uint32_t need)
 {
-	bool is_quiet;
+	return g->has_quiet && is_at_or_after(g->quiet_gen, need);
+}
+
+/* See dp_grace.h. */
+int dp_grace_settle(struct dp_grace *g, uint32_t need, uint32_t cur)
+{
+	bool is_covered;
 	int err;
 
-	if (!gen)
+	if (!need)
 		return 0;
 	pthread_mutex_lock(&g->lock);
-	while (g->is_pending && g->pending_gen == gen && !g->is_stopping)
+	while (!is_quiet(g, need) && g->is_pending && is_at_or_after(g->pending_gen, need) &&
+	       !g->is_stopping)
 		pthread_cond_wait(&g->cond, &g->lock);
-	is_quiet = g->has_quiet && g->quiet_gen == gen;
+	is_covered = is_quiet(g, need);
 	pthread_mutex_unlock(&g->lock);
-	if (is_quiet)
+	if (is_covered)
 		return 0;
 	/* Stored by someone else (another process, an earlier run): wait here. */
 	err = grace_period(g);
 	if (err)
 		return err;
 	pthread_mutex_lock(&g->lock);
-	g->quiet_gen = gen;
-	g->has_quiet = true;
+	set_quiet(g, cur);
 	pthread_mutex_unlock(&g->lock);
 	return 0;
 }

@@ -37,12 +37,13 @@ int dp_grace_stored(struct dp_grace *g, uint32_t gen);
 
 /*
  * Return once no program can still be running with a generation read before
- * gen was stored (gen is the generation in force; 0: none, nothing to wait
- * for). Waits for the background grace period of dp_grace_stored(gen) if it
- * is still running, else does one grace period here when this tracker
- * cannot vouch for gen (another process stored it, or our thread failed).
- * Returns 0 or -errno from the map update.
+ * need was stored (0: nothing to wait for); cur is the generation in force
+ * (need <= cur). Waits for a background grace period begun after the store
+ * of need or later if one is under way or over, else does one grace period
+ * here (which then vouches for cur) when this tracker cannot vouch for need:
+ * another process stored it, or our thread failed. Returns 0 or -errno from
+ * the map update.
  */
-int dp_grace_settle(struct dp_grace *g, uint32_t gen);
+int dp_grace_settle(struct dp_grace *g, uint32_t need, uint32_t cur);
 
 #endif /* BM_DP_GRACE_H */

@@ -38,7 +38,7 @@ struct inner {
 
 struct dp_slots {
 	struct dp_grace *grace;
-	struct inner inner[TABLES_NR][2];
+	struct inner inner[TABLES_NR][BM_GEN_SLOTS];
 };
 
 struct inner_spec {
@@ -218,27 +218,27 @@ static int install_table(struct dataplane *dp, struct dp_slots *st, const struct
 /* See dataplane_priv.h. */
 void dp_slots_free(struct dp_slots *st)
 {
-	int k;
+	int k, s;
 
 	if (!st)
 		return;
 	dp_grace_free(st->grace);
-	for (k = 0; k < TABLES_NR; k++) {
-		inner_forget(&st->inner[k][0]);
-		inner_forget(&st->inner[k][1]);
-	}
+	for (k = 0; k < TABLES_NR; k++)
+		for (s = 0; s < BM_GEN_SLOTS; s++)
+			inner_forget(&st->inner[k][s]);
 	free(st);
 }
 
 static struct dp_slots *slots_new(void)
 {
 	struct dp_slots *st = calloc(1, sizeof(*st));
-	int k;
+	int k, s;
 
 	if (!st)
 		return NULL;
 	for (k = 0; k < TABLES_NR; k++)
-		st->inner[k][0].fd = st->inner[k][1].fd = -1;
+		for (s = 0; s < BM_GEN_SLOTS; s++)
+			st->inner[k][s].fd = -1;
 	st->grace = dp_grace_new();
 	if (!st->grace) {
 		free(st);
@@ -253,7 +253,7 @@ int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *genera
 	volatile struct bm_config *cfg = dp_config(dp);
 	struct dp_slots **st = dp_slots(dp);
 	struct timespec t0, t1;
-	__u32 cur, next, slot;
+	__u32 cur, next, slot, need;
 	int k, err;
 
 	if (!*st)
@@ -261,16 +261,23 @@ int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *genera
 	if (!*st)
 		return -errno;
 	cur = __atomic_load_n(&cfg->generation, __ATOMIC_ACQUIRE);
-	next = cur + 1 ? cur + 1 : 2; /* 0 means "nothing loaded": skip it, keep parity */
-	slot = next & 1;
-	/* Programs still running with cur - 1 read this slot: let them finish. */
+	/* 0 means "nothing loaded": skip it, keep the slot order. */
+	next = cur + 1 ? cur + 1 : BM_GEN_SLOTS;
+	slot = BM_GEN_SLOT(next);
+	/*
+	 * Programs that read next - BM_GEN_SLOTS (this slot's last generation) are
+	 * gone once a grace period begun after the store of the generation that
+	 * followed it is over; before generation BM_GEN_SLOTS - 1 the slot was
+	 * never read.
+	 */
+	need = cur >= BM_GEN_SLOTS - 1 ? cur - (BM_GEN_SLOTS - 2) : 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = dp_grace_settle((*st)->grace, cur);
+	err = dp_grace_settle((*st)->grace, need, cur);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	pr_debug("grace period after generation %u: waited %.2f ms", cur,
+	pr_debug("grace period after generation %u: waited %.2f ms", need,
 		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (err) {
-		pr_warn("wait for programs of generation %u: %s", cur - 1, strerror(-err));
+		pr_warn("wait for programs of generation %u: %s", need - 1, strerror(-err));
 		return err;
 	}
 	for (k = 0; k < TABLES_NR; k++) {

@@ -2,18 +2,25 @@
 /*
  * Runtime configuration and the atomic policy swap.
  *
- * Every map that holds policy classes exists twice, as inner maps in slot 0
- * and slot 1 of an ARRAY_OF_MAPS (bm_*_o). bm_config.generation selects the
- * slot: slot = generation & 1. A program reads the generation once per packet
- * and uses that slot for every lookup, so each packet sees one complete
- * generation. Userland fills the inactive slot with new inner maps, then
- * stores generation + 1 with a single aligned 32-bit write through the
- * mmap()ed config map. generation 0 means "nothing loaded": everything passes.
+ * Every map that holds policy classes exists BM_GEN_SLOTS times, as inner
+ * maps in the slots of an ARRAY_OF_MAPS (bm_*_o). bm_config.generation
+ * selects the slot: slot = BM_GEN_SLOT(generation). A program reads the
+ * generation once per packet and uses that slot for every lookup, so each
+ * packet sees one complete generation. Userland refills the slot of
+ * generation + 1 (no program has read it for a grace period), then stores
+ * generation + 1 with a single aligned 32-bit write through the mmap()ed
+ * config map. Four slots rather than two: the grace period that must follow
+ * a store before its slot comes round again then has three installs' time.
+ * generation 0 means "nothing loaded": everything passes.
  */
 #ifndef BM_ABI_CONFIG_H
 #define BM_ABI_CONFIG_H
 
 #include <linux/types.h>
+
+/* Slots per generational map (a power of two) and the slot of a generation. */
+#define BM_GEN_SLOTS 4
+#define BM_GEN_SLOT(gen) ((gen) & (BM_GEN_SLOTS - 1))
 
 /* bm_config.flags */
 #define BM_CFG_F_FLOW_CACHE (1U << 0) /* use and fill bm_flows */

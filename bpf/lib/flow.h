@@ -235,11 +235,11 @@ static __always_inline void bm_judge_later_frag(__u32 generation, const struct b
 		bm_verdict_set(v, BM_VERDICT_ALLOW, BM_REASON_ALLOW_FRAGMENT);
 		return;
 	}
-	if (bm_ipcache_resolve(generation & 1, &pkt->key, &src, &dst)) {
+	if (bm_ipcache_resolve(BM_GEN_SLOT(generation), &pkt->key, &src, &dst)) {
 		bm_verdict_set(v, BM_VERDICT_DENY, BM_REASON_DENY_INTERNAL);
 		return;
 	}
-	bm_policy_decide(generation & 1, &src, &dst, pkt->key.proto, 0, v);
+	bm_policy_decide(BM_GEN_SLOT(generation), &src, &dst, pkt->key.proto, 0, v);
 	if (v->reason == BM_REASON_DENY_INGRESS || v->reason == BM_REASON_DENY_EGRESS)
 		v->reason = BM_REASON_DENY_FRAGMENT;
 }
@@ -300,7 +300,7 @@ static __always_inline void bm_judge(struct xdp_md *ctx, const struct bm_config 
 				     struct bm_verdict *v, int is_dry_run, int is_policy_only)
 {
 	struct bm_ipcache_value src, dst;
-	__u32 slot = generation & 1;
+	__u32 slot = BM_GEN_SLOT(generation);
 	__u16 stale_flags = 0;
 	int is_cache;
 

@@ -102,7 +102,7 @@ static __always_inline void bm_sock_decide(__u32 generation, const struct bm_soc
 					   struct bm_verdict *v)
 {
 	struct bm_ipcache_value src, dst;
-	__u32 slot = generation & 1;
+	__u32 slot = BM_GEN_SLOT(generation);
 
 	v->src_id = c->src_id;
 	v->dst_id = BM_ID_NONE;

@@ -54,13 +54,13 @@ static int install_variant(unsigned int n_extra, struct bm_tables *t)
 	return dp_install(fx.live, t, &fx.generation);
 }
 
-static void slot_ids(uint32_t ids[TABLES_NR][2])
+static void slot_ids(uint32_t ids[TABLES_NR][BM_GEN_SLOTS])
 {
 	uint32_t slot;
 	int k;
 
 	for (k = 0; k < TABLES_NR; k++)
-		for (slot = 0; slot < 2; slot++)
+		for (slot = 0; slot < BM_GEN_SLOTS; slot++)
 			CU_ASSERT_EQUAL(bpf_map_lookup_elem(dp_map_fd(fx.live, tables_map_name(k)),
 							    &slot, &ids[k][slot]),
 					0);
@@ -72,7 +72,7 @@ static void expect_counts(const struct bm_tables *t)
 
 	for (k = 0; k < TABLES_NR; k++)
 		CU_ASSERT_EQUAL(pinned_inner_entries(dp_map_fd(fx.live, tables_map_name(k)),
-						     fx.generation & 1),
+						     BM_GEN_SLOT(fx.generation)),
 				(long)t->maps[k].n);
 }
 
@@ -91,14 +91,16 @@ static void expect_extra(bool is_known)
 /* Swaps between two variants that fit: the same inner maps throughout. */
 static void test_xdp_swap_in_place(void)
 {
-	uint32_t before[TABLES_NR][2], after[TABLES_NR][2];
+	uint32_t before[TABLES_NR][BM_GEN_SLOTS], after[TABLES_NR][BM_GEN_SLOTS];
 	struct bm_tables t;
 	int i;
 
-	CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0); /* both slots have maps now */
-	tables_release(&t);
+	for (i = 1; i < BM_GEN_SLOTS; i++) { /* every slot has maps now */
+		CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0);
+		tables_release(&t);
+	}
 	slot_ids(before);
-	for (i = 1; i <= 6; i++) {
+	for (i = 1; i <= 2 * BM_GEN_SLOTS + 1; i++) {
 		CU_ASSERT_EQUAL_FATAL(install_variant(i % 2 ? 3 : 0, &t), 0);
 		expect_counts(&t);
 		expect_extra(i % 2);
@@ -111,21 +113,21 @@ static void test_xdp_swap_in_place(void)
 /* A table beyond its map's room gets a fresh map; the other tables keep theirs. */
 static void test_xdp_swap_grows(void)
 {
-	uint32_t before[TABLES_NR][2], after[TABLES_NR][2];
-	uint32_t slot = (fx.generation + 1) & 1;
+	uint32_t before[TABLES_NR][BM_GEN_SLOTS], after[TABLES_NR][BM_GEN_SLOTS];
+	uint32_t slot = BM_GEN_SLOT(fx.generation + 1);
 	struct bm_tables t;
 	int k;
 
 	slot_ids(before);
 	CU_ASSERT_EQUAL_FATAL(install_variant(200, &t), 0);
-	CU_ASSERT_EQUAL(fx.generation & 1, slot);
+	CU_ASSERT_EQUAL(BM_GEN_SLOT(fx.generation), slot);
 	slot_ids(after);
 	for (k = 0; k < TABLES_NR; k++)
 		CU_ASSERT_EQUAL(before[k][slot] != after[k][slot], k == TABLES_HOST4);
 	expect_counts(&t);
 	expect_extra(true);
 	tables_release(&t);
-	/* And back: the other slot, in place again. */
+	/* And back: the next slot, in place again. */
 	CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0);
 	expect_counts(&t);
 	expect_extra(false);

@@ -441,7 +441,7 @@ static void test_xdp_verdict_fragments6(void)
 /* A generation whose inner maps are gone fails closed. */
 static void test_xdp_verdict_internal(void)
 {
-	uint32_t slot = fx.generation & 1;
+	uint32_t slot = BM_GEN_SLOT(fx.generation);
 	struct pb b;
 
 	frame4(&b, 6, FX_A4, FX_B4, 2010, 80);
