@@ -25,6 +25,7 @@
 
 #define SERVER_START_TIMEOUT_MS 10000
 #define WATCH_POLL_MS 50 /* how soon a watcher notices it must stop */
+#define WATCH_HEARTBEAT_NS 5000000000LL /* the server's idle heartbeat to a watcher */
 #define BUS_MAX_SUBS 8
 
 static const char *const bucket_names[BUS_BUCKET_NR] = {
@@ -543,7 +544,17 @@ static int subscribe_bucket(struct bus *b, struct watch *w)
 	jsSubOptions_Init(&so);
 	so.Stream = stream;
 	so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+	/*
+	 * What the server saw of kvWatcher's ordered consumer, without libnats'
+	 * reset thread: flow control and idle heartbeats keep the server from
+	 * pushing without bound to a client that stopped reading (or vanished).
+	 */
 	so.Config.AckPolicy = js_AckNone;
+	so.Config.MaxDeliver = 1;
+	so.Config.FlowControl = true;
+	so.Config.Heartbeat = WATCH_HEARTBEAT_NS;
+	so.Config.MemoryStorage = true;
+	so.Config.Replicas = 1;
 	s = js_SubscribeSync(&w->sub, b->js, subject, NULL, &so, NULL);
 	/* A replay can be large: never drop it as a slow consumer. */
 	if (s == NATS_OK)
