@@ -295,6 +295,7 @@ static void publish(struct agent *a, const struct agent_replica *r, struct agent
 	const struct wl_port *p;
 	char key[320], *text;
 	size_t i, j;
+	int err;
 
 	for (i = 0; i < pod->labels.n; i++)
 		json_object_set_new(labels, pod->labels.items[i].key,
@@ -315,7 +316,12 @@ static void publish(struct agent *a, const struct agent_replica *r, struct agent
 		       a->cfg->node);
 	text = ep ? json_dumps(ep, JSON_COMPACT) : NULL;
 	snprintf(key, sizeof(key), "%s.%s", r->obj->ns, r->pod);
-	if (text && !bus_kv_put(a->bus, BUS_BUCKET_ENDPOINTS, key, text, strlen(text), NULL)) {
+	err = text ? bus_kv_put(a->bus, BUS_BUCKET_ENDPOINTS, key, text, strlen(text), NULL)
+		   : -ENOMEM;
+	agent_heartbeat_if_due(a);
+	if (err)
+		pr_warn("sched: publish endpoint %s: %s (retried)", key, strerror(-err));
+	if (!err) {
 		l->is_published = true;
 		pr_info("sched: endpoint %s published (%s, %s)", key, l->address, pod->identity);
 	}
@@ -334,6 +340,7 @@ static void unpublish(struct agent *a, const struct agent_local *l)
 	snprintf(key, sizeof(key), "%s.%s", l->ns, l->pod);
 	if (!bus_kv_put(a->bus, BUS_BUCKET_ENDPOINTS, key, NULL, 0, NULL))
 		pr_info("sched: endpoint %s withdrawn", key);
+	agent_heartbeat_if_due(a);
 }
 
 static void stop_local(struct agent *a, struct agent_local *l, const char *why)
@@ -434,6 +441,7 @@ static int claim_cas(struct agent *a, struct agent_claim *c, const char *holder)
 
 	snprintf(body, sizeof(body), "{\"schema\":%d,\"node\":\"%s\"}", BUS_SCHEMA, holder);
 	err = bus_kv_cas(a->bus, BUS_BUCKET_CLAIMS, c->key, body, strlen(body), c->rev, &rev);
+	agent_heartbeat_if_due(a); /* a stalled bus call waits up to 2 s */
 	if (err) {
 		pr_debug("sched: claim %s at revision %llu for '%s': %s", c->key,
 			 (unsigned long long)c->rev, holder, strerror(-err));
