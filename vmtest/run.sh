@@ -181,7 +181,16 @@ put_tests() {
 
 	# Rootless and sidecar tests exercise no kernel BPF and need host tools
 	# (useradd, slirp4netns, nats-server clusters) the guest does not carry.
-	(cd "$build" && ctest -N -L '^(bpf|netns)$' -LE '^(rootless|sidecar)$' ${only:+-R "$only"} \
+	# The agent, scheduler-on-agents and demo tests are bus and process
+	# choreography over the same kernel paths the remaining tests cover
+	# (XDP on veths, map swaps, guards, socket hooks, the runtime's veths);
+	# under TCG they took 2-5 minutes each and pushed the guest past its limit.
+	# test_xdp_swap (200 back-to-back swaps while a thread test-runs the
+	# program) drove both emulated CPUs into soft lockups for 5+ minutes in
+	# the 6.1 guest; it stays on the host until that is understood
+	# (docs/vmtest.md, known failures).
+	(cd "$build" && ctest -N -L '^(bpf|netns)$' -LE '^(rootless|sidecar|agent|demo)$' \
+		-E '^test_xdp_swap$' ${only:+-R "$only"} \
 		--show-only=json-v1) >"$json" ||
 		die "ctest -N in $build failed"
 	python3 "$here/manifest.py" "$json" "$root" "$test_timeout" >"$work/paths"
