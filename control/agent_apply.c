@@ -21,6 +21,7 @@
 #include "dataplane.h"
 #include "ident_id.h"
 #include "log.h"
+#include "policy_sources_json.h"
 #include "manifest.h"
 #include "policy_compile.h"
 
@@ -81,36 +82,6 @@ static json_t *parse_body(struct agent *a, const struct agent_ev *ev)
 	return NULL;
 }
 
-static int sources_from_json(const json_t *arr, struct policy_sources *out)
-{
-	const json_t *s, *name, *data;
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
-	if (!json_is_array(arr) || !json_array_size(arr))
-		return -EINVAL;
-	out->items = calloc(json_array_size(arr), sizeof(*out->items));
-	if (!out->items)
-		return -ENOMEM;
-	json_array_foreach (arr, i, s) {
-		name = json_object_get(s, "name");
-		data = json_object_get(s, "data");
-		if (!json_is_string(name) || !json_is_string(data))
-			goto err;
-		out->items[i].name = strdup(json_string_value(name));
-		out->items[i].len = json_string_length(data);
-		out->items[i].data = malloc(out->items[i].len + 1);
-		out->n = i + 1;
-		if (!out->items[i].name || !out->items[i].data)
-			goto err;
-		memcpy(out->items[i].data, json_string_value(data), out->items[i].len + 1);
-	}
-	return 0;
-err:
-	policy_sources_free(out);
-	return -EINVAL;
-}
-
 /* See agent_priv.h. */
 int agent_build_model(const struct agent *a, const struct policy_sources *srcs,
 		      struct pm_model **out, char *why, size_t why_len)
@@ -168,7 +139,7 @@ static void apply_policy(struct agent *a, const struct agent_ev *ev)
 	j = parse_body(a, ev);
 	if (!j)
 		return;
-	if (sources_from_json(json_object_get(j, "sources"), &cand)) {
+	if (policy_sources_from_json(json_object_get(j, "sources"), &cand)) {
 		json_decref(j);
 		return reject(a, ev,
 			      "\"sources\" must be a non-empty array of {name, data} strings");

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "log.h"
 #include "policy_store.h"
+#include "policy_sources_json.h"
 
 #define CALL_TIMEOUT_MS 30000
 
@@ -242,18 +243,6 @@ static int agent_status(const struct cli_globals *g, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static json_t *sources_json(const struct policy_sources *srcs)
-{
-	json_t *arr = json_array();
-	size_t i;
-
-	for (i = 0; arr && i < srcs->n; i++)
-		json_array_append_new(arr,
-				      json_pack("{s:s, s:s%}", "name", srcs->items[i].name, "data",
-						srcs->items[i].data, srcs->items[i].len));
-	return arr;
-}
-
 /* See agent.h. */
 int agent_client_publish(const char *state_dir, const struct policy_sources *srcs,
 			 unsigned long long *revision)
@@ -267,7 +256,8 @@ int agent_client_publish(const char *state_dir, const struct policy_sources *src
 	if (!agent_sock_is_up(sock))
 		return -ENOENT;
 	err = call(&g,
-		   json_pack("{s:s, s:o}", "op", "policy-publish", "sources", sources_json(srcs)),
+		   json_pack("{s:s, s:o}", "op", "policy-publish", "sources",
+			     policy_sources_to_json(srcs)),
 		   &reply);
 	if (err)
 		return err;

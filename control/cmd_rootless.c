@@ -28,6 +28,7 @@
 #include "cmd_rootless.h"
 #include "fwd.h"
 #include "log.h"
+#include "policy_sources_json.h"
 #include "policy_store.h"
 #include "rlns.h"
 #include "rootless_probe.h"
@@ -215,7 +216,7 @@ static json_t *reload(struct rl_run *r, struct fwd *f, const struct cli_globals 
 	unsigned int closed = 0;
 	int err;
 
-	err = rootless_sources_from_json(json_object_get(req, "sources"), &srcs);
+	err = policy_sources_from_json(json_object_get(req, "sources"), &srcs);
 	if (err)
 		return json_pack("{s:b, s:s}", "ok", 0, "error",
 				 "\"sources\" must be a non-empty array of {name, data} strings");

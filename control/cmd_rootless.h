@@ -25,10 +25,4 @@ int rootless_observe(const struct cli_globals *g, int argc, char **argv);
  */
 int rootless_policy_load(const struct cli_globals *g, int argc, char **argv);
 
-/*
- * Policy sources from a JSON array of {"name", "data"} strings, into out
- * (caller frees with policy_sources_free). Returns 0, -EINVAL or -ENOMEM.
- */
-int rootless_sources_from_json(const json_t *arr, struct policy_sources *out);
-
 #endif /* BM_CMD_ROOTLESS_H */
