@@ -294,6 +294,12 @@ static int setup(struct agent *a, const struct agent_config *cfg)
 	err = bus_open(&bc, on_state, a, &a->bus);
 	if (!err)
 		err = bus_subscribe(a->bus, AGENT_SUBJECT_PREFIX "*.*", on_msg, a);
+	if (err == -ETIMEDOUT) {
+		/* The subscription stands; the server just has not confirmed it yet. */
+		pr_warn("agent: bus: subscription to %s not yet confirmed",
+			AGENT_SUBJECT_PREFIX "*.*");
+		err = 0;
+	}
 	if (!err)
 		err = setup_observability(a);
 	return err;

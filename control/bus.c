@@ -638,7 +638,8 @@ int bus_subscribe(struct bus *b, const char *subject, bus_msg_fn fn, void *ctx)
 		return nats_err(s);
 	/* Kept until bus_close: destroying it would remove the interest. */
 	b->subs[b->n_subs++] = sub;
-	return 0;
+	/* A PING/PONG after the SUB: the server has the interest once it answers. */
+	return nats_err(natsConnection_FlushTimeout(b->nc, 2000));
 }
 
 /* See bus.h. */

@@ -78,7 +78,12 @@ const char *bus_urls(const struct bus *b);
  */
 int bus_watch(struct bus *b, bus_kv_fn fn, void *ctx);
 
-/* Subscribe to a core subject (wildcards allowed). Returns 0 or -errno. */
+/*
+ * Subscribe to a core subject (wildcards allowed). On return the server has
+ * registered the interest (a round trip, at most 2 s): every message
+ * published after that reaches fn. Returns 0 or -errno (-ETIMEDOUT when the
+ * server did not confirm; the subscription stays and may still start).
+ */
 int bus_subscribe(struct bus *b, const char *subject, bus_msg_fn fn, void *ctx);
 
 /* Publish on a core subject (fire and forget). Returns 0 or -errno. */

@@ -180,6 +180,8 @@ static int observe_bus(struct observe_ctx *ctx)
 		bus_close(bus);
 		return CLI_EXIT_ERROR;
 	}
+	/* Every event published from now on is ours: scripts wait for this line. */
+	fprintf(stderr, "bpfmesh: observe: following %s on %s\n", subject, ctx->bus_url);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!is_stopping && !timed_out(ctx, &start))
 		usleep(50 * 1000);

@@ -131,10 +131,12 @@ else
 fi
 echo "$PODS" | awk '{printf "  %-28s %-3s pid %-7s %-14s %s\n", $1, $2, $3, $4, $5}'
 
-mesh_bm 1 observe --json --namespace shop --timeout 100 >"$BM_TEST_DIR/flows.json" 2>/dev/null &
+mesh_bm 1 observe --json --namespace shop --timeout 100 >"$BM_TEST_DIR/flows.json" \
+	2>"$BM_TEST_DIR/flows.err" &
 OBSERVE_PID=$!
 BM_PIDS+=("$OBSERVE_PID")
-sleep 0.5
+observer_on() { grep -q "observe: following" "$BM_TEST_DIR/flows.err"; }
+mesh_wait 20 observer_on || bad "observe did not confirm its subscription to the bus"
 
 step "requests between replicas (NetworkPolicy: backend admits frontend on 8080; MeshPolicy: db admits an authenticated backend)"
 # Ready = every node's kernel has every replica's endpoint and every

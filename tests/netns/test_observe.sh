@@ -53,14 +53,20 @@ observe nons --json --namespace nowhere
 observe port --json --port 9090
 observe node --json --bus "$NATS_URL" --node n2
 observe human --verdict deny --node n1
-bmn 2 observe --json --count 3 --timeout 9 >"$OUT/count" 2>/dev/null &
+bmn 2 observe --json --count 3 --timeout 9 >"$OUT/count" 2>"$OUT/count.err" &
 count_pid=$!
 BM_PIDS+=("$count_pid")
-# Traffic only once all 13 observers are on the bus (they subscribe right
-# after connecting): a late one would miss events the others saw.
+# Traffic only once all 13 observers have subscribed (observe says so on
+# stderr after the server confirmed the subscription): a late one would
+# miss events the others saw.
 observers_on() { [ "$(bus_conns)" -ge $((conns0 + 13)) ]; }
 check "all 13 observers connected to the bus" wait_for 20 observers_on
-sleep 0.5
+subscribed() {
+	local f
+	for f in "$OUT"/*.err; do grep -q "observe: following" "$f" || return 1; done
+	grep -q . "$OUT/count.err"
+}
+check "all 13 observers subscribed" wait_for 20 subscribed
 
 for i in 1 2 3; do
 	expect "n$i: client -> server tcp/8080 allowed" 0 tcp "$i" 1 8080
