@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "agent_flows.h"
+#include "agent_ident.h"
 #include "agent_metrics.h"
 #include "agent_priv.h"
 #include "agent_rootless.h"
@@ -226,6 +227,7 @@ static void loop(struct agent *a, volatile sig_atomic_t *stop)
 		agent_reconcile(a);
 		drain(a);
 		agent_sched_tick(a);
+		agent_ident_tick(a);
 		serve_clients(a);
 		agent_metrics_update(a->metrics, a);
 	}
@@ -286,6 +288,8 @@ static int setup(struct agent *a, const struct agent_config *cfg)
 		return err;
 	a->generation = a->dp ? dp_generation(a->dp) : 0;
 	err = agent_sched_open(a);
+	if (!err)
+		err = agent_ident_open(a);
 	if (err)
 		return err;
 	a->sock_fd = agent_sock_listen(cfg->sock_path);
@@ -317,6 +321,7 @@ static void teardown(struct agent *a)
 	agent_metrics_stop(a->metrics);
 	agent_flows_stop(a->flows);
 	bus_close(a->bus);
+	agent_ident_close(a); /* documents stay with the replicas */
 	agent_sched_close(a); /* replicas keep running; the next agent adopts them */
 	agent_items_clear(&a->workloads);
 	if (a->sock_fd >= 0) {

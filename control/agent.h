@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define AGENT_DEFAULT_SOCKET "/run/bpfmesh/agent.sock"
 #define AGENT_DEFAULT_HEARTBEAT_MS 1000
@@ -32,6 +33,11 @@ struct agent_config {
 	const char *cgroup_root; /* cgroup v2 directory for replicas; NULL: none */
 	const char *rootfs_dir; /* images resolve to ROOTFS_DIR/IMAGE when it exists */
 	const char *trust_domain; /* workload identities; NULL: cluster.local */
+	/* Identities and handshakes (agent_ident.h); 0: the defaults there. */
+	int64_t workload_ttl_s; /* --workload-ttl: replica documents' lifetime */
+	int64_t auth_ttl_s; /* --auth-ttl: bm_auth lifetime of the agent's handshakes */
+	unsigned int auth_port; /* --auth-port */
+	bool is_auth_off; /* --auth-port 0: no handshakes */
 	const char *labels[AGENT_MAX_LABELS]; /* "K=V" */
 	size_t n_labels;
 	const char *taints[AGENT_MAX_LABELS]; /* "K=V:EFFECT" */
@@ -61,8 +67,9 @@ void agent_sock_path(const char *state_dir, char *buf, size_t len);
 /*
  * One node option of `bpfmesh agent` (--pod-cidr, --uplink, --cgroup-root,
  * --rootfs-dir, --trust-domain, --label K=V, --taint K=V:EFFECT, --cpu MILLI,
- * --memory BYTES) with its value v into c (which keeps the pointer). Returns
- * 0, 1 when opt is none of these, or -EINVAL (message printed).
+ * --memory BYTES, and agent_ident_opt()'s --workload-ttl, --auth-port,
+ * --auth-ttl) with its value v into c (which keeps the pointer). Returns 0,
+ * 1 when opt is none of these, or -EINVAL (message printed).
  */
 int agent_node_opt(struct agent_config *c, const char *opt, const char *v);
 

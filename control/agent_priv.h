@@ -107,6 +107,7 @@ struct agent {
 	uint64_t n_bus_connects; /* connections the watchers started on */
 	uint64_t last_bus_msg_ms; /* when the last bus event was applied */
 	uint64_t n_handshakes, n_handshake_failures; /* reported by bpfmesh auth serve|connect */
+	struct agent_ident *ident; /* replica identities and handshakes (agent_ident.h) */
 };
 
 uint64_t agent_now_ms(void);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_ident.h"
 #include "agent_priv.h"
 #include "agent_sched_priv.h"
 #include "dataplane.h"
@@ -135,6 +136,7 @@ int agent_rt_start(struct agent *a, const struct agent_replica *r, struct agent_
 	}
 	snprintf(l->address, sizeof(l->address), "%s", info.address);
 	l->pid = info.pid > 0 ? info.pid : 1;
+	agent_ident_replica_started(a, r->key, r->obj->ns, r->pod, r->obj->pod.service_account);
 	return 0;
 }
 
@@ -148,6 +150,8 @@ int agent_rt_stop(struct agent *a, const char *key)
 	err = rt_stop(a->sched.rt, key);
 	if (err && err != -ENOENT)
 		pr_warn("sched: stop %s: %s", key, strerror(-err));
+	else
+		agent_ident_replica_stopped(a, key);
 	return err == -ENOENT ? 0 : err;
 }
 

@@ -142,7 +142,8 @@ static int agent_main(const struct cli_globals *g, int argc, char **argv)
 			"[--udp-idle S] [--ttl S] [--slirp-cidr CIDR] [--pod-cidr CIDR] [--uplink "
 			"IFACE] "
 			"[--cgroup-root DIR] [--rootfs-dir DIR] [--label K=V]... "
-			"[--taint K=V:EFFECT]... [--cpu MILLI] [--memory BYTES]\n");
+			"[--taint K=V:EFFECT]... [--cpu MILLI] [--memory BYTES] "
+			"[--workload-ttl DURATION] [--auth-port PORT] [--auth-ttl DURATION]\n");
 		agent_rl_opts_free(c.rl_opts);
 		return CLI_EXIT_ERROR;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_ident.h"
 #include "workload_model.h"
 
 static int bad(const char *opt, const char *v, const char *want)
@@ -100,7 +101,7 @@ int agent_node_opt(struct agent_config *c, const char *opt, const char *v)
 			return bad(opt, v, "want bytes or a quantity such as 4Gi");
 		c->mem_bytes = q;
 	} else {
-		return 1;
+		return agent_ident_opt(c, opt, v);
 	}
 	return 0;
 }

@@ -24,7 +24,8 @@ fails = []
 # Parsers of each command (options compared with strcmp or getopt_long).
 SOURCES = {
     "attach": ["control/cmd_attach.c", "control/cmd_sock.c"],
-    "agent": ["control/cmd_agent.c", "control/agent_rootless.c", "control/cmd_agent_node.c"],
+    "agent": ["control/cmd_agent.c", "control/agent_rootless.c", "control/cmd_agent_node.c",
+              "control/agent_ident.c"],
     "get": ["control/cmd_get.c"],
     "delete": ["control/cmd_delete.c"],
     "auth": ["control/cmd_auth.c", "control/cmd_handshake.c"],
