@@ -6,7 +6,11 @@
  *     keep-alive connection) next to the raw libnats calls in the same run:
  *     kvStore_Put/kvStore_Get on a plain KV bucket with REPLICAS copies
  *     (libnats creates it with direct gets: any replica answers), and the sidecar's own
- *     calls (js_PublishMsg, js_GetLastMsg on the leader) on its bucket.
+ *     calls (js_PublishMsg, js_GetLastMsg on the leader) on its bucket, and
+ *     the sidecar's own strong store (sidecar/strong.c) called in this
+ *     process on the same bucket: the same round trips (read barrier,
+ *     compare-and-set checks) without HTTP, so sidecar minus in-process is
+ *     what the sidecar adds.
  *   bench_sidecar eventual PORT1,PORT2,PORT3 N
  *     eventual write throughput into replica 1 and the time until the last
  *     write is visible with the same ETag on every replica.
@@ -24,6 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store.h"
+#include "strong.h"
+
 #define MAX_N 200000
 
 static uint64_t now_ns(void)
@@ -37,6 +44,13 @@ static uint64_t now_ns(void)
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -178,50 +192,125 @@ static void bench_raw_stream(natsConnection *nc, const char *bucket, int n, uint
 	jsCtx_Destroy(js);
 }
 
-static void bench_sidecar_strong(unsigned int port, int n, uint64_t *lat)
+/*
+ * The sidecar's strong path, each operation next to the same operation done
+ * by the sidecar's own store code (sidecar/strong.c) in this process on the
+ * same bucket: the same round trips without HTTP, so the difference is what
+ * the sidecar adds. The two alternate operation by operation, so both see
+ * the same machine load.
+ */
+struct strong_pair {
+	int fd; /* keep-alive HTTP connection to the sidecar */
+	struct store st; /* in-process store on the sidecar's bucket */
+	uint64_t *lat_sc, *lat_ip;
+	int n;
+};
+
+enum strong_op { OP_SAVE, OP_GET, OP_GET_LEADER, OP_CAS };
+
+static uint64_t sidecar_op(struct strong_pair *p, enum strong_op op, int i)
 {
 	char body[128], path[128], etag[32];
-	int fd = http_connect(port), i;
+	const char *q = op == OP_GET_LEADER ? "?consistency=eventual" : "";
 	uint64_t t;
+	int want = op == OP_SAVE || op == OP_CAS ? 204 : 200, got;
 
-	for (i = 0; i < n; i++) {
-		snprintf(body, sizeof(body), "[{\"key\":\"k%d\",\"value\":{\"v\":12345}}]",
-			 i % 100);
-		t = now_ns();
-		if (http_do(fd, "POST", "/v1.0/state/statestore", body, NULL) != 204)
-			exit(1);
-		lat[i] = now_ns() - t;
-	}
-	report("sidecar POST /v1.0/state (save)", lat, n);
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "/v1.0/state/statestore/k%d", i % 100);
-		t = now_ns();
-		if (http_do(fd, "GET", path, NULL, etag) != 200)
-			exit(1);
-		lat[i] = now_ns() - t;
-	}
-	report("sidecar GET /v1.0/state/{key} (linearizable)", lat, n);
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "/v1.0/state/statestore/k%d?consistency=eventual",
-			 i % 100);
-		t = now_ns();
-		if (http_do(fd, "GET", path, NULL, etag) != 200)
-			exit(1);
-		lat[i] = now_ns() - t;
-	}
-	report("sidecar GET ?consistency=eventual (leader)", lat, n);
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "/v1.0/state/statestore/k%d", i % 100);
-		http_do(fd, "GET", path, NULL, etag);
+	snprintf(path, sizeof(path), "/v1.0/state/statestore/k%d%s", i % 100, q);
+	if (op == OP_CAS) {
+		http_do(p->fd, "GET", path, NULL, etag);
 		snprintf(body, sizeof(body), "[{\"key\":\"k%d\",\"value\":1,\"etag\":\"%s\"}]",
 			 i % 100, etag);
-		t = now_ns();
-		if (http_do(fd, "POST", "/v1.0/state/statestore", body, NULL) != 204)
-			exit(1);
-		lat[i] = now_ns() - t;
+	} else {
+		snprintf(body, sizeof(body), "[{\"key\":\"k%d\",\"value\":{\"v\":12345}}]",
+			 i % 100);
 	}
-	report("sidecar POST with etag (compare-and-set)", lat, n);
-	close(fd);
+	t = now_ns();
+	if (op == OP_SAVE || op == OP_CAS)
+		got = http_do(p->fd, "POST", "/v1.0/state/statestore", body, NULL);
+	else
+		got = http_do(p->fd, "GET", path, NULL, etag);
+	t = now_ns() - t;
+	if (got != want) {
+		fprintf(stderr, "bench_sidecar: sidecar op %d: HTTP %d\n", (int)op, got);
+		exit(1);
+	}
+	return t;
+}
+
+static uint64_t inproc_op(struct strong_pair *p, enum strong_op op, int i)
+{
+	char key[32], etag[STORE_ETAG_MAX], *val = NULL;
+	struct store_write w = {.key = key, .value = "{\"v\":12345}", .len = 11};
+	size_t len;
+	uint64_t t;
+	int err;
+
+	snprintf(key, sizeof(key), "ip%d", i % 100);
+	if (op == OP_CAS) {
+		if (p->st.ops->get(p->st.impl, key, false, &val, &len, etag))
+			exit(1);
+		free(val);
+		val = NULL;
+		w.etag = etag;
+	}
+	t = now_ns();
+	if (op == OP_SAVE || op == OP_CAS)
+		err = p->st.ops->write(p->st.impl, &w, etag);
+	else
+		err = p->st.ops->get(p->st.impl, key, op == OP_GET, &val, &len, etag);
+	t = now_ns() - t;
+	free(val);
+	if (err) {
+		fprintf(stderr, "bench_sidecar: in-process op %d: %s\n", (int)op, strerror(-err));
+		exit(1);
+	}
+	return t;
+}
+
+static void bench_strong_pair(struct strong_pair *p, enum strong_op op, const char *sc_name,
+			      const char *ip_name)
+{
+	int64_t *diff = calloc((size_t)p->n, sizeof(*diff));
+	int i;
+
+	if (!diff)
+		exit(1);
+	for (i = 0; i < p->n; i++) {
+		p->lat_sc[i] = sidecar_op(p, op, i);
+		p->lat_ip[i] = inproc_op(p, op, i);
+		diff[i] = (int64_t)p->lat_sc[i] - (int64_t)p->lat_ip[i];
+	}
+	report(sc_name, p->lat_sc, p->n);
+	report(ip_name, p->lat_ip, p->n);
+	qsort(diff, (size_t)p->n, sizeof(*diff), cmp_i64);
+	printf("  sidecar overhead (paired difference)     n=%-6d p50 %8.1f us\n", p->n,
+	       diff[p->n / 2] / 1e3);
+	free(diff);
+}
+
+static void bench_sidecar_strong(natsConnection *nc, unsigned int port, const char *bucket,
+				 int replicas, int n)
+{
+	struct strong_pair p = {.fd = http_connect(port), .n = n};
+
+	p.lat_sc = calloc((size_t)n, sizeof(uint64_t));
+	p.lat_ip = calloc((size_t)n, sizeof(uint64_t));
+	if (!p.lat_sc || !p.lat_ip || strong_open(nc, bucket, replicas, &p.st)) {
+		fprintf(stderr, "bench_sidecar: set-up for bucket %s failed\n", bucket);
+		exit(1);
+	}
+	bench_strong_pair(&p, OP_SAVE, "sidecar POST /v1.0/state (save)",
+			  "  same save, sidecar's store in process");
+	bench_strong_pair(&p, OP_GET, "sidecar GET /v1.0/state/{key} (linearizable)",
+			  "  same get, sidecar's store in process");
+	bench_strong_pair(&p, OP_GET_LEADER, "sidecar GET ?consistency=eventual (leader)",
+			  "  same get, sidecar's store in process");
+	bench_strong_pair(&p, OP_CAS, "sidecar POST with etag (compare-and-set)",
+			  "  same CAS, sidecar's store in process");
+	p.st.ops->close(p.st.impl);
+	free(p.lat_sc);
+	free(p.lat_ip);
+	close(p.fd);
 }
 
 static int cmd_strong(const char *url, unsigned int port, const char *bucket, int replicas, int n)
@@ -230,7 +319,7 @@ static int cmd_strong(const char *url, unsigned int port, const char *bucket, in
 	natsConnection *nc = NULL;
 
 	check(natsConnection_ConnectTo(&nc, url), "connect");
-	bench_sidecar_strong(port, n, lat);
+	bench_sidecar_strong(nc, port, bucket, replicas, n);
 	bench_raw_stream(nc, bucket, n, lat);
 	bench_raw_kv(nc, replicas, n, lat);
 	natsConnection_Destroy(nc);
