@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "agent_auth.h"
 #include "agent_ident.h"
 #include "agent_ident_priv.h"
 #include "agent_priv.h"
@@ -210,6 +211,7 @@ void agent_ident_close(struct agent *a)
 
 	if (!ai)
 		return;
+	agent_auth_close(a);
 	for (i = 0; i < ai->n_reps; i++)
 		rep_free(&ai->reps[i]);
 	free(ai->reps);
@@ -417,6 +419,7 @@ void agent_ident_tick(struct agent *a)
 		if (r->retry_at ? now >= r->retry_at : now >= r->renew_at)
 			issue(ai, r, now);
 	}
+	agent_auth_tick(a);
 	if ((int64_t)agent_now_ms() < ai->next_sweep_ms)
 		return;
 	ai->next_sweep_ms = (int64_t)agent_now_ms() + SWEEP_MS;

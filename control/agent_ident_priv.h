@@ -22,6 +22,24 @@ struct agent_ident_rep {
 	int64_t retry_at; /* after a failed issue */
 };
 
+/* An identity pair this node authenticates (agent_auth.c). */
+struct agent_auth_pair {
+	char src_uri[IDENT_SUBJECT_MAX + 1]; /* a local replica's identity */
+	char dst_uri[IDENT_SUBJECT_MAX + 1];
+	uint32_t src_id, dst_id; /* as the enforced policy numbers them */
+	char src_pod[256]; /* the local replica whose document we present */
+	char dst_pod[256]; /* both local: the destination replica; "" remote */
+	char addr[64]; /* remote: the peer agent's address */
+	uint64_t expires_ms; /* when our entries lapse (monotonic); 0: none written */
+	uint64_t next_ms; /* next handshake (renewal at 2/3, or retry) */
+	unsigned int backoff_ms;
+	bool is_wanted; /* scratch of find_pairs */
+	bool is_in_flight;
+};
+
+struct agent_auth_hs;
+struct pm_model;
+
 struct agent_ident {
 	char dir[IDENT_PATH_MAX]; /* STATE_DIR/identity */
 	char rep_dir[IDENT_PATH_MAX]; /* STATE_DIR/replicas */
@@ -34,6 +52,13 @@ struct agent_ident {
 	int64_t ttl_s;
 	struct agent_ident_rep *reps;
 	size_t n_reps;
+	/* Handshakes (agent_auth.c). */
+	struct agent_auth_hs *hs; /* NULL until listening */
+	struct agent_auth_pair *pairs;
+	size_t n_pairs;
+	uint64_t next_pairs_ms, next_start_ms;
+	const struct pm_model *pairs_model; /* the model the pairs were found in */
+	bool is_auth_told; /* "no uplink address" was logged */
 };
 
 #endif /* BM_AGENT_IDENT_PRIV_H */
