@@ -158,7 +158,8 @@ static int load_input(struct mf_ctx *c, const char *name, const char *buf, size_
 	err = intern_file(c, name);
 	if (err)
 		return err;
-	err = buf ? yj_load_buffer(name, buf, len, &ys, &yerr) : yj_load_file(name, &ys, &yerr);
+	err = buf ? yj_load_buffer_flags(name, buf, len, c->yj_flags, &ys, &yerr)
+		  : yj_load_file(name, &ys, &yerr);
 	if (err) {
 		mf_report(c, MANIFEST_ERROR, yerr.pos, "", "%s", yerr.text);
 		return err;
@@ -182,16 +183,19 @@ struct input {
 	size_t len;
 };
 
-/* Everything behind both public entry points. */
-static int load_inputs(struct pm_model *m, const struct input *in, size_t n, const char *local_node,
-		       struct manifest_diag *diag)
+/*
+ * One pass over the inputs. A fast pass (YJ_FAST_JSON: large JSON buffers
+ * parsed without positions) commits only when it has nothing to report:
+ * otherwise it returns -EAGAIN with m untouched, and the caller loads again
+ * with positions, so every message names its line and column.
+ */
+static int load_pass(struct pm_model *m, const struct input *in, size_t n, const char *local_node,
+		     struct manifest_diag *diag, unsigned int yj_flags)
 {
-	struct manifest_diag own;
-	struct mf_ctx c = {.diag = diag ? diag : &own, .local_node = local_node};
+	struct mf_ctx c = {.diag = diag, .local_node = local_node, .yj_flags = yj_flags};
 	int err = 0, ret;
 	size_t i;
 
-	manifest_diag_init(&own);
 	c.st = pm_model_new();
 	if (!c.st)
 		return -ENOMEM;
@@ -202,11 +206,39 @@ static int load_inputs(struct pm_model *m, const struct input *in, size_t n, con
 	}
 	if (!err && !c.n_errors && !c.oom)
 		mf_check_set(&c, m);
+	if ((yj_flags & YJ_FAST_JSON) && diag->n_errors + diag->n_warnings) {
+		err = -EAGAIN;
+		goto out;
+	}
 	if (!err && !c.n_errors && !c.oom)
 		err = mf_commit(&c, m);
 	if (!err)
 		err = c.oom ? c.oom : c.n_errors ? -EINVAL : 0;
+out:
 	pm_model_free(c.st);
+	return err;
+}
+
+/* Everything behind both public entry points. */
+static int load_inputs(struct pm_model *m, const struct input *in, size_t n, const char *local_node,
+		       struct manifest_diag *diag)
+{
+	struct manifest_diag own, quiet;
+	bool is_buffers = true;
+	int err = -EAGAIN;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		is_buffers = is_buffers && in[i].buf;
+	if (is_buffers) {
+		manifest_diag_init(&quiet);
+		err = load_pass(m, in, n, local_node, &quiet, YJ_FAST_JSON);
+		manifest_diag_release(&quiet);
+	}
+	if (err != -EAGAIN)
+		return err;
+	manifest_diag_init(&own);
+	err = load_pass(m, in, n, local_node, diag ? diag : &own, 0);
 	if (!diag)
 		log_diag(&own);
 	manifest_diag_release(&own);

@@ -34,6 +34,7 @@ struct mf_ctx {
 	const char *local_node;
 	size_t n_errors; /* errors of this load call */
 	int oom; /* sticky -ENOMEM */
+	unsigned int yj_flags; /* for yj_load_buffer_flags() */
 	size_t path_len;
 	char path[1024];
 };

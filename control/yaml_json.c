@@ -46,6 +46,7 @@ struct yj_stream {
 	struct yj_doc *docs;
 	size_t n_docs;
 	struct pos_table pos;
+	bool is_without_pos; /* loaded by the YJ_FAST_JSON path */
 };
 
 struct anchor {
@@ -819,9 +820,59 @@ int yj_load_file(const char *path, struct yj_stream **out, struct yj_error *err)
 	return ret;
 }
 
+/* Deeper than the YAML path allows (which would refuse it)? Bounded by jansson's own limit. */
+static bool is_too_deep(const json_t *v, int depth)
+{
+	const json_t *child;
+	const char *key;
+	size_t i;
+
+	if ((json_is_object(v) || json_is_array(v)) && depth > MAX_DEPTH)
+		return true;
+	if (json_is_object(v)) {
+		json_object_foreach ((json_t *)v, key, child)
+			if (is_too_deep(child, depth + 1))
+				return true;
+	} else if (json_is_array(v)) {
+		json_array_foreach (v, i, child)
+			if (is_too_deep(child, depth + 1))
+				return true;
+	}
+	return false;
+}
+
+/* The YJ_FAST_JSON path: one JSON container through jansson, or NULL (use the YAML path). */
+static struct yj_stream *load_fast_json(const char *buf, size_t len)
+{
+	struct yj_stream *s;
+	json_error_t jerr;
+	size_t i = 0;
+	json_t *root;
+
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	if (i == len || (buf[i] != '{' && buf[i] != '['))
+		return NULL;
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (s)
+		s->docs = calloc(1, sizeof(*s->docs));
+	if (!s || !s->docs || is_too_deep(root, 1)) {
+		json_decref(root);
+		yj_stream_free(s);
+		return NULL;
+	}
+	s->docs[0].root = root;
+	s->n_docs = 1;
+	s->is_without_pos = true;
+	return s;
+}
+
 /* See yaml_json.h. */
-int yj_load_buffer(const char *name, const char *buf, size_t len, struct yj_stream **out,
-		   struct yj_error *err)
+int yj_load_buffer_flags(const char *name, const char *buf, size_t len, unsigned int flags,
+			 struct yj_stream **out, struct yj_error *err)
 {
 	int ret;
 
@@ -830,7 +881,27 @@ int yj_load_buffer(const char *name, const char *buf, size_t len, struct yj_stre
 	if (!buf)
 		len = 0;
 	ret = check_utf8(buf, len, err);
-	return ret ? ret : load(name, buf ? buf : "", len, out, err);
+	if (ret)
+		return ret;
+	if (flags & YJ_FAST_JSON) {
+		*out = load_fast_json(buf, len);
+		if (*out)
+			return 0;
+	}
+	return load(name, buf ? buf : "", len, out, err);
+}
+
+/* See yaml_json.h. */
+int yj_load_buffer(const char *name, const char *buf, size_t len, struct yj_stream **out,
+		   struct yj_error *err)
+{
+	return yj_load_buffer_flags(name, buf, len, 0, out, err);
+}
+
+/* See yaml_json.h. */
+bool yj_stream_has_positions(const struct yj_stream *s)
+{
+	return !s->is_without_pos;
 }
 
 /* See yaml_json.h. */

@@ -739,10 +739,42 @@ static void test_manifest_diag_null_and_empty(void)
 	manifest_diag_release(NULL);
 }
 
+/*
+ * A JSON buffer loads through jansson (no positions) when there is nothing
+ * to report; with something to report it is loaded again with positions,
+ * so its messages still name line and column, and nothing is loaded twice.
+ */
+static void test_manifest_json_buffer(void)
+{
+	static const char ok[] =
+		"{\"apiVersion\": \"bpfmesh.io/v1\", \"kind\": \"Endpoint\",\n"
+		" \"metadata\": {\"name\": \"a\", \"namespace\": \"web\", \"labels\": {\"app\": "
+		"\"a\"}},\n"
+		" \"spec\": {\"identity\": \"spiffe://t.bpfmesh/ns/web/sa/a\", \"addresses\": "
+		"[\"198.18.0.1\"]}}\n";
+	static const char warn[] =
+		"{\"apiVersion\": \"bpfmesh.io/v1\", \"kind\": \"Endpoint\",\n"
+		" \"metadata\": {\"name\": \"b\", \"namespace\": \"web\", \"lables\": {}},\n"
+		" \"spec\": {\"identity\": \"spiffe://t.bpfmesh/ns/web/sa/b\", \"addresses\": "
+		"[\"198.18.0.2\"]}}\n";
+
+	reset();
+	CU_ASSERT_EQUAL_FATAL(load("a.json", ok), 0);
+	CU_ASSERT_EQUAL(diag.n, 0);
+	CU_ASSERT_EQUAL(m->n_endpoints, 1);
+	CU_ASSERT_STRING_EQUAL(m->endpoints[0].name, "a");
+	CU_ASSERT_EQUAL_FATAL(load("b.json", warn), 0);
+	CU_ASSERT_TRUE(
+		has_msg(MANIFEST_WARNING, "b.json:2:48: warning: metadata.lables: unknown field"));
+	CU_ASSERT_EQUAL(diag.n_warnings, 1);
+	CU_ASSERT_EQUAL(m->n_endpoints, 2);
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
 		{"valid_file", test_manifest_valid_file},
+		{"json_buffer", test_manifest_json_buffer},
 		{"rule_ids", test_manifest_rule_ids},
 		{"policy_types_defaulting", test_manifest_policy_types_defaulting},
 		{"peers_absent_vs_empty", test_manifest_peers_absent_vs_empty},

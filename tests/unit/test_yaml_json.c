@@ -187,6 +187,47 @@ static void test_yaml_json_stdin(void)
 	unlink(path);
 }
 
+/* YJ_FAST_JSON: the same documents as the YAML path, without positions; else the YAML path. */
+static void test_yaml_json_fast(void)
+{
+	static const char json[] =
+		" {\"kind\": \"List\", \"items\": [{\"a\": 1, \"b\": -2.5, \"c\": 1e3, "
+		"\"d\": \"x\\ty\\u00e9\", \"e\": [true, false, null, [], {}]}], \"n\": "
+		"9007199254740993}\n";
+	struct yj_stream *fast = NULL, *slow = NULL, *s = NULL;
+	static char deep[1201];
+	struct yj_error err;
+	struct yj_pos pos;
+
+	CU_ASSERT_EQUAL_FATAL(
+		yj_load_buffer_flags("x", json, strlen(json), YJ_FAST_JSON, &fast, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(yj_load_buffer("x.json", json, strlen(json), &slow, &err), 0);
+	CU_ASSERT_EQUAL(yj_stream_n_docs(fast), 1);
+	CU_ASSERT_TRUE(json_equal(yj_stream_doc(fast, 0), yj_stream_doc(slow, 0)));
+	CU_ASSERT_FALSE(yj_stream_has_positions(fast));
+	CU_ASSERT_TRUE(yj_stream_has_positions(slow));
+	CU_ASSERT_FALSE(yj_member_pos(fast, yj_stream_doc(fast, 0), "items", &pos));
+	CU_ASSERT_TRUE(yj_member_pos(slow, yj_stream_doc(slow, 0), "items", &pos));
+	yj_stream_free(fast);
+	yj_stream_free(slow);
+	/* YAML, and JSON that jansson refuses, take the YAML path (positions, its errors) */
+	CU_ASSERT_EQUAL_FATAL(yj_load_buffer_flags("x", "a: 1\n", 5, YJ_FAST_JSON, &s, &err), 0);
+	CU_ASSERT_TRUE(yj_stream_has_positions(s));
+	yj_stream_free(s);
+	s = NULL;
+	CU_ASSERT_EQUAL(
+		yj_load_buffer_flags("x", "{\"a\": 1,\n \"a\": 2}", 18, YJ_FAST_JSON, &s, &err),
+		-EINVAL);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(err.pos.line, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "duplicate"));
+	/* deeper than the YAML path allows: refused the same way */
+	memset(deep, '[', 600);
+	memset(deep + 600, ']', 600);
+	CU_ASSERT_EQUAL(yj_load_buffer_flags("x", deep, 1200, YJ_FAST_JSON, &s, &err), -EINVAL);
+	CU_ASSERT_PTR_NULL(s);
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
@@ -199,6 +240,7 @@ int bm_test_register(void)
 		{"alias_bomb", test_yaml_json_alias_bomb},
 		{"deep_nesting", test_yaml_json_deep_nesting},
 		{"stdin", test_yaml_json_stdin},
+		{"fast", test_yaml_json_fast},
 		{NULL, NULL},
 	};
 
