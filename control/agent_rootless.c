@@ -12,34 +12,14 @@
 #include <abi/abi.h>
 
 #include "agent_priv.h"
+#include "agent_rl_priv.h"
 #include "agent_rootless.h"
 #include "cli.h"
 #include "fwd.h"
 #include "log.h"
 #include "runtime_rootless.h"
 
-#define RL_MAX_WORKLOADS 64
-#define RL_MAX_PORTS 64
 #define RL_MAX_ADDRS 512
-
-struct agent_rl_opts {
-	bool is_forced;
-	struct rlrt_wl w[RL_MAX_WORKLOADS];
-	size_t n;
-	struct fwd_port ports[RL_MAX_PORTS];
-	size_t n_ports;
-	unsigned int udp_idle_s, ttl_s;
-	const char *cidr;
-};
-
-struct agent_rl {
-	const struct agent_config *cfg;
-	struct agent_rl_opts *o;
-	struct rootless_probe probe;
-	char rl_dir[PATH_MAX];
-	struct fwd *f; /* NULL until the workloads start */
-	const struct pm_model *waiting_for; /* the last model that lacked a workload's Endpoint */
-};
 
 static int add_port(struct agent_rl_opts *o, uint8_t proto, const char *v)
 {
@@ -92,8 +72,10 @@ int agent_rl_parse_opt(struct agent_rl_opts **opts, const char *opt, char *v)
 			return -EINVAL;
 		if (eq)
 			*eq = '\0';
-		o->w[o->n++] = (struct rlrt_wl){
-			.name = v, .command = eq ? eq + 1 : NULL, .slirp_exit_fd = -1};
+		o->w[o->n++] = (struct rlrt_wl){.name = v,
+						.command = eq ? eq + 1 : NULL,
+						.slirp_exit_fd = -1,
+						.ctrl_fd = -1};
 		return 2;
 	}
 	if (!strcmp(opt, "--identity"))
@@ -178,10 +160,6 @@ static const struct pm_endpoint *local_endpoint(const struct pm_model *m, const 
 static int start_workloads(struct agent_rl *rl, const struct pm_model *m)
 {
 	struct agent_rl_opts *o = rl->o;
-	struct fwd_config fc = {.state_dir = rl->cfg->state_dir,
-				.model = m,
-				.auth_ttl_ns = (uint64_t)o->ttl_s * 1000000000ULL,
-				.udp_idle_ms = o->udp_idle_s * 1000};
 	struct rlrt_config rc = {.rl_dir = rl->rl_dir, .cidr = o->cidr};
 	struct pm_addr *addrs = calloc(RL_MAX_ADDRS, sizeof(*addrs));
 	const struct pm_endpoint *e;
@@ -204,21 +182,20 @@ static int start_workloads(struct agent_rl *rl, const struct pm_model *m)
 			if (is_host(&e->addrs[k]))
 				addrs[n_addrs++] = e->addrs[k];
 	}
-	rl->f = fwd_new(&fc);
-	err = rl->f ? rlrt_start(&rc, o->w, o->n, addrs, n_addrs, rl->f, o->ports, o->n_ports)
-		    : -errno;
-	free(addrs);
+	err = agent_rl_fwd(rl);
 	if (!err)
-		err = rlrt_write_status(rl->rl_dir, o->w, o->n, &rl->probe);
+		err = rlrt_start(&rc, o->w, o->n, addrs, n_addrs, rl->f, o->ports, o->n_ports);
+	free(addrs);
+	rl->is_fixed_up = !err;
 	if (err) {
 		pr_warn("agent: rootless: starting the workloads: %s", strerror(-err));
-		rlrt_stop(rl->rl_dir, o->w, o->n, rl->f);
-		rl->f = NULL;
-		rlrt_write_status(rl->rl_dir, NULL, 0, &rl->probe);
-		return err;
+		for (i = 0; i < o->n; i++)
+			rlrt_remove(&o->w[i], NULL, 0, rl->f);
 	}
-	pr_info("agent: rootless: %zu workloads started, forwarding between them", o->n);
-	return 0;
+	agent_rl_write_status(rl);
+	if (!err)
+		pr_info("agent: rootless: %zu workloads started, forwarding between them", o->n);
+	return err;
 }
 
 /* See agent_rootless.h. */
@@ -227,14 +204,18 @@ int agent_rl_install(struct agent_rl *rl, const struct pm_model *m)
 	unsigned int closed = 0;
 	int err;
 
-	if (!rl->f)
-		return rl->o && rl->o->n ? start_workloads(rl, m) : 0;
-	err = fwd_set_model(rl->f, m, &closed);
-	if (err)
-		pr_warn("agent: rootless: intercepting the new policy's ports: %s", strerror(-err));
-	pr_info("agent: rootless: forwarder swapped to the new policy; %u connections and flows "
-		"it no longer allows closed",
-		closed);
+	rl->model = m;
+	if (rl->f) {
+		err = fwd_set_model(rl->f, m, &closed);
+		if (err)
+			pr_warn("agent: rootless: intercepting the new policy's ports: %s",
+				strerror(-err));
+		pr_info("agent: rootless: forwarder swapped to the new policy; %u connections "
+			"and flows it no longer allows closed",
+			closed);
+	}
+	if (rl->o && rl->o->n && !rl->is_fixed_up)
+		return start_workloads(rl, m);
 	return 0;
 }
 
@@ -274,7 +255,9 @@ void agent_rl_close(struct agent_rl *rl)
 {
 	if (!rl)
 		return;
-	rlrt_stop(rl->rl_dir, rl->o ? rl->o->w : NULL, rl->o && rl->f ? rl->o->n : 0, rl->f);
+	agent_rl_replicas_close(rl);
+	rlrt_stop(rl->rl_dir, rl->o ? rl->o->w : NULL, rl->o && rl->is_fixed_up ? rl->o->n : 0,
+		  rl->f);
 	free(rl);
 }
 

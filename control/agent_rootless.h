@@ -14,18 +14,26 @@
 #ifndef BM_AGENT_ROOTLESS_H
 #define BM_AGENT_ROOTLESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /*
- * The taint a rootless agent advertises with its capacity: it cannot run
- * replicas the scheduler places (docs/rootless.md, "Scheduling"), so
- * placement keeps them on nodes that can, unless a workload tolerates it.
+ * The taint a rootless agent advertises with its capacity: its replicas
+ * reach only replicas of the same node (through the forwarder), so in a
+ * mixed cluster placement keeps workloads on the rootful nodes unless they
+ * tolerate it. When every node of the view carries it (a rootless laptop,
+ * a cluster of rootless nodes), placement ignores it: agent_rl_view_tolerates()
+ * (docs/rootless.md, "Scheduling").
  */
 #define AGENT_RL_TAINT "bpfmesh.io/rootless=true:NoSchedule"
 
 struct agent;
 struct agent_config;
+struct agent_local;
+struct agent_replica;
 struct agent_rl;
 struct agent_rl_opts;
 struct pm_model;
@@ -75,6 +83,33 @@ void agent_rl_poll(struct agent_rl *rl);
  * *failed, for the metrics. NULL-safe (rl, or no forwarder yet: adds 0).
  */
 void agent_rl_hs_counts(const struct agent_rl *rl, uint64_t *ok, uint64_t *failed);
+
+/*
+ * Scheduling on a rootless node (agent_rl_sched.c), called by agent_rt.c in
+ * place of the runtime. open: the pod range (--pod-cidr, default
+ * RL_DEFAULT_POD_CIDR of agent_rl_priv.h); 0 or -EINVAL.
+ */
+int agent_rl_rt_open(struct agent *a);
+
+/*
+ * Start replica r as a rootless workload (its own user and network
+ * namespace, slirp4netns, registered with the forwarder under NS/POD, an
+ * address from the pod range, its containers' commands with their
+ * environment and POD_IP); fills l's address and pid. 0 or -errno (logged).
+ */
+int agent_rl_rt_start(struct agent *a, const struct agent_replica *r, struct agent_local *l);
+
+/* Stop the replica with key (forwarder, keeper, slirp4netns, files). Returns 0. */
+int agent_rl_rt_stop(struct agent *a, const char *key);
+
+/* Does the replica with key still run its command? Cannot fail. */
+bool agent_rl_rt_is_running(struct agent *a, const char *key);
+
+/*
+ * Does every node of view (agent_view_json's array) carry AGENT_RL_TAINT?
+ * Then placement tolerates it. False for an empty view. Cannot fail.
+ */
+bool agent_rl_view_tolerates(const json_t *view);
 
 /* Stop workloads, slirp4netns and forwarder; remove the status file. NULL-safe. */
 void agent_rl_close(struct agent_rl *rl);

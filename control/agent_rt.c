@@ -13,6 +13,7 @@
 
 #include "agent_ident.h"
 #include "agent_priv.h"
+#include "agent_rootless.h"
 #include "agent_sched_priv.h"
 #include "dataplane.h"
 #include "log.h"
@@ -89,11 +90,10 @@ int agent_rt_open(struct agent *a)
 	};
 	int err;
 
-	if (!a->dp) {
-		if (a->cfg->pod_cidr)
-			pr_warn("agent: rootless mode runs no placed replicas; --pod-cidr ignored");
+	if (a->rl)
+		return agent_rl_rt_open(a); /* rootless: agent_rl_sched.c */
+	if (!a->dp)
 		return 0;
-	}
 	attach_uplink(a);
 	if (!a->cfg->pod_cidr)
 		return 0;
@@ -125,6 +125,8 @@ int agent_rt_start(struct agent *a, const struct agent_replica *r, struct agent_
 	struct rt_replica_info info;
 	int err;
 
+	if (a->rl)
+		return agent_rl_rt_start(a, r, l);
 	if (!a->sched.rt)
 		return -ENOSYS;
 	err = rt_start(a->sched.rt, &spec, &info);
@@ -145,6 +147,8 @@ int agent_rt_stop(struct agent *a, const char *key)
 {
 	int err;
 
+	if (a->rl)
+		return agent_rl_rt_stop(a, key);
 	if (!a->sched.rt)
 		return -ENOSYS;
 	err = rt_stop(a->sched.rt, key);
@@ -160,6 +164,8 @@ bool agent_rt_is_running(struct agent *a, const char *key)
 {
 	struct rt_replica_info info;
 
+	if (a->rl)
+		return agent_rl_rt_is_running(a, key);
 	return a->sched.rt && !rt_get(a->sched.rt, key, &info) && info.is_running;
 }
 

@@ -635,7 +635,7 @@ static void act(struct agent *a)
 			agent_rt_stop(a, r->key);
 			l->pid = 0;
 		}
-		if (!is_wanted || !s->rt)
+		if (!is_wanted || (!s->rt && !a->rl)) /* a rootless node runs them too */
 			continue;
 		/* One start per pass: claims renew and peers are judged in between. */
 		if (needs_start(l) && n_starts++) {

@@ -197,7 +197,8 @@ static int node_labels(const json_t *obj, struct pm_labels *out)
 /* See agent_sched_priv.h. */
 int agent_view_build(const struct agent *a, struct agent_view *out)
 {
-	const json_t *e, *taints;
+	const json_t *e, *taints, *t;
+	bool is_rl_tolerated;
 	size_t i, j, n;
 	int err = -ENOMEM;
 
@@ -205,6 +206,7 @@ int agent_view_build(const struct agent *a, struct agent_view *out)
 	out->json = agent_view_json(a);
 	if (!out->json)
 		return -ENOMEM;
+	is_rl_tolerated = agent_rl_view_tolerates(out->json); /* every node is rootless */
 	n = json_array_size(out->json);
 	out->nodes = calloc(n + 1, sizeof(*out->nodes));
 	out->labels = calloc(n + 1, sizeof(*out->labels));
@@ -228,9 +230,11 @@ int agent_view_build(const struct agent *a, struct agent_view *out)
 			.taints = out->taints[i],
 		};
 		for (j = 0; j < json_array_size(taints); j++) {
-			if (!json_is_string(json_array_get(taints, j)))
+			t = json_array_get(taints, j);
+			if (!json_is_string(t) ||
+			    (is_rl_tolerated && !strcmp(json_string_value(t), AGENT_RL_TAINT)))
 				continue;
-			err = parse_taint(json_string_value(json_array_get(taints, j)),
+			err = parse_taint(json_string_value(t),
 					  &out->taints[i][out->nodes[i].n_taints],
 					  &out->bufs[i][out->nodes[i].n_taints]);
 			if (err == -ENOMEM)

@@ -84,8 +84,8 @@ static int add_workload(struct rl_run *r, char *spec)
 		return -EINVAL;
 	if (eq)
 		*eq = '\0';
-	r->w[r->n++] =
-		(struct rlrt_wl){.name = spec, .command = eq ? eq + 1 : NULL, .slirp_exit_fd = -1};
+	r->w[r->n++] = (struct rlrt_wl){
+		.name = spec, .command = eq ? eq + 1 : NULL, .slirp_exit_fd = -1, .ctrl_fd = -1};
 	return 0;
 }
 

@@ -98,28 +98,42 @@ static const struct pm_endpoint *find_endpoint(const struct pm_model *m, const c
 	return NULL;
 }
 
+/* A free workload slot (a removed workload's, else a new one), or NULL. */
+static struct fwd_workload *free_slot(struct fwd *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_workloads; i++)
+		if (!f->workloads[i].is_used)
+			return &f->workloads[i];
+	return f->n_workloads < FWD_MAX_WORKLOADS ? &f->workloads[f->n_workloads++] : NULL;
+}
+
 /* See fwd.h. */
-int fwd_add_workload(struct fwd *f, const char *ns, const char *name, int ctrl_fd, int pool_fd,
-		     const char *doc_path)
+int fwd_add_workload_addrs(struct fwd *f, const char *ns, const char *name,
+			   const struct pm_addr *addrs, size_t n_addrs, int ctrl_fd, int pool_fd,
+			   const char *doc_path)
 {
 	const struct pm_endpoint *ep = find_endpoint(f->cfg.model, ns, name);
 	struct epoll_event ev = {.events = EPOLLIN};
-	struct fwd_workload *w;
+	struct fwd_workload *w = NULL;
 	size_t i;
 
-	if (f->n_workloads >= FWD_MAX_WORKLOADS || !ep || strlen(ns) >= sizeof(w->ns) ||
-	    strlen(name) >= sizeof(w->name)) {
+	if (strlen(ns) < sizeof(w->ns) && strlen(name) < sizeof(w->name))
+		w = free_slot(f);
+	if (!w) {
 		close(ctrl_fd);
 		close(pool_fd);
-		return ep ? -E2BIG : -ENOENT;
+		return -E2BIG;
 	}
-	w = &f->workloads[f->n_workloads++];
+	memset(w, 0, sizeof(*w));
+	w->is_used = true;
 	snprintf(w->ns, sizeof(w->ns), "%s", ns);
 	snprintf(w->name, sizeof(w->name), "%s", name);
-	w->sec_id = ep->sec_id;
-	for (i = 0; i < ep->n_addrs && w->n_addrs < FWD_MAX_ADDRS; i++)
-		if (is_host(&ep->addrs[i]))
-			w->addrs[w->n_addrs++] = ep->addrs[i];
+	w->sec_id = ep ? ep->sec_id : 0;
+	for (i = 0; i < n_addrs && w->n_addrs < FWD_MAX_ADDRS; i++)
+		if (is_host(&addrs[i]))
+			w->addrs[w->n_addrs++] = addrs[i];
 	w->ctrl_fd = ctrl_fd;
 	w->pool_fd = pool_fd;
 	w->ref = (struct fwd_ref){.kind = FWD_REF_POOL, .owner = w};
@@ -127,6 +141,21 @@ int fwd_add_workload(struct fwd *f, const char *ns, const char *name, int ctrl_f
 	if (epoll_ctl(f->epoll_fd, EPOLL_CTL_ADD, pool_fd, &ev))
 		return -errno;
 	return doc_path ? load_identity(w, doc_path) : 0;
+}
+
+/* See fwd.h. */
+int fwd_add_workload(struct fwd *f, const char *ns, const char *name, int ctrl_fd, int pool_fd,
+		     const char *doc_path)
+{
+	const struct pm_endpoint *ep = find_endpoint(f->cfg.model, ns, name);
+
+	if (!ep) {
+		close(ctrl_fd);
+		close(pool_fd);
+		return -ENOENT;
+	}
+	return fwd_add_workload_addrs(f, ns, name, ep->addrs, ep->n_addrs, ctrl_fd, pool_fd,
+				      doc_path);
 }
 
 /* w's first host address of family, or NULL. */
@@ -165,10 +194,9 @@ static int add_listener(struct fwd *f, struct fwd_workload *src, struct fwd_work
 
 	if (!sa || has_listener(f, src, da, port->proto, port->port))
 		return 0;
-	if (f->n_listeners >= FWD_MAX_LISTENERS)
+	l = fwd_listener_slot(f);
+	if (!l)
 		return -E2BIG;
-	l = &f->listeners[f->n_listeners];
-	memset(l, 0, sizeof(*l));
 	if (port->proto == BM_PROTO_UDP)
 		err = rlns_udp(src->ctrl_fd, da->family, da->addr, port->port, &l->fd);
 	else
@@ -191,9 +219,12 @@ static int add_listener(struct fwd *f, struct fwd_workload *src, struct fwd_work
 	if (epoll_ctl(f->epoll_fd, EPOLL_CTL_ADD, l->fd, &ev)) {
 		err = -errno;
 		close(l->fd);
+		l->fd = -1;
+		l->src = l->dst = NULL;
 		return err;
 	}
-	f->n_listeners++;
+	if (l == &f->listeners[f->n_listeners])
+		f->n_listeners++;
 	if (f->is_primed && l->proto == BM_PROTO_TCP)
 		fwd_pool_refill(f, l);
 	return 0;
@@ -202,7 +233,7 @@ static int add_listener(struct fwd *f, struct fwd_workload *src, struct fwd_work
 /* See fwd.h. */
 int fwd_keeper_fd(const struct fwd *f, size_t i)
 {
-	return i < f->n_workloads ? f->workloads[i].ctrl_fd : -1;
+	return i < f->n_workloads && f->workloads[i].is_used ? f->workloads[i].ctrl_fd : -1;
 }
 
 static int add_port(struct fwd_port *ports, size_t *n, size_t max, uint8_t proto, uint16_t port)
@@ -248,6 +279,8 @@ int fwd_intercept(struct fwd *f, const struct fwd_port *extra, size_t n_extra)
 	for (i = 0; i < f->n_ports && !err; i++)
 		err = add_port(all, &n, FWD_MAX_PORTS * 2, f->ports[i].proto, f->ports[i].port);
 	for (d = 0; d < f->n_workloads && !err; d++) {
+		if (!f->workloads[d].is_used)
+			continue;
 		ep = find_endpoint(f->cfg.model, f->workloads[d].ns, f->workloads[d].name);
 		for (i = 0; ep && i < ep->n_ports && !err; i++)
 			err = add_port(all, &n, FWD_MAX_PORTS * 2, ep->ports[i].proto,
@@ -255,7 +288,7 @@ int fwd_intercept(struct fwd *f, const struct fwd_port *extra, size_t n_extra)
 	}
 	for (s = 0; s < f->n_workloads && !err; s++)
 		for (d = 0; d < f->n_workloads && !err; d++)
-			if (s != d)
+			if (s != d && f->workloads[s].is_used && f->workloads[d].is_used)
 				err = intercept_pair(f, &f->workloads[s], &f->workloads[d], all, n);
 	free(all);
 	return err;
@@ -268,7 +301,8 @@ void fwd_judge(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst
 	struct pe_auth auth;
 
 	fwd_auth_snapshot(f, &auth);
-	if (policy_eval(f->cfg.model, t, &auth, r)) {
+	/* No policy yet (an agent whose replicas start before its first revision): deny. */
+	if (!f->cfg.model || policy_eval(f->cfg.model, t, &auth, r)) {
 		memset(r, 0, sizeof(*r));
 		r->verdict = BM_VERDICT_DENY;
 		r->reason = BM_REASON_DENY_INTERNAL;
@@ -282,7 +316,11 @@ void fwd_judge(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst
 	if (fwd_auth_pair(f, src, dst))
 		return;
 	fwd_auth_snapshot(f, &auth);
-	policy_eval(f->cfg.model, t, &auth, r);
+	if (policy_eval(f->cfg.model, t, &auth, r)) {
+		memset(r, 0, sizeof(*r));
+		r->verdict = BM_VERDICT_DENY;
+		r->reason = BM_REASON_DENY_INTERNAL;
+	}
 }
 
 static void on_connection(struct fwd *f, struct fwd_listener *l, int cfd,
@@ -351,7 +389,7 @@ int fwd_poll(struct fwd *f, int timeout_ms)
 
 	if (!f->is_primed) {
 		for (j = 0; j < f->n_listeners; j++)
-			if (f->listeners[j].proto == BM_PROTO_TCP)
+			if (f->listeners[j].fd >= 0 && f->listeners[j].proto == BM_PROTO_TCP)
 				fwd_pool_refill(f, &f->listeners[j]);
 		f->is_primed = true;
 	}
@@ -391,7 +429,7 @@ static struct fwd_workload *workload_of(struct fwd *f, const uint8_t *addr, uint
 	size_t i, j;
 
 	for (i = 0; i < f->n_workloads; i++)
-		for (j = 0; j < f->workloads[i].n_addrs; j++)
+		for (j = 0; f->workloads[i].is_used && j < f->workloads[i].n_addrs; j++)
 			if (f->workloads[i].addrs[j].family == family &&
 			    !memcmp(f->workloads[i].addrs[j].addr, addr, 16))
 				return &f->workloads[i];
@@ -461,8 +499,13 @@ int fwd_set_model(struct fwd *f, const struct pm_model *m, unsigned int *n_close
 void fwd_counts(const struct fwd *f, size_t *workloads, size_t *listeners, size_t *conns,
 		size_t *flows)
 {
-	*workloads = f->n_workloads;
-	*listeners = f->n_listeners;
+	size_t i;
+
+	*workloads = *listeners = 0;
+	for (i = 0; i < f->n_workloads; i++)
+		*workloads += f->workloads[i].is_used;
+	for (i = 0; i < f->n_listeners; i++)
+		*listeners += f->listeners[i].fd >= 0;
 	*conns = f->n_conns;
 	*flows = f->n_flows;
 }
@@ -498,10 +541,13 @@ void fwd_free(struct fwd *f)
 	while (f->flows)
 		fwd_flow_close(f, f->flows);
 	for (i = 0; i < f->n_listeners; i++) {
-		close(f->listeners[i].fd);
+		if (f->listeners[i].fd >= 0)
+			close(f->listeners[i].fd);
 		fwd_pool_release(&f->listeners[i]);
 	}
 	for (i = 0; i < f->n_workloads; i++) {
+		if (!f->workloads[i].is_used)
+			continue;
 		close(f->workloads[i].ctrl_fd);
 		close(f->workloads[i].pool_fd);
 		sodium_memzero(f->workloads[i].sk, sizeof(f->workloads[i].sk));

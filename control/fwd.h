@@ -64,6 +64,35 @@ int fwd_add_workload(struct fwd *f, const char *ns, const char *name, int ctrl_f
 		     const char *doc_path);
 
 /*
+ * Add rootless workload NS/NAME with the given host addresses (copied; the
+ * model need not name it yet: its identity follows the Endpoint NS/NAME of
+ * each model fwd_set_model installs), otherwise as fwd_add_workload. The
+ * agent adds placed replicas so, before their Endpoints reach the bus.
+ * Returns 0 or -errno (-E2BIG: too many workloads or names too long).
+ */
+int fwd_add_workload_addrs(struct fwd *f, const char *ns, const char *name,
+			   const struct pm_addr *addrs, size_t n_addrs, int ctrl_fd, int pool_fd,
+			   const char *doc_path);
+
+/*
+ * Remove workload NS/NAME: close its connections and UDP flows (both
+ * directions) without events, the listeners in its namespace and those on
+ * its addresses in every other one, and its keeper's sockets (the keeper
+ * then stops its command and exits). Its slot is reused by the next add.
+ * Returns 0 or -ENOENT.
+ */
+int fwd_remove_workload(struct fwd *f, const char *ns, const char *name);
+
+/*
+ * Copy the host addresses of every workload (at most max) into out.
+ * Returns how many. Cannot fail.
+ */
+size_t fwd_host_addrs(const struct fwd *f, struct pm_addr *out, size_t max);
+
+/* Workload slots in use or freed (fwd_keeper_fd's range). Cannot fail. */
+size_t fwd_slots(const struct fwd *f);
+
+/*
  * Add extra to the ports intercepted (kept across fwd_set_model), then
  * listen, inside every workload's namespace, on every other workload's
  * host addresses (of a family the listening workload has) at each port:
@@ -102,7 +131,7 @@ void fwd_counts(const struct fwd *f, size_t *workloads, size_t *listeners, size_
 /* Handshakes the forwarder ran: authenticated and failed (metrics). Cannot fail. */
 void fwd_hs_counts(const struct fwd *f, uint64_t *ok, uint64_t *failed);
 
-/* The keeper socket of the i-th added workload (-1 if none). Cannot fail. */
+/* The keeper socket of workload slot i (-1 if none: free or out of range). Cannot fail. */
 int fwd_keeper_fd(const struct fwd *f, size_t i);
 
 /*

@@ -248,7 +248,8 @@ static struct fwd_workload *by_id(struct fwd *f, uint32_t id)
 	size_t i;
 
 	for (i = 0; i < f->n_workloads; i++)
-		if (f->workloads[i].sec_id == id && f->workloads[i].has_identity)
+		if (f->workloads[i].is_used && f->workloads[i].sec_id == id &&
+		    f->workloads[i].has_identity)
 			return &f->workloads[i];
 	return NULL;
 }

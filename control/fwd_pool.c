@@ -69,7 +69,7 @@ void fwd_pool_event(struct fwd *f, struct fwd_workload *w)
 			pr_warn("rootless: socket in %s/%s: %s", w->ns, w->name, strerror(-err));
 			continue;
 		}
-		if (l->n_pool < FWD_POOL)
+		if (l->fd >= 0 && l->n_pool < FWD_POOL) /* a removed listener takes none */
 			l->pool[l->n_pool++] = fd;
 		else
 			close(fd);

@@ -59,6 +59,7 @@ struct fwd_workload {
 	uint16_t inflight[FWD_POOL_INFLIGHT]; /* listener index of each request, a ring */
 	unsigned int inflight_head, n_inflight;
 	bool has_identity;
+	bool is_used; /* slot in use (a removed workload's slot is reused) */
 	uint8_t *doc;
 	size_t doc_len;
 	uint8_t sk[64];
@@ -66,7 +67,7 @@ struct fwd_workload {
 
 struct fwd_listener {
 	struct fwd_ref ref;
-	int fd;
+	int fd; /* -1: a free slot (its workload was removed) */
 	struct fwd_workload *src; /* the namespace it lives in: the only possible source */
 	struct fwd_workload *dst;
 	uint8_t proto; /* BM_PROTO_TCP or BM_PROTO_UDP (a bound datagram socket) */
@@ -174,6 +175,9 @@ void fwd_conn_abort(struct fwd *f, struct fwd_conn *c);
 void fwd_conns_reap(struct fwd *f);
 void fwd_reset_close(int fd);
 void fwd_spare_pipes_release(struct fwd *f);
+
+/* fwd_remove.c: a free listener slot (zeroed, fd -1 until used), or NULL when full */
+struct fwd_listener *fwd_listener_slot(struct fwd *f);
 
 /* fwd.c */
 void fwd_judge(struct fwd *f, struct fwd_workload *src, struct fwd_workload *dst,

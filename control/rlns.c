@@ -28,6 +28,8 @@
 #define RLNS_OP_SOCKET 'S'
 #define RLNS_OP_START 'G'
 #define RLNS_OP_UDP 'U'
+#define RLNS_OP_ADDR 'A' /* put one more host address on lo */
+#define RLNS_OP_UNADDR 'D' /* take one off */
 #define RLNS_CTRL_FD 3
 #define RLNS_POOL_FD 4
 #define RLNS_REPLY_TIMEOUT_MS 5000
@@ -178,6 +180,17 @@ static void stop_command(pid_t wpid)
 	waitpid(wpid, NULL, 0);
 }
 
+static int configure_lo(const struct pm_addr *addrs, size_t n_addrs, const char *verb);
+
+/* Keeper: one host address (port = prefix length) on or off lo. */
+static int lo_addr(const struct rlns_req *req)
+{
+	struct pm_addr a = {.family = req->family, .prefixlen = (uint8_t)req->port};
+
+	memcpy(a.addr, req->addr, 16);
+	return configure_lo(&a, 1, req->op == RLNS_OP_ADDR ? "replace" : "del");
+}
+
 /* Keeper: answer one request on fd; false when the forwarder's end closed. */
 static bool handle(int fd, const char *command, pid_t *wpid)
 {
@@ -198,6 +211,8 @@ static bool handle(int fd, const char *command, pid_t *wpid)
 		rep.pid = *wpid = start_command(command);
 	else if (req.op == RLNS_OP_LISTEN || req.op == RLNS_OP_SOCKET || req.op == RLNS_OP_UDP)
 		rep.err = make_socket(&req, &sfd);
+	else if (req.op == RLNS_OP_ADDR || req.op == RLNS_OP_UNADDR)
+		rep.err = lo_addr(&req);
 	send_reply(fd, &rep, sfd);
 	if (sfd >= 0)
 		close(sfd);
@@ -263,8 +278,11 @@ static const char *find_ip(void)
 	return NULL;
 }
 
-/* lo up and every address on it, with one `ip -batch -` (we are root inside). */
-static int configure_lo(const struct rlns_config *cfg)
+/*
+ * lo up and every address on it (verb "add" or "replace"), or the addresses
+ * off it (verb "del"), with one `ip -batch -` (we are root inside).
+ */
+static int configure_lo(const struct pm_addr *addrs, size_t n_addrs, const char *verb)
 {
 	const char *ip = find_ip();
 	char addr[INET6_ADDRSTRLEN];
@@ -289,13 +307,14 @@ static int configure_lo(const struct rlns_config *cfg)
 		return -ENOMEM;
 	}
 	fprintf(in, "link set lo up\n");
-	for (i = 0; i < cfg->n_addrs; i++) {
-		const struct pm_addr *a = &cfg->addrs[i];
+	for (i = 0; i < n_addrs; i++) {
+		const struct pm_addr *a = &addrs[i];
+		bool is_nodad = a->family == BM_FAMILY_IPV6 && strcmp(verb, "del");
 
 		inet_ntop(a->family == BM_FAMILY_IPV4 ? AF_INET : AF_INET6, a->addr, addr,
 			  sizeof(addr));
-		fprintf(in, "addr add %s/%u dev lo%s\n", addr, a->prefixlen,
-			a->family == BM_FAMILY_IPV6 ? " nodad" : "");
+		fprintf(in, "addr %s %s/%u dev lo%s\n", verb, addr, a->prefixlen,
+			is_nodad ? " nodad" : "");
 	}
 	fclose(in);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
@@ -319,7 +338,7 @@ static void keeper_main(const struct rlns_config *cfg, int ctrl, int pool, uid_t
 	if (!rep.err)
 		rep.err = map_ids(uid, gid);
 	if (!rep.err)
-		rep.err = configure_lo(cfg);
+		rep.err = configure_lo(cfg->addrs, cfg->n_addrs, "add");
 	send_reply(RLNS_CTRL_FD, &rep, -1);
 	if (!rep.err)
 		serve(cfg->command);
@@ -461,4 +480,17 @@ int rlns_enter(pid_t pid)
 		close(fd);
 	}
 	return err;
+}
+
+/* See rlns.h. */
+int rlns_addr(int ctrl_fd, const struct pm_addr *a, bool is_add)
+{
+	struct rlns_req req = {.op = is_add ? RLNS_OP_ADDR : RLNS_OP_UNADDR,
+			       .family = a->family,
+			       .port = a->prefixlen};
+	struct rlns_rep rep;
+	int fd;
+
+	memcpy(req.addr, a->addr, 16);
+	return call(ctrl_fd, &req, &rep, &fd);
 }

@@ -14,6 +14,7 @@
 #ifndef BM_RLNS_H
 #define BM_RLNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -36,6 +37,13 @@ struct rlns_config {
  * own set-up error when it got that far).
  */
 int rlns_spawn(const struct rlns_config *cfg, pid_t *pid, int *ctrl_fd, int *pool_fd);
+
+/*
+ * Put host address a on the keeper's lo (is_add; already there is fine) or
+ * take it off: a workload placed or stopped after this one started.
+ * Returns 0 or the keeper's -errno (-EIO: ip failed).
+ */
+int rlns_addr(int ctrl_fd, const struct pm_addr *a, bool is_add);
 
 /* Start the workload command; *wpid its pid (0 without a command). 0 or -errno. */
 int rlns_start(int ctrl_fd, pid_t *wpid);

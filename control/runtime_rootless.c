@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,16 +41,17 @@ static void exec_slirp(const struct rlrt_wl *w, const char *cidr, int ready, int
 	_exit(127);
 }
 
-static int start_slirp(struct rlrt_wl *w, const char *rl_dir, size_t idx, const char *cidr)
+/* slirp4netns for w, API socket RL_DIR/TAG.sock, log RL_DIR/TAG.log. */
+static int start_slirp(struct rlrt_wl *w, const char *rl_dir, const char *tag, const char *cidr)
 {
 	struct pollfd pfd = {.events = POLLIN};
 	int ready[2], ex[2], err = 0;
 	char log[PATH_MAX], c;
 
-	if ((size_t)snprintf(w->api_sock, sizeof(w->api_sock), "%s/s%zu.sock", rl_dir, idx) >=
+	if ((size_t)snprintf(w->api_sock, sizeof(w->api_sock), "%s/%s.sock", rl_dir, tag) >=
 	    sizeof(w->api_sock))
 		return -ENAMETOOLONG;
-	if (snprintf(log, sizeof(log), "%s/s%zu.log", rl_dir, idx) >= (int)sizeof(log))
+	if (snprintf(log, sizeof(log), "%s/%s.log", rl_dir, tag) >= (int)sizeof(log))
 		return -ENAMETOOLONG;
 	if (pipe2(ready, O_CLOEXEC))
 		return -errno;
@@ -89,9 +91,14 @@ static void wait_bounded(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-/* Keeper, slirp4netns, forwarder registration: one workload up (not started). */
-static int bring_up(const struct rlrt_config *c, struct rlrt_wl *w, size_t i,
-		    const struct pm_addr *addrs, size_t n_addrs, struct fwd *f)
+/*
+ * Keeper, slirp4netns, forwarder registration: one workload up (not
+ * started). own: its addresses when the model need not name it (placed
+ * replicas), else NULL (its Endpoint's).
+ */
+static int bring_up(const struct rlrt_config *c, struct rlrt_wl *w, const char *tag,
+		    const struct pm_addr *addrs, size_t n_addrs, const struct pm_addr *own,
+		    size_t n_own, struct fwd *f)
 {
 	struct rlns_config nc = {
 		.name = w->name, .command = w->command, .addrs = addrs, .n_addrs = n_addrs};
@@ -105,10 +112,35 @@ static int bring_up(const struct rlrt_config *c, struct rlrt_wl *w, size_t i,
 	err = rlns_spawn(&nc, &w->keeper, &ctrl, &pool);
 	if (err)
 		return err;
-	err = fwd_add_workload(f, ns, slash + 1, ctrl, pool, w->doc);
+	w->ctrl_fd = ctrl; /* the forwarder owns it from here */
+	err = own ? fwd_add_workload_addrs(f, ns, slash + 1, own, n_own, ctrl, pool, w->doc)
+		  : fwd_add_workload(f, ns, slash + 1, ctrl, pool, w->doc);
+	if (err)
+		w->ctrl_fd = -1;
 	if (!err && !c->is_slirp_off)
-		err = start_slirp(w, c->rl_dir, i, c->cidr ? c->cidr : RLRT_DEFAULT_CIDR);
+		err = start_slirp(w, c->rl_dir, tag, c->cidr ? c->cidr : RLRT_DEFAULT_CIDR);
 	return err;
+}
+
+/* Put addrs on (or take them off) the lo of every workload of f but those of skip[0..n_skip). */
+static void announce(struct fwd *f, const struct rlrt_wl *skip, size_t n_skip,
+		     const struct pm_addr *addrs, size_t n, bool is_add)
+{
+	size_t i, k;
+	int fd, err;
+
+	for (i = 0; i < fwd_slots(f); i++) {
+		fd = fwd_keeper_fd(f, i);
+		for (k = 0; fd >= 0 && k < n_skip; k++)
+			if (skip[k].ctrl_fd == fd)
+				fd = -1;
+		for (k = 0; fd >= 0 && k < n; k++) {
+			err = rlns_addr(fd, &addrs[k], is_add);
+			if (err && is_add)
+				fprintf(stderr, "bpfmesh: rootless: address on a peer's lo: %s\n",
+					strerror(-err));
+		}
+	}
 }
 
 /* See runtime_rootless.h. */
@@ -135,6 +167,20 @@ int rlrt_write_status(const char *rl_dir, const struct rlrt_wl *w, size_t n,
 	return rename(tmp, path) ? -errno : 0;
 }
 
+/* slirp4netns and keeper of w gone (bounded), its API socket removed. */
+static void stop_one(struct rlrt_wl *w)
+{
+	if (w->slirp_exit_fd >= 0)
+		close(w->slirp_exit_fd);
+	w->slirp_exit_fd = -1;
+	wait_bounded(w->slirp);
+	wait_bounded(w->keeper);
+	w->slirp = w->keeper = 0;
+	if (w->api_sock[0])
+		unlink(w->api_sock);
+	w->api_sock[0] = '\0';
+}
+
 /* See runtime_rootless.h. */
 void rlrt_stop(const char *rl_dir, struct rlrt_wl *w, size_t n, struct fwd *f)
 {
@@ -144,16 +190,8 @@ void rlrt_stop(const char *rl_dir, struct rlrt_wl *w, size_t n, struct fwd *f)
 	if (snprintf(path, sizeof(path), "%s/status", rl_dir) < (int)sizeof(path))
 		unlink(path);
 	fwd_free(f); /* closes every keeper's socket: keepers stop their workloads */
-	for (i = 0; i < n; i++) {
-		if (w[i].slirp_exit_fd >= 0)
-			close(w[i].slirp_exit_fd);
-		w[i].slirp_exit_fd = -1;
-		wait_bounded(w[i].slirp);
-		wait_bounded(w[i].keeper);
-		w[i].slirp = w[i].keeper = 0;
-		if (w[i].api_sock[0])
-			unlink(w[i].api_sock);
-	}
+	for (i = 0; i < n; i++)
+		stop_one(&w[i]);
 }
 
 /* See runtime_rootless.h. */
@@ -161,15 +199,72 @@ int rlrt_start(const struct rlrt_config *c, struct rlrt_wl *w, size_t n,
 	       const struct pm_addr *addrs, size_t n_addrs, struct fwd *f,
 	       const struct fwd_port *ports, size_t n_ports)
 {
+	struct pm_addr *all = calloc(RLRT_MAX_ADDRS + n_addrs, sizeof(*all));
+	size_t i, n_pre;
+	char tag[32];
 	pid_t wpid;
-	size_t i;
 	int err = 0;
 
-	for (i = 0; i < n && !err; i++)
-		err = bring_up(c, &w[i], i, addrs, n_addrs, f);
+	if (!all)
+		return -ENOMEM;
+	/* Workloads that run already (placed replicas): their addresses here, ours there. */
+	n_pre = fwd_host_addrs(f, all, RLRT_MAX_ADDRS);
+	memcpy(all + n_pre, addrs, n_addrs * sizeof(*addrs));
+	for (i = 0; i < n && !err; i++) {
+		snprintf(tag, sizeof(tag), "s%zu", i);
+		err = bring_up(c, &w[i], tag, all, n_pre + n_addrs, NULL, 0, f);
+	}
+	free(all);
+	if (!err && n_pre)
+		announce(f, w, n, addrs, n_addrs, true);
 	if (!err)
 		err = fwd_intercept(f, ports, n_ports);
 	for (i = 0; i < n && !err; i++)
-		err = rlns_start(fwd_keeper_fd(f, i), &wpid);
+		err = rlns_start(w[i].ctrl_fd, &wpid);
 	return err;
+}
+
+/* See runtime_rootless.h. */
+int rlrt_add(const struct rlrt_config *c, struct rlrt_wl *w, const char *tag,
+	     const struct pm_addr *own, size_t n_own, struct fwd *f, pid_t *wpid)
+{
+	struct pm_addr *all = calloc(RLRT_MAX_ADDRS + n_own, sizeof(*all));
+	size_t n;
+	int err;
+
+	*wpid = 0;
+	if (!all)
+		return -ENOMEM;
+	n = fwd_host_addrs(f, all, RLRT_MAX_ADDRS);
+	memcpy(all + n, own, n_own * sizeof(*own));
+	err = bring_up(c, w, tag, all, n + n_own, own, n_own, f);
+	free(all);
+	if (!err)
+		announce(f, w, 1, own, n_own, true);
+	if (!err)
+		err = fwd_intercept(f, NULL, 0);
+	if (!err)
+		err = rlns_start(w->ctrl_fd, wpid);
+	return err;
+}
+
+/* See runtime_rootless.h. */
+void rlrt_remove(struct rlrt_wl *w, const struct pm_addr *own, size_t n_own, struct fwd *f)
+{
+	const char *slash = strchr(w->name, '/');
+	char ns[64], log[sizeof(w->api_sock) + 4];
+	size_t len = strlen(w->api_sock);
+
+	/* Its slirp4netns log (TAG.log next to TAG.sock) goes too: nothing of it stays. */
+	if (len > 5 && !strcmp(w->api_sock + len - 5, ".sock")) {
+		snprintf(log, sizeof(log), "%.*s.log", (int)(len - 5), w->api_sock);
+		unlink(log);
+	}
+	if (f && slash && (size_t)(slash - w->name) < sizeof(ns) && w->ctrl_fd >= 0) {
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - w->name), w->name);
+		fwd_remove_workload(f, ns, slash + 1); /* its keeper stops the command */
+		announce(f, NULL, 0, own, n_own, false);
+	}
+	w->ctrl_fd = -1;
+	stop_one(w);
 }

@@ -19,6 +19,7 @@
 #include "rootless_probe.h"
 
 #define RLRT_DEFAULT_CIDR "198.19.254.0/24"
+#define RLRT_MAX_ADDRS 512 /* host addresses of all workloads, on every lo */
 
 struct rlrt_wl {
 	const char *name; /* NS/NAME of its local Endpoint */
@@ -27,6 +28,7 @@ struct rlrt_wl {
 	pid_t keeper;
 	pid_t slirp;
 	int slirp_exit_fd; /* slirp4netns exits when this closes; -1: none */
+	int ctrl_fd; /* its keeper's control socket, owned by the forwarder; -1: none */
 	char api_sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -46,6 +48,25 @@ struct rlrt_config {
 int rlrt_start(const struct rlrt_config *c, struct rlrt_wl *w, size_t n,
 	       const struct pm_addr *addrs, size_t n_addrs, struct fwd *f,
 	       const struct fwd_port *ports, size_t n_ports);
+
+/*
+ * Bring up one more workload w (slirp_exit_fd and ctrl_fd -1) while others
+ * run: a placed replica. Its namespace gets every running workload's host
+ * addresses plus own (its addresses, n_own of them, which need not be in
+ * f's model yet), own goes onto every other namespace's lo, f forwards to
+ * and from it, and its command starts (*wpid: its pid, 0 without one).
+ * slirp4netns's API socket is RL_DIR/TAG.sock. On error what came up stays
+ * recorded in w for rlrt_remove(). Returns 0 or -errno.
+ */
+int rlrt_add(const struct rlrt_config *c, struct rlrt_wl *w, const char *tag,
+	     const struct pm_addr *own, size_t n_own, struct fwd *f, pid_t *wpid);
+
+/*
+ * Take w down again: out of f (its connections closed, its keeper stops its
+ * command), own off every other namespace's lo, slirp4netns and keeper
+ * waited for (bounded), API socket removed. f may be NULL. Cannot fail.
+ */
+void rlrt_remove(struct rlrt_wl *w, const struct pm_addr *own, size_t n_own, struct fwd *f);
 
 /*
  * Write RL_DIR/status (mode, reason, our pid, one line per workload: what
