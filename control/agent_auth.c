@@ -31,7 +31,7 @@
 #include "policy_eval.h"
 #include "policy_model.h"
 
-#define PAIRS_EVERY_MS 1000
+#define PAIRS_EVERY_MS 10000 /* and whenever the inputs change */
 #define START_EVERY_MS 5000
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 10000
@@ -211,12 +211,33 @@ static void want(struct agent *a, const struct agent_ident_rep *r, const struct 
 	snprintf(p->addr, sizeof(p->addr), "%s", addr ? addr : "");
 }
 
-/* Recompute the wanted pairs from the enforced model and the local documents. */
+/* Is e selected by an authenticated MeshPolicy for this direction? */
+static bool in_auth_policy(const struct pm_model *m, const struct pm_endpoint *e, bool is_ingress)
+{
+	const struct pm_policy *p;
+	size_t i;
+
+	for (i = 0; i < m->n_policies; i++) {
+		p = &m->policies[i];
+		if (p->auth_required && (is_ingress ? p->has_ingress : p->has_egress) &&
+		    !strcmp(p->ns, e->ns) && pm_selector_matches(&p->pod_selector, &e->labels))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Recompute the wanted pairs from the enforced model and the local
+ * documents. Only endpoints an authenticated policy selects are judged
+ * (ingress of the destination, egress of the source), so the cost follows
+ * the authenticated part of the policy, not the endpoint count squared.
+ */
 static void find_pairs(struct agent *a)
 {
 	struct agent_ident *ai = a->ident;
 	const struct pm_model *m = a->model;
 	const struct agent_ident_rep *r;
+	bool is_egress;
 	size_t i, j;
 
 	for (i = 0; i < ai->n_pairs; i++)
@@ -225,8 +246,10 @@ static void find_pairs(struct agent *a)
 		if (!m->endpoints[i].is_local || !m->endpoints[i].identity_uri)
 			continue;
 		r = local_rep(a, &m->endpoints[i]);
+		is_egress = r && in_auth_policy(m, &m->endpoints[i], false);
 		for (j = 0; r && j < m->n_endpoints; j++)
 			if (j != i && m->endpoints[j].identity_uri &&
+			    (is_egress || in_auth_policy(m, &m->endpoints[j], true)) &&
 			    needs_auth(m, &m->endpoints[i], &m->endpoints[j]))
 				want(a, r, &m->endpoints[i], &m->endpoints[j]);
 	}
@@ -253,9 +276,13 @@ static void settle(struct agent_auth_pair *p, int err, uint64_t life_ms)
 			p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
 		return;
 	}
-	if (!p->expires_ms)
-		pr_info("auth: %s -> %s authenticated for %llu ms%s", p->src_uri, p->dst_uri,
-			(unsigned long long)life_ms, p->addr[0] ? "" : " (both local)");
+	if (!p->expires_ms && p->addr[0])
+		pr_info("auth: %s -> %s authenticated for %llu ms (handshake with %s: %llu ms)",
+			p->src_uri, p->dst_uri, (unsigned long long)life_ms, p->addr,
+			(unsigned long long)(now - p->sent_ms));
+	else if (!p->expires_ms)
+		pr_info("auth: %s -> %s authenticated for %llu ms (both local)", p->src_uri,
+			p->dst_uri, (unsigned long long)life_ms);
 	p->backoff_ms = BACKOFF_MIN_MS;
 	p->expires_ms = now + life_ms;
 	p->next_ms = now + life_ms * 2 / 3;
@@ -310,6 +337,7 @@ static void start_handshake(struct agent *a, struct agent_auth_pair *p)
 		return;
 	}
 	p->is_in_flight = true;
+	p->sent_ms = agent_now_ms();
 }
 
 /* Start what is due: revoked pairs wait (their entries are swept). */
@@ -432,11 +460,36 @@ static void publish_served(struct agent *a)
 	free(uris);
 }
 
+static uint64_t mix(uint64_t h, const char *p)
+{
+	for (; p && *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h * 31 + 7;
+}
+
+/* What the pairs depend on: installs, local documents, live peers and their addresses. */
+static uint64_t inputs_sig(const struct agent *a)
+{
+	const struct agent_ident *ai = a->ident;
+	uint64_t h = 1469598103934665603ULL ^ a->n_installs ^ (uint64_t)(uintptr_t)a->model;
+	size_t i;
+
+	for (i = 0; i < ai->n_reps; i++)
+		h = mix(h, ai->reps[i].serial ? ai->reps[i].pod : "-");
+	for (i = 0; i < a->n_peers; i++)
+		if (a->peers[i].is_alive)
+			h = mix(mix(h, a->peers[i].name),
+				json_string_value(
+					json_object_get(a->peers[i].capacity, "address")));
+	return h;
+}
+
 /* See agent_auth.h. */
 void agent_auth_tick(struct agent *a)
 {
 	struct agent_ident *ai = a->ident;
 	struct agent_auth_job *job;
+	uint64_t sig;
 
 	if (!ai->is_enrolled || a->cfg->is_auth_off || !a->dp)
 		return;
@@ -445,9 +498,10 @@ void agent_auth_tick(struct agent *a)
 		finish(a, job);
 		free(job);
 	}
-	if (agent_now_ms() >= ai->next_pairs_ms || a->model != ai->pairs_model) {
+	sig = inputs_sig(a);
+	if (agent_now_ms() >= ai->next_pairs_ms || sig != ai->pairs_sig) {
 		ai->next_pairs_ms = agent_now_ms() + PAIRS_EVERY_MS;
-		ai->pairs_model = a->model;
+		ai->pairs_sig = sig;
 		if (ai->hs)
 			publish_served(a);
 		find_pairs(a);

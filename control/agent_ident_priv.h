@@ -32,6 +32,7 @@ struct agent_auth_pair {
 	char addr[64]; /* remote: the peer agent's address */
 	uint64_t expires_ms; /* when our entries lapse (monotonic); 0: none written */
 	uint64_t next_ms; /* next handshake (renewal at 2/3, or retry) */
+	uint64_t sent_ms; /* when the last handshake was queued */
 	unsigned int backoff_ms;
 	bool is_wanted; /* scratch of find_pairs */
 	bool is_in_flight;
@@ -57,7 +58,7 @@ struct agent_ident {
 	struct agent_auth_pair *pairs;
 	size_t n_pairs;
 	uint64_t next_pairs_ms, next_start_ms;
-	const struct pm_model *pairs_model; /* the model the pairs were found in */
+	uint64_t pairs_sig; /* the inputs the pairs were found with (agent_auth.c) */
 	bool is_auth_told; /* "no uplink address" was logged */
 };
 
