@@ -16,7 +16,8 @@
 # until every node enforces it and each agent's memory and CPU time.
 #
 # Environment: BM_BENCH_BUILD (build directory, default <repo>/build-agent;
-# must hold control/bpfmesh and tools/bench/bench_agent).
+# must hold control/bpfmesh and tools/bench/bench_agent); BM_BENCH_KEEP_LOGS
+# (a directory the agents' and nats-server's logs are copied to on exit).
 #
 # Network rule: only loopback (NATS on 127.0.0.1); no packets are sent.
 # Everything it creates (processes, the bpffs mount, directories) is removed
@@ -36,6 +37,8 @@ PIDS=()
 cleanup() {
 	local p
 	set +e
+	[ -n "${BM_BENCH_KEEP_LOGS:-}" ] && mkdir -p "$BM_BENCH_KEEP_LOGS" &&
+		cp "$DIR"/*.log "$BM_BENCH_KEEP_LOGS/" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	mountpoint -q "$DIR/pins" && umount "$DIR/pins"
