@@ -123,8 +123,8 @@ static void apply_policy(struct agent *a, const struct agent_ev *ev)
 	struct pm_model *m = NULL;
 	const json_t *origin;
 	char why[512];
+	json_t *j, *srcs;
 	uint64_t t0;
-	json_t *j;
 	int err;
 
 	if (strcmp(ev->key, AGENT_POLICY_KEY))
@@ -139,7 +139,14 @@ static void apply_policy(struct agent *a, const struct agent_ev *ev)
 	j = parse_body(a, ev);
 	if (!j)
 		return;
-	if (policy_sources_from_json(json_object_get(j, "sources"), &cand)) {
+	srcs = agent_policy_sources(a, j, why, sizeof(why));
+	if (!srcs) {
+		json_decref(j);
+		return reject(a, ev, why);
+	}
+	err = policy_sources_from_json(srcs, &cand);
+	json_decref(srcs);
+	if (err) {
 		json_decref(j);
 		return reject(a, ev,
 			      "\"sources\" must be a non-empty array of {name, data} strings");

@@ -98,6 +98,7 @@ static json_t *publish_policy(struct agent *a, const json_t *req)
 	struct pm_model *m = NULL;
 	struct bm_tables t;
 	char why[512] = "";
+	uint64_t rev = 0;
 	size_t i;
 	int err;
 
@@ -126,9 +127,10 @@ static json_t *publish_policy(struct agent *a, const json_t *req)
 	pm_model_free(m);
 	if (err)
 		return fail("policy rejected, nothing published: %s", why[0] ? why : "bad sources");
-	return put(a, BUS_BUCKET_POLICY, AGENT_POLICY_KEY,
-		   json_pack("{s:i, s:s, s:O}", "schema", BUS_SCHEMA, "node", a->cfg->node,
-			     "sources", srcs));
+	err = agent_policy_put(a, srcs, &rev);
+	if (err)
+		return fail("bus: %s", err == -ENOTCONN ? "not connected" : strerror(-err));
+	return json_pack("{s:b, s:I}", "ok", 1, "revision", (json_int_t)rev);
 }
 
 static json_t *put_endpoint(struct agent *a, const json_t *req)
@@ -200,10 +202,10 @@ static json_t *raw(struct agent *a, const json_t *req)
 		err = bus_publish(a->bus, key, data, len);
 		return err ? fail("bus: %s", strerror(-err)) : json_pack("{s:b}", "ok", 1);
 	}
-	for (i = 0; i < BUS_BUCKET_NR; i++)
+	for (i = 0; i < BUS_BUCKET_ALL; i++)
 		if (!strcmp(bucket, bus_bucket_name((enum bus_bucket)i)))
 			break;
-	if (i == BUS_BUCKET_NR)
+	if (i == BUS_BUCKET_ALL)
 		return fail("unknown bucket '%s'", bucket);
 	err = bus_kv_put(a->bus, (enum bus_bucket)i, key, data, len, &rev);
 	if (err)

@@ -113,6 +113,19 @@ struct agent {
 uint64_t agent_now_ms(void);
 uint64_t agent_now_us(void);
 
+/*
+ * agent_policy_msg.c: publish sources as the next policy revision (inline,
+ * or through a blob when large; the superseded blob is dropped). Returns 0
+ * and *rev (may be NULL) or -errno of the bus.
+ */
+int agent_policy_put(struct agent *a, const json_t *srcs, uint64_t *rev);
+
+/*
+ * agent_policy_msg.c: the sources array of a policy message, inline or
+ * fetched from its blob (a new reference), or NULL with a reason in why.
+ */
+json_t *agent_policy_sources(struct agent *a, const json_t *msg, char *why, size_t cap);
+
 /* agent_apply.c: apply one queued event to the state (may mark it dirty). */
 void agent_apply(struct agent *a, const struct agent_ev *ev);
 

@@ -28,14 +28,14 @@
 #define WATCH_HEARTBEAT_NS 5000000000LL /* the server's idle heartbeat to a watcher */
 #define BUS_MAX_SUBS 8
 
-static const char *const bucket_names[BUS_BUCKET_NR] = {
+static const char *const bucket_names[BUS_BUCKET_ALL] = {
 	[BUS_BUCKET_POLICY] = "bpfmesh-policy",	  [BUS_BUCKET_ENDPOINTS] = "bpfmesh-endpoints",
 	[BUS_BUCKET_REVOKED] = "bpfmesh-revoked", [BUS_BUCKET_WORKLOADS] = "bpfmesh-workloads",
-	[BUS_BUCKET_CLAIMS] = "bpfmesh-claims",
+	[BUS_BUCKET_CLAIMS] = "bpfmesh-claims",	  [BUS_BUCKET_BLOBS] = "bpfmesh-blobs",
 };
 
 /* Revisions kept per key: policy keeps a short history for operators. */
-static const uint8_t bucket_history[BUS_BUCKET_NR] = {16, 1, 1, 1, 1};
+static const uint8_t bucket_history[BUS_BUCKET_ALL] = {16, 1, 1, 1, 1, 1};
 
 struct sub_ctx {
 	bus_msg_fn fn;
@@ -66,7 +66,7 @@ struct watch {
 struct bus {
 	natsConnection *nc;
 	jsCtx *js;
-	kvStore *kv[BUS_BUCKET_NR];
+	kvStore *kv[BUS_BUCKET_ALL];
 	struct watch watch[BUS_BUCKET_NR];
 	bus_kv_fn kv_fn;
 	void *kv_ctx;
@@ -108,7 +108,7 @@ static int nats_err(natsStatus s)
 /* See bus.h. */
 const char *bus_bucket_name(enum bus_bucket bucket)
 {
-	return (unsigned int)bucket < BUS_BUCKET_NR ? bucket_names[bucket] : NULL;
+	return (unsigned int)bucket < BUS_BUCKET_ALL ? bucket_names[bucket] : NULL;
 }
 
 /* See bus.h. */
@@ -155,8 +155,9 @@ static void sleep_ms(unsigned int ms)
 }
 
 /*
- * A policy revision is one message: raise the 1 MiB default payload limit to
- * the server's maximum so that large policies fit (docs/topics.md).
+ * Large policy revisions travel as blobs in 512 KiB parts (bus_blob.h), which
+ * any server accepts; the supervised server still takes large single
+ * messages (a big workload manifest is one KV value, docs/topics.md).
  */
 static int write_server_conf(const char *dir)
 {
@@ -396,7 +397,7 @@ void bus_close(struct bus *b)
 	for (i = 0; i < (int)b->n_subs; i++)
 		natsSubscription_Destroy(b->subs[i]);
 	stop_watches(b);
-	for (i = 0; i < BUS_BUCKET_NR; i++)
+	for (i = 0; i < BUS_BUCKET_ALL; i++)
 		kvStore_Destroy(b->kv[i]);
 	jsCtx_Destroy(b->js);
 	natsConnection_Destroy(b->nc);
@@ -654,7 +655,7 @@ int bus_kv_put(struct bus *b, enum bus_bucket bucket, const char *key, const voi
 {
 	int err;
 
-	if ((unsigned int)bucket >= BUS_BUCKET_NR || !bus_is_valid_key(key) || len > INT32_MAX)
+	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !bus_is_valid_key(key) || len > INT32_MAX)
 		return -EINVAL;
 	if (!bus_is_connected(b))
 		return -ENOTCONN;
@@ -667,13 +668,61 @@ int bus_kv_put(struct bus *b, enum bus_bucket bucket, const char *key, const voi
 }
 
 /* See bus.h. */
+int bus_kv_get(struct bus *b, enum bus_bucket bucket, const char *key, char **data, size_t *len,
+	       uint64_t *rev)
+{
+	kvEntry *e = NULL;
+	natsStatus s;
+	size_t n;
+	int err;
+
+	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !bus_is_valid_key(key))
+		return -EINVAL;
+	if (!bus_is_connected(b))
+		return -ENOTCONN;
+	err = open_bucket(b, bucket);
+	if (err)
+		return err;
+	s = kvStore_Get(&e, b->kv[bucket], key);
+	if (s != NATS_OK)
+		return nats_err(s);
+	n = (size_t)kvEntry_ValueLen(e);
+	*data = malloc(n + 1);
+	if (!*data) {
+		kvEntry_Destroy(e);
+		return -ENOMEM;
+	}
+	if (n)
+		memcpy(*data, kvEntry_Value(e), n);
+	(*data)[n] = '\0';
+	*len = n;
+	if (rev)
+		*rev = kvEntry_Revision(e);
+	kvEntry_Destroy(e);
+	return 0;
+}
+
+/* See bus.h. */
+int bus_kv_purge(struct bus *b, enum bus_bucket bucket, const char *key)
+{
+	int err;
+
+	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !bus_is_valid_key(key))
+		return -EINVAL;
+	if (!bus_is_connected(b))
+		return -ENOTCONN;
+	err = open_bucket(b, bucket);
+	return err ? err : nats_err(kvStore_Purge(b->kv[bucket], key, NULL));
+}
+
+/* See bus.h. */
 int bus_kv_cas(struct bus *b, enum bus_bucket bucket, const char *key, const void *data, size_t len,
 	       uint64_t last_rev, uint64_t *rev)
 {
 	natsStatus s;
 	int err;
 
-	if ((unsigned int)bucket >= BUS_BUCKET_NR || !bus_is_valid_key(key) || !data ||
+	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !bus_is_valid_key(key) || !data ||
 	    len > INT32_MAX)
 		return -EINVAL;
 	if (!bus_is_connected(b))

@@ -25,7 +25,10 @@ enum bus_bucket {
 	BUS_BUCKET_REVOKED, /* bpfmesh-revoked: key "id.<numeric identity>" */
 	BUS_BUCKET_WORKLOADS, /* bpfmesh-workloads: key "<ns>.<kind>.<name>" */
 	BUS_BUCKET_CLAIMS, /* bpfmesh-claims: key "sts.<ns>.<name>.<ordinal>" */
-	BUS_BUCKET_NR,
+	BUS_BUCKET_NR, /* the watched buckets end here */
+	/* bpfmesh-blobs: parts of values too large for one message (bus_blob.h); not watched */
+	BUS_BUCKET_BLOBS = BUS_BUCKET_NR,
+	BUS_BUCKET_ALL,
 };
 
 struct bus_config {
@@ -104,6 +107,17 @@ int bus_kv_put(struct bus *b, enum bus_bucket bucket, const char *key, const voi
  */
 int bus_kv_cas(struct bus *b, enum bus_bucket bucket, const char *key, const void *data, size_t len,
 	       uint64_t last_rev, uint64_t *rev);
+
+/*
+ * Read a key's current value: *data (malloc()ed, NUL-terminated for
+ * convenience; the caller frees) and *len; *rev (may be NULL) its revision.
+ * Returns 0, -ENOENT (no such key, or deleted) or -errno.
+ */
+int bus_kv_get(struct bus *b, enum bus_bucket bucket, const char *key, char **data, size_t *len,
+	       uint64_t *rev);
+
+/* Remove a key and its history (a purge marker stays). Returns 0 or -errno. */
+int bus_kv_purge(struct bus *b, enum bus_bucket bucket, const char *key);
 
 /* The bucket's name ("bpfmesh-policy"...), or NULL. */
 const char *bus_bucket_name(enum bus_bucket bucket);

@@ -94,6 +94,25 @@ rev=$(bmn 3 agent publish "$V1" | awk '{print $NF}')
 check "a good revision after the bad ones applies everywhere ($rev)" wait_for 10 all_at_revision "$rev"
 on_all "v1 again: tcp/9090 denied" 1 1 9090
 
+# A policy larger than one message (this nats-server keeps NATS's default
+# 1 MiB max_payload): published as a blob in parts, enforced everywhere.
+python3 "$(dirname "$0")/../../tools/bench/agent_scale_policy.py" 4000 >"$BM_TEST_DIR/big.json"
+check "the big policy is over 1 MiB" [ "$(stat -c %s "$BM_TEST_DIR/big.json")" -gt 1048576 ]
+big_rev=$(bmn 2 agent publish "$BM_TEST_DIR/big.json" | awk '{print $NF}')
+check "a 4000-endpoint policy as a blob applies everywhere ($big_rev)" wait_for 60 all_at_revision "$big_rev"
+# Forged descriptors: a blob that is not there, and one whose hash is wrong.
+zeros=0000000000000000000000000000000000000000000000000000000000000000
+before=$(rejected_total)
+raw bpfmesh-policy current '{"schema":1,"node":"x","blob":{"id":"0123456789abcdef","parts":1,"len":5,"blake2b":"'$zeros'"}}'
+check "a descriptor of missing parts is rejected on all 3 nodes" \
+	wait_for 10 eval '[ "$(rejected_total)" -ge '"$((before + 3))"' ]'
+raw bpfmesh-blobs 0123456789abcdef.0 hello
+raw bpfmesh-policy current '{"schema":1,"node":"x","blob":{"id":"0123456789abcdef","parts":1,"len":5,"blake2b":"'$zeros'"}}'
+check "a blob whose hash does not match is rejected on all 3 nodes" \
+	wait_for 10 eval '[ "$(rejected_total)" -ge '"$((before + 6))"' ]'
+check "the mismatch is named in the log" grep -q "BLAKE2b hash does not match" "$BM_TEST_DIR/agent1.log"
+check "every node still enforces the big policy ($big_rev)" all_at_revision "$big_rev"
+
 # Membership: a failed agent is detected within --dead-after-ms.
 kill -9 "${AGENT_PID[3]}"
 dead() { [ "$(st 1 '[p["alive"] for p in s["peers"] if p["node"]=="n3"][0]')" = False ]; }
@@ -103,4 +122,8 @@ agent_start 3
 alive() { [ "$(st 1 '[p["alive"] for p in s["peers"] if p["node"]=="n3"][0]')" = True ]; }
 check "n3 rejoins" wait_for 10 alive
 check "rejoin logged" grep -q "peer n3 joined" "$BM_TEST_DIR/agent1.log"
+# The forged descriptors are newer than the big policy: a restarted agent replays the last
+# revision, rejects it, and keeps what its kernel enforces.
+n3_at_big() { [ "$(st 3 's["revision"]')" = "$big_rev" ]; }
+check "restarted n3 replays the bus and keeps enforcing the big policy" wait_for 30 n3_at_big
 finish
