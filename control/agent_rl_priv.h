@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "fwd.h"
 #include "rootless_probe.h"
@@ -35,6 +36,8 @@ struct agent_rl_replica {
 	struct pm_addr addr;
 	int pidfd; /* its command (readable once it exited); -1: none */
 	char out[PATH_MAX]; /* its stdout and stderr */
+	char doc[PATH_MAX]; /* its identity document (agent_ident.h), or "" */
+	struct timespec doc_mtime; /* of the document the forwarder holds */
 };
 
 struct agent_rl {
@@ -50,6 +53,7 @@ struct agent_rl {
 	size_t n_reps;
 	uint32_t pod_net, pod_prefixlen; /* host order */
 	unsigned int next_tag;
+	uint64_t next_doc_check_ms;
 };
 
 /* agent_rl_sched.c: the forwarder, made on first use with the last model. 0 or -errno. */
@@ -57,6 +61,12 @@ int agent_rl_fwd(struct agent_rl *rl);
 
 /* agent_rl_sched.c: STATE_DIR/rootless/status with workloads and replicas. 0 or -errno. */
 int agent_rl_write_status(const struct agent_rl *rl);
+
+/*
+ * agent_rl_sched.c: hand renewed identity documents of placed replicas to
+ * the forwarder (checked once a second). Cannot fail (errors logged).
+ */
+void agent_rl_docs_tick(struct agent_rl *rl);
 
 /* agent_rl_sched.c: stop every placed replica (agent exit). Cannot fail. */
 void agent_rl_replicas_close(struct agent_rl *rl);

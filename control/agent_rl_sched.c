@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <abi/abi.h>
 
+#include "agent_ident.h"
 #include "agent_priv.h"
 #include "agent_rl_priv.h"
 #include "agent_rootless.h"
@@ -273,6 +275,26 @@ static struct agent_rl_replica *replica_new(struct agent *a, const struct agent_
 	return p;
 }
 
+/*
+ * On an enrolled node the agent issues the replica a workload document
+ * (agent_ident.h) before it starts: the forwarder authenticates on its
+ * behalf with it, as for a --workload with --identity.
+ */
+static void take_identity(struct agent *a, const struct agent_replica *r,
+			  struct agent_rl_replica *p)
+{
+	struct stat st;
+
+	if (agent_ident_replica_started(a, r->key, r->obj->ns, r->pod,
+					r->obj->pod.service_account) ||
+	    agent_replica_identity_path(a, r->pod, p->doc, sizeof(p->doc)) || stat(p->doc, &st)) {
+		p->doc[0] = '\0';
+		return;
+	}
+	p->doc_mtime = st.st_mtim;
+	p->w.doc = p->doc;
+}
+
 /* See agent_rootless.h. */
 int agent_rl_rt_start(struct agent *a, const struct agent_replica *r, struct agent_local *l)
 {
@@ -295,6 +317,7 @@ int agent_rl_rt_start(struct agent *a, const struct agent_replica *r, struct age
 	if (!p)
 		return err ? err : -errno;
 	snprintf(tag, sizeof(tag), "p%u", rl->next_tag++);
+	take_identity(a, r, p);
 	err = rlrt_add(&rc, &p->w, tag, &p->addr, 1, rl->f, &wpid);
 	if (!err && wpid > 0)
 		p->pidfd = (int)syscall(SYS_pidfd_open, wpid, 0);
@@ -303,6 +326,8 @@ int agent_rl_rt_start(struct agent *a, const struct agent_replica *r, struct age
 	if (err) {
 		pr_warn("sched: rootless: start %s (%s): %s", p->name, r->key, strerror(-err));
 		rlrt_remove(&p->w, &p->addr, 1, rl->f);
+		if (p->doc[0])
+			agent_ident_replica_stopped(a, r->key);
 		replica_free(p);
 		return err;
 	}
@@ -329,6 +354,8 @@ int agent_rl_rt_stop(struct agent *a, const char *key)
 
 	if (!find(a->rl, key, &i))
 		return 0;
+	if (a->rl->reps[i]->doc[0])
+		agent_ident_replica_stopped(a, key);
 	remove_at(a->rl, i);
 	agent_rl_write_status(a->rl);
 	return 0;
@@ -344,6 +371,39 @@ bool agent_rl_rt_is_running(struct agent *a, const char *key)
 		return false;
 	pfd = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
 	return poll(&pfd, 1, 0) == 0;
+}
+
+/* See agent_rl_priv.h. */
+void agent_rl_docs_tick(struct agent_rl *rl)
+{
+	uint64_t now = agent_now_ms();
+	struct agent_rl_replica *p;
+	const char *slash;
+	struct stat st;
+	char ns[64];
+	size_t i;
+	int err;
+
+	if (!rl->f || now < rl->next_doc_check_ms)
+		return;
+	rl->next_doc_check_ms = now + 1000;
+	for (i = 0; i < rl->n_reps; i++) {
+		p = rl->reps[i];
+		slash = strchr(p->name, '/');
+		if (!p->doc[0] || stat(p->doc, &st) || !slash ||
+		    (st.st_mtim.tv_sec == p->doc_mtime.tv_sec &&
+		     st.st_mtim.tv_nsec == p->doc_mtime.tv_nsec))
+			continue;
+		p->doc_mtime = st.st_mtim;
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - p->name), p->name);
+		err = fwd_set_identity(rl->f, ns, slash + 1, p->doc);
+		if (err)
+			pr_warn("sched: rootless: renewed identity of %s: %s", p->name,
+				strerror(-err));
+		else
+			pr_info("sched: rootless: %s authenticates with its renewed identity",
+				p->name);
+	}
 }
 
 /* See agent_rl_priv.h. */

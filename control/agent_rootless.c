@@ -245,6 +245,7 @@ void agent_rl_poll(struct agent_rl *rl)
 
 	if (!rl || !rl->f)
 		return;
+	agent_rl_docs_tick(rl);
 	err = fwd_poll(rl->f, 0);
 	if (err)
 		pr_warn("agent: rootless: forwarder: %s", strerror(-err));

@@ -144,6 +144,25 @@ int fwd_add_workload_addrs(struct fwd *f, const char *ns, const char *name,
 }
 
 /* See fwd.h. */
+int fwd_set_identity(struct fwd *f, const char *ns, const char *name, const char *doc_path)
+{
+	struct fwd_workload *w = NULL;
+	size_t i;
+
+	for (i = 0; i < f->n_workloads && !w; i++)
+		if (f->workloads[i].is_used && !strcmp(f->workloads[i].ns, ns) &&
+		    !strcmp(f->workloads[i].name, name))
+			w = &f->workloads[i];
+	if (!w)
+		return -ENOENT;
+	free(w->doc);
+	w->doc = NULL;
+	w->doc_len = 0;
+	sodium_memzero(w->sk, sizeof(w->sk));
+	return load_identity(w, doc_path);
+}
+
+/* See fwd.h. */
 int fwd_add_workload(struct fwd *f, const char *ns, const char *name, int ctrl_fd, int pool_fd,
 		     const char *doc_path)
 {

@@ -75,6 +75,14 @@ int fwd_add_workload_addrs(struct fwd *f, const char *ns, const char *name,
 			   const char *doc_path);
 
 /*
+ * Load workload NS/NAME's identity document anew from doc_path (key at
+ * DOC_PATH.key): a renewed document replaces the old one for the next
+ * handshakes. On error the workload has no identity. Returns 0, -ENOENT
+ * (no such workload) or the error of reading.
+ */
+int fwd_set_identity(struct fwd *f, const char *ns, const char *name, const char *doc_path);
+
+/*
  * Remove workload NS/NAME: close its connections and UDP flows (both
  * directions) without events, the listeners in its namespace and those on
  * its addresses in every other one, and its keeper's sockets (the keeper

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Scheduling on a rootless agent, run by an unprivileged user this test
 # creates: `bpfmesh apply -f` of plain Kubernetes YAML (two Deployments and a
-# NetworkPolicy) places both replicas on the only node, a rootless one (the
+# NetworkPolicy, a MeshPolicy) places both replicas on the only node, a rootless one (the
 # rootless taint is tolerated when every node carries it); the agent runs
 # them in user+net namespaces with slirp4netns and publishes their
 # endpoints; real TCP between them is allowed where the policy allows and
 # refused at once where it does not, with the reason in `bpfmesh observe`;
+# where authentication is required the forwarder authenticates the replicas
+# with the identity documents the agent issued them;
 # `get workloads|endpoints` answer as on a rootful node; `bpfmesh delete`
 # stops them and nothing is left behind (processes, namespaces, files).
 # ctest-labels: rootless netns agent scheduler
@@ -63,8 +65,12 @@ user_runs() {
 	pgrep -u "$RL_USER" -f "$1" >/dev/null
 }
 
+# An enrolled node: the agent issues its replicas their identity documents.
+rl identity init --trust-domain test.bpfmesh >/dev/null
+rl identity enroll >/dev/null
 as_user "$BPFMESH" --state-dir "$RL_STATE" agent --node rl1 --rootless --heartbeat-ms 200 \
-	--dead-after-ms 1000 --pod-cidr 198.18.44.0/24 >"$RL_DIR/run.log" 2>&1 &
+	--dead-after-ms 1000 --pod-cidr 198.18.44.0/24 --trust-domain test.bpfmesh --workload-ttl 6s \
+	>"$RL_DIR/run.log" 2>&1 &
 RL_RUN_PID=$!
 agent_ready() {
 	rl agent status | grep -q '(ready)'
@@ -94,6 +100,22 @@ check "bpfmesh observe shows the deny and its reason" \
 check "bpfmesh observe names the replicas' identities" \
 	events_have '"dport": *9090' 'spiffe://[^"]*/ns/rls/sa/client' 'spiffe://[^"]*/ns/rls/sa/server'
 check "the allowed connection's event too" events_have '"dport": *8080' '"verdict": *"allow"'
+check "the agent issued both replicas an identity document" \
+	[ "$(ls "$RL_STATE/replicas" 2>/dev/null | grep -c '\.id$')" = 2 ]
+check "client -> server tcp/7070 allowed once the forwarder authenticated them (MeshPolicy)" \
+	tcp_echo_ok "$CLIENT_WL" "$SERVER" 7070
+check "bpfmesh observe shows allow-authenticated" \
+	events_have '"dport": *7070' '"reason": *"allow-authenticated"'
+# Documents live 6 s and are renewed at 4 s: past the first ones' expiry,
+# only the renewed documents, handed to the forwarder, can authenticate.
+renewed() {
+	grep -q "rls/server-.* authenticates with its renewed identity" "$RL_DIR/run.log" &&
+		grep -q "rls/client-.* authenticates with its renewed identity" "$RL_DIR/run.log"
+}
+check "the forwarder takes the replicas' renewed documents" until_ok 15 renewed
+sleep 3
+check "past the first documents' expiry, client -> server tcp/7070 still authenticates" \
+	tcp_echo_ok "$CLIENT_WL" "$SERVER" 7070
 
 expect "bpfmesh delete -f stops them" 0 rl delete -f "$APP"
 no_endpoints() { [ "$(n_endpoints)" = 0 ]; }
@@ -103,9 +125,9 @@ replicas_gone() {
 }
 check "their processes end (server, client, slirp4netns, keepers)" until_ok 20 replicas_gone
 no_replica_files() {
-	! ls "$RL_STATE/rootless" | grep -q '^p[0-9]'
+	! ls "$RL_STATE/rootless" | grep -q '^p[0-9]' && [ -z "$(ls "$RL_STATE/replicas" 2>/dev/null)" ]
 }
-check "their files are removed (API sockets, logs)" no_replica_files
+check "their files are removed (API sockets, logs, identity documents)" no_replica_files
 check "the agent stops and leaves no process behind" rl_stop
 check "no file of a replica is left" no_replica_files
 finish
