@@ -214,8 +214,13 @@ int agent_rl_install(struct agent_rl *rl, const struct pm_model *m)
 			"and flows it no longer allows closed",
 			closed);
 	}
+	/*
+	 * The forwarder (if any now) holds m: report it installed even when the
+	 * workloads failed to start (logged; the next install tries again), or
+	 * the agent would free m under the forwarder.
+	 */
 	if (rl->o && rl->o->n && !rl->is_fixed_up)
-		return start_workloads(rl, m);
+		start_workloads(rl, m);
 	return 0;
 }
 

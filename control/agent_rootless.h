@@ -62,10 +62,10 @@ int agent_rl_open(const struct agent_config *cfg, char *mode, size_t mode_len,
 		  struct agent_rl **out);
 
 /*
- * Enforce m (borrowed until the next install or agent_rl_close): start the
- * workloads if not yet running and m names them all, else swap the
- * forwarder to m. Returns 0 (m is in force, or the workloads still wait
- * for their Endpoints: logged) or -errno (nothing changed).
+ * Enforce m (borrowed until the next install or agent_rl_close): swap the
+ * forwarder (if one runs: placed replicas or workloads) to m, and start the
+ * --workload ones if not yet running and m names them all (a failure is
+ * logged and tried again at the next install). Returns 0: m is in force.
  */
 int agent_rl_install(struct agent_rl *rl, const struct pm_model *m);
 

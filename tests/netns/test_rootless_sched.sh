@@ -76,12 +76,14 @@ agent_ready() {
 	rl agent status | grep -q '(ready)'
 }
 check "the rootless agent comes up as the user" until_ok 20 agent_ready
-expect "apply -f two Deployments and a NetworkPolicy" 0 rl apply -f "$APP"
+t0=$(date +%s.%N)
+expect "apply -f two Deployments, a NetworkPolicy and a MeshPolicy" 0 rl apply -f "$APP"
 check "both replicas are placed on the rootless node (taint tolerated: every node is rootless)" \
 	until_ok 10 placed_here 2
 check "both replicas run and their endpoints are published" \
 	until_ok 20 endpoint address client-
 until_ok 20 endpoint address server- || true
+echo "apply to both replicas running with endpoints published: $(echo "$(date +%s.%N) - $t0" | bc) s"
 SERVER=$(endpoint address server-)
 CLIENT_WL=$(endpoint name client-)
 check "the server's address is from the pod range" grep -q '^198\.18\.44\.' <<<"$SERVER"
@@ -117,6 +119,7 @@ sleep 3
 check "past the first documents' expiry, client -> server tcp/7070 still authenticates" \
 	tcp_echo_ok "$CLIENT_WL" "$SERVER" 7070
 
+t0=$(date +%s.%N)
 expect "bpfmesh delete -f stops them" 0 rl delete -f "$APP"
 no_endpoints() { [ "$(n_endpoints)" = 0 ]; }
 check "their endpoints are withdrawn" until_ok 20 no_endpoints
@@ -124,6 +127,7 @@ replicas_gone() {
 	! user_runs slirp4netns && ! user_runs "$NT serve" && ! user_runs 'sleep 300'
 }
 check "their processes end (server, client, slirp4netns, keepers)" until_ok 20 replicas_gone
+echo "delete to endpoints withdrawn and processes gone: $(echo "$(date +%s.%N) - $t0" | bc) s"
 no_replica_files() {
 	! ls "$RL_STATE/rootless" | grep -q '^p[0-9]' && [ -z "$(ls "$RL_STATE/replicas" 2>/dev/null)" ]
 }
