@@ -69,7 +69,7 @@ user_runs() {
 rl identity init --trust-domain test.bpfmesh >/dev/null
 rl identity enroll >/dev/null
 as_user "$BPFMESH" --state-dir "$RL_STATE" agent --node rl1 --rootless --heartbeat-ms 200 \
-	--dead-after-ms 1000 --pod-cidr 198.18.44.0/24 --trust-domain test.bpfmesh --workload-ttl 6s \
+	--dead-after-ms 1000 --pod-cidr 198.18.44.0/24 --trust-domain test.bpfmesh --workload-ttl 9s \
 	>"$RL_DIR/run.log" 2>&1 &
 RL_RUN_PID=$!
 agent_ready() {
@@ -105,19 +105,20 @@ check "the allowed connection's event too" events_have '"dport": *8080' '"verdic
 check "the agent issued both replicas an identity document" \
 	[ "$(ls "$RL_STATE/replicas" 2>/dev/null | grep -c '\.id$')" = 2 ]
 check "client -> server tcp/7070 allowed once the forwarder authenticated them (MeshPolicy)" \
-	tcp_echo_ok "$CLIENT_WL" "$SERVER" 7070
+	until_ok 5 tcp_echo_ok "$CLIENT_WL" "$SERVER" 7070
 check "bpfmesh observe shows allow-authenticated" \
 	events_have '"dport": *7070' '"reason": *"allow-authenticated"'
-# Documents live 6 s and are renewed at 4 s: past the first ones' expiry,
-# only the renewed documents, handed to the forwarder, can authenticate.
+# Documents live 9 s and are renewed at 6 s: past the first ones' expiry,
+# only the renewed documents, handed to the forwarder, can authenticate
+# (retried for 5 s: a handshake that failed is not retried for a second).
 renewed() {
 	grep -q "rls/server-.* authenticates with its renewed identity" "$RL_DIR/run.log" &&
 		grep -q "rls/client-.* authenticates with its renewed identity" "$RL_DIR/run.log"
 }
 check "the forwarder takes the replicas' renewed documents" until_ok 15 renewed
-sleep 3
+sleep 4
 check "past the first documents' expiry, client -> server tcp/7070 still authenticates" \
-	tcp_echo_ok "$CLIENT_WL" "$SERVER" 7070
+	until_ok 5 tcp_echo_ok "$CLIENT_WL" "$SERVER" 7070
 
 t0=$(date +%s.%N)
 expect "bpfmesh delete -f stops them" 0 rl delete -f "$APP"
