@@ -347,6 +347,7 @@ static void drive_pairs(struct agent *a)
 	uint64_t now = agent_now_ms(), life_ms = 0;
 	struct agent_auth_pair *p;
 	size_t i;
+	int err;
 
 	for (i = 0; i < ai->n_pairs; i++) {
 		p = &ai->pairs[i];
@@ -357,10 +358,12 @@ static void drive_pairs(struct agent *a)
 			p->next_ms = now + BACKOFF_MAX_MS;
 			continue;
 		}
-		if (p->dst_pod[0])
-			settle(p, grant_local(a, p, &life_ms), life_ms);
-		else if (ai->hs && p->addr[0])
+		if (p->dst_pod[0]) {
+			err = grant_local(a, p, &life_ms); /* before settle() reads life_ms */
+			settle(p, err, life_ms);
+		} else if (ai->hs && p->addr[0]) {
 			start_handshake(a, p);
+		}
 	}
 }
 

@@ -8,8 +8,10 @@
 # replicas (verifiable, the right SPIFFE ID), handshake over their auth ports
 # with no manual `auth` command, and TCP passes; it keeps passing across
 # many renewals of a 3 s --auth-ttl (and of the replicas' documents);
-# hostile and truncated handshakes against the auth port change nothing; a
-# revocation on the bus cuts the pair on every node for good; a deleted
+# a helper replica on the server's node is authenticated by that node's
+# agent alone (both documents local); hostile and truncated handshakes
+# against the auth port change nothing; a revocation on the bus cuts the
+# client's pair on every node for good (and only that pair); a deleted
 # replica's document is removed.
 # ctest-labels: netns agent identity
 source "$(dirname "$0")/lib.sh"
@@ -30,6 +32,26 @@ metadata: {name: client, namespace: shop}
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: server, namespace: shop}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: helper, namespace: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: helper, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: client, role: helper}}
+  template:
+    metadata: {labels: {app: client, role: helper}}
+    spec:
+      serviceAccountName: helper
+      nodeSelector: {role: server}
+      containers:
+        - name: helper
+          image: host
+          command: [sleep, "300"]
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -89,9 +111,10 @@ import json, os, sys
 for e in json.load(sys.stdin)["endpoints"]:
     if e["name"] == os.environ["POD"]: print(e["addresses"][0]); break'
 }
-# tcp: one connection client replica -> server replica:5432 (exit 0: it passed).
-tcp() { nsenter -t "$CLIENT_PID" -n python3 "$NETTOOL_PY" tcp "$SERVER_ADDR" 5432 --timeout 1 >/dev/null 2>&1; }
-no_tcp() { ! tcp; }
+# tcp [PID]: one connection from the client replica (or PID's) to the
+# server replica:5432 (exit 0: it passed).
+tcp() { nsenter -t "${1:-$CLIENT_PID}" -n python3 "$NETTOOL_PY" tcp "$SERVER_ADDR" 5432 --timeout 1 >/dev/null 2>&1; }
+no_tcp() { ! tcp "$@"; }
 # metric I NAME: node I's value of an unlabelled metric (its agent's /metrics,
 # on the loopback of the node's own namespace).
 metric() {
@@ -100,8 +123,11 @@ import sys, urllib.request
 t = urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=2).read().decode()
 print(int(float([l.split()[1] for l in t.splitlines() if l.startswith(sys.argv[1] + " ")][0])))' "$2"
 }
-# live_auth I: node I's unexpired bm_auth entries.
-live_auth() { "$BPFMESH" --pin-dir "$PIN_DIR/n$1" auth list 2>/dev/null | grep -c "expires in" || true; }
+# live_auth I [ID]: node I's unexpired bm_auth entries (of numeric identity ID).
+live_auth() {
+	"$BPFMESH" --pin-dir "$PIN_DIR/n$1" auth list 2>/dev/null |
+		awk -v id="${2:-}" '/expires in/ && (id == "" || $1 == id || $3 == id)' | grep -c . || true
+}
 
 mesh_up 3
 for i in 1 2 3; do
@@ -115,16 +141,17 @@ check "three agents are ready" mesh_wait 40 all_ready
 three_alive() { [ "$(mesh_bm 1 get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ]; }
 check "every node sees the three nodes" mesh_wait 15 three_alive
 mesh_bm 1 apply -f "$BM_TEST_DIR/app.yaml" >/dev/null
-both_running() { [ -n "$(running 1 client-)" ] && [ -n "$(running 2 server-)" ]; }
-check "client runs on n1, server on n2" mesh_wait 40 both_running
+both_running() { [ -n "$(running 1 client-)" ] && [ -n "$(running 2 server-)" ] && [ -n "$(running 2 helper-)" ]; }
+check "client runs on n1, server and helper on n2" mesh_wait 40 both_running
 read -r CLIENT_POD CLIENT_PID < <(running 1 client-)
 read -r SERVER_POD SERVER_PID < <(running 2 server-)
+read -r HELPER_POD HELPER_PID < <(running 2 helper-)
 SERVER_ADDR=$(addr_of "$SERVER_POD")
 listening() { nsenter -t "$SERVER_PID" -n ss -Hltn "sport = :5432" | grep -q .; }
 installed() { mesh_bm 1 policy show | grep -q "$SERVER_POD" && mesh_bm 2 policy show | grep -q "$CLIENT_POD"; }
 check "the server listens and both kernels know both endpoints" mesh_wait 20 eval 'listening && installed'
 check "not enrolled: no documents, TCP client -> server is dropped (authentication required)" \
-	eval '[ ! -e "$STATE_DIR/n1/replicas/$CLIENT_POD.id" ] && no_tcp && no_tcp'
+	eval '[ ! -e "$STATE_DIR/n1/replicas/$CLIENT_POD.id" ] && no_tcp && no_tcp && no_tcp "$HELPER_PID"'
 
 # Enrollment: the trust domain on a root machine (its own state directory),
 # each node requests, the root signs, the node installs.
@@ -151,17 +178,20 @@ check "the server's document verifies on another node too and names $SERVER_URI"
 	eval '"$BPFMESH" --state-dir "$STATE_DIR/n3" identity verify "$STATE_DIR/n2/replicas/$SERVER_POD.id" | grep -q "valid: $SERVER_URI "'
 check "document and key are 0600" \
 	eval '[ "$(stat -c %a "$CLIENT_DOC") $(stat -c %a "$CLIENT_DOC.key")" = "600 600" ]'
+CLIENT_ID=$("$BPFMESH" --state-dir "$STATE_DIR/n1" identity show "$CLIENT_DOC" | awk '/numeric id/ {print $3; exit}')
 SERIAL1=$("$BPFMESH" --state-dir "$STATE_DIR/n1" identity show "$CLIENT_DOC" | grep -m1 -io 'serial[^,)]*')
-check "both nodes hold the pair, valid for at most the 3 s --auth-ttl" \
-	eval '[ "$(live_auth 1)" -ge 2 ] && [ "$(live_auth 2)" -ge 2 ] &&
+check "both nodes hold the client's pair (id $CLIENT_ID), valid for at most the 3 s --auth-ttl" \
+	eval '[ "$(live_auth 1 "$CLIENT_ID")" = 2 ] && [ "$(live_auth 2 "$CLIENT_ID")" = 2 ] &&
 	      "$BPFMESH" --pin-dir "$PIN_DIR/n2" auth list | awk "/expires in/ {exit !(\$(NF-1) <= 3.05)}"'
 check "n3 (no replica of either) holds none" eval '[ "$(live_auth 3)" = 0 ]'
+check "helper -> server on the same node passes: n2's agent checked both documents itself" \
+	eval 'mesh_wait 10 tcp "$HELPER_PID" && grep -q "sa/helper -> .*sa/server authenticated for [1-9][0-9]* ms (both local)" "$BM_TEST_DIR/agent2.log"'
 
 # Renewals: 15 s = 7 renewals of the pair (at 2/3 of 3 s) and one of the
 # 12 s documents; every connection in between passes.
 fails=0
-for s in $(seq 30); do tcp || fails=$((fails + 1)); sleep 0.5; done
-check "TCP passes through 15 s of renewals of a 3 s pair (failed: $fails of 30)" [ "$fails" = 0 ]
+for s in $(seq 30); do { tcp && tcp "$HELPER_PID"; } || fails=$((fails + 1)); sleep 0.5; done
+check "TCP (client and helper) passes through 15 s of renewals of 3 s pairs (failed: $fails of 30)" [ "$fails" = 0 ]
 SERIAL2=$("$BPFMESH" --state-dir "$STATE_DIR/n1" identity show "$CLIENT_DOC" | grep -m1 -io 'serial[^,)]*')
 check "the client's document was renewed ($SERIAL1 -> $SERIAL2) and still verifies" \
 	eval '[ "$SERIAL1" != "$SERIAL2" ] && "$BPFMESH" --state-dir "$STATE_DIR/n1" identity verify "$CLIENT_DOC" >/dev/null'
@@ -200,19 +230,20 @@ print("sent", len(cases) + 1)
 PY
 )
 check "the hostile connections were made ($HOSTILE_OUT)" [ "$HOSTILE_OUT" = "sent 7" ]
-check "after them: n2 still holds exactly the pair, TCP still passes" \
-	eval '[ "$(live_auth 2)" = 2 ] && tcp'
+check "after them: n2 still holds exactly the two pairs, TCP still passes" \
+	eval '[ "$(live_auth 2)" = 4 ] && tcp'
 check "n2's agent counts the 7 failed handshakes and is still serving" \
 	mesh_wait 5 eval '[ "$(metric 2 bpfmesh_handshake_failures_total)" -ge $((FAIL2 + 7)) ] && tcp'
 
 # Revocation on the bus (from n3): every node cuts the pair, for good.
 mesh_bm 3 agent revoke "$CLIENT_URI" >/dev/null
-none_left() { local i; for i in 1 2 3; do [ "$(live_auth "$i")" = 0 ] || return 1; done; }
-check "revoked on the bus: no node holds a live pair" mesh_wait 5 none_left
+none_left() { local i; for i in 1 2 3; do [ "$(live_auth "$i" "$CLIENT_ID")" = 0 ] || return 1; done; }
+check "revoked on the bus: no node holds a live pair of the client" mesh_wait 5 none_left
 check "revoked: TCP client -> server is dropped" eval 'no_tcp && no_tcp'
 sleep 4
-check "4 s later (renewals due): still no pair anywhere and TCP still dropped" \
+check "4 s later (renewals due): still no pair of the client anywhere and TCP still dropped" \
 	eval 'none_left && no_tcp'
+check "the helper's pair is untouched: helper -> server still passes" tcp "$HELPER_PID"
 
 # The replica goes: its document goes with it.
 mesh_bm 1 delete deployment/client -n shop >/dev/null
