@@ -287,6 +287,10 @@ static int setup(struct agent *a, const struct agent_config *cfg)
 	if (err)
 		return err;
 	a->generation = a->dp ? dp_generation(a->dp) : 0;
+	/* Off the propagation path: the first installs into each slot would pay for it. */
+	if (a->dp && (err = dp_prepare(a->dp)))
+		pr_warn("agent: prepare generation slots: %s; installs will make them",
+			strerror(-err));
 	err = agent_sched_open(a);
 	if (!err)
 		err = agent_ident_open(a);

@@ -59,6 +59,15 @@ int dp_map_fd(const struct dataplane *dp, const char *name);
  */
 int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *generation);
 
+/*
+ * Give every generation slot that has none its inner maps (empty, room for
+ * small policies), so that later installs refill in place instead of
+ * creating maps, whose insertion waits for a grace period each. Slow (a
+ * grace period per map made) and meant for start-up; touches only slots no
+ * program reads. Returns 0 or -errno.
+ */
+int dp_prepare(struct dataplane *dp);
+
 /* Current generation (0: nothing installed). */
 uint32_t dp_generation(const struct dataplane *dp);
 

@@ -24,8 +24,14 @@
 #include "dp_inner.h"
 #include "log.h"
 
-/* Room for growth in a fresh inner map: n + n/2 + INNER_SPARE entries. */
+/*
+ * Room for growth in a fresh inner map: n + n/2 + INNER_SPARE entries, at
+ * least INNER_FLOOR, so that small policies never outgrow their maps (a
+ * fresh map costs a grace period on the install path). Hash maps are
+ * preallocated: the floor costs tens of KiB per table and slot.
+ */
 #define INNER_SPARE 16
+#define INNER_FLOOR 1024
 /* An inner map more than this many times the room n needs is replaced (memory). */
 #define INNER_OVERSIZE 4
 
@@ -88,6 +94,8 @@ static __u32 room_for(size_t n)
 {
 	size_t room = n + n / 2 + INNER_SPARE;
 
+	if (room < INNER_FLOOR)
+		room = INNER_FLOOR;
 	return room > UINT32_MAX ? UINT32_MAX : (__u32)room;
 }
 
@@ -245,6 +253,44 @@ static struct dp_slots *slots_new(void)
 		return NULL;
 	}
 	return st;
+}
+
+/* See dataplane.h. */
+int dp_prepare(struct dataplane *dp)
+{
+	volatile struct bm_config *cfg = dp_config(dp);
+	struct dp_slots **st = dp_slots(dp);
+	struct bm_tables empty;
+	int k, outer, err = 0, n = 0;
+	struct inner *in;
+	__u32 cur, slot;
+
+	if (!*st)
+		*st = slots_new();
+	if (!*st)
+		return -ENOMEM;
+	/* Generation 0 is "nothing loaded": no program reads any slot then. */
+	cur = __atomic_load_n(&cfg->generation, __ATOMIC_ACQUIRE);
+	tables_init(&empty);
+	for (k = 0; k < TABLES_NR && !err; k++) {
+		outer = dp_map_fd(dp, tables_map_name((enum tables_kind)k));
+		if (outer < 0)
+			return outer;
+		for (slot = 0; slot < BM_GEN_SLOTS && !err; slot++) {
+			if (cur && slot == BM_GEN_SLOT(cur))
+				continue;
+			in = &(*st)->inner[k][slot];
+			err = inner_refresh(outer, slot, in);
+			/* An empty slot is read by no program: a map there is invisible. */
+			if (!err && in->fd < 0) {
+				err = inner_replace(outer, slot, &empty, (enum tables_kind)k, in);
+				n++;
+			}
+		}
+	}
+	if (n)
+		pr_info("prepared %d inner maps for the generation slots", n);
+	return err;
 }
 
 /* See dataplane.h. */

@@ -88,6 +88,29 @@ static void expect_extra(bool is_known)
 	CU_ASSERT_EQUAL(rec.rule_id, is_known ? FX_R_B_IN_TCP80 : 0);
 }
 
+/* Prepared slots: every install refills them in place, none gets a fresh map. */
+static void test_xdp_swap_prepared(void)
+{
+	uint32_t before[TABLES_NR][BM_GEN_SLOTS], after[TABLES_NR][BM_GEN_SLOTS];
+	struct bm_tables t;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(dp_prepare(fx.live), 0);
+	slot_ids(before);
+	for (i = 0; i < 2 * BM_GEN_SLOTS; i++) {
+		CU_ASSERT_EQUAL_FATAL(install_variant(i % 2 ? 3 : 0, &t), 0);
+		expect_counts(&t);
+		expect_extra(i % 2);
+		tables_release(&t);
+	}
+	slot_ids(after);
+	CU_ASSERT_EQUAL(memcmp(before, after, sizeof(before)), 0);
+	/* Nothing left to prepare: the same maps again. */
+	CU_ASSERT_EQUAL(dp_prepare(fx.live), 0);
+	slot_ids(after);
+	CU_ASSERT_EQUAL(memcmp(before, after, sizeof(before)), 0);
+}
+
 /* Swaps between two variants that fit: the same inner maps throughout. */
 static void test_xdp_swap_in_place(void)
 {
@@ -119,7 +142,7 @@ static void test_xdp_swap_grows(void)
 	int k;
 
 	slot_ids(before);
-	CU_ASSERT_EQUAL_FATAL(install_variant(200, &t), 0);
+	CU_ASSERT_EQUAL_FATAL(install_variant(1500, &t), 0); /* over the 1024 floor */
 	CU_ASSERT_EQUAL(BM_GEN_SLOT(fx.generation), slot);
 	slot_ids(after);
 	for (k = 0; k < TABLES_NR; k++)
@@ -211,6 +234,7 @@ static void test_xdp_swap_never_mixed(void)
 }
 
 static const struct bm_test_case cases[] = {
+	{"test_xdp_swap_prepared", test_xdp_swap_prepared},
 	{"test_xdp_swap_in_place", test_xdp_swap_in_place},
 	{"test_xdp_swap_grows", test_xdp_swap_grows},
 	{"test_xdp_swap_never_mixed", test_xdp_swap_never_mixed},
