@@ -171,27 +171,36 @@ static const char *peer_addr(const struct agent *a, const char *node)
 	return NULL;
 }
 
-static struct agent_auth_pair *pair_find(struct agent_ident *ai, const char *src, const char *dst)
+/* The pair src -> dst whose destination runs on node ("": here). */
+static struct agent_auth_pair *pair_find(struct agent_ident *ai, const char *src, const char *dst,
+					 const char *node)
 {
 	size_t i;
 
 	for (i = 0; i < ai->n_pairs; i++)
-		if (!strcmp(ai->pairs[i].src_uri, src) && !strcmp(ai->pairs[i].dst_uri, dst))
+		if (!strcmp(ai->pairs[i].src_uri, src) && !strcmp(ai->pairs[i].dst_uri, dst) &&
+		    !strcmp(ai->pairs[i].node, node))
 			return &ai->pairs[i];
 	return NULL;
 }
 
-/* Mark (or add) the pair from local replica r to endpoint d as wanted. */
+/*
+ * Mark (or add) the pair from local replica r to endpoint d as wanted. One
+ * pair per node that runs a replica of the destination identity: each of
+ * those nodes' XDP checks its own bm_auth.
+ */
 static void want(struct agent *a, const struct agent_ident_rep *r, const struct pm_endpoint *s,
 		 const struct pm_endpoint *d)
 {
 	struct agent_ident *ai = a->ident;
 	const struct agent_ident_rep *dr = d->is_local ? local_rep(a, d) : NULL;
 	const char *addr = d->is_local ? NULL : peer_addr(a, d->node_name);
-	struct agent_auth_pair *p = pair_find(ai, s->identity_uri, d->identity_uri), *grown;
+	const char *node = d->is_local ? "" : d->node_name;
+	struct agent_auth_pair *p, *grown;
 
-	if ((!dr && !addr) || (p && p->is_wanted && p->dst_pod[0] && !dr))
-		return; /* unreachable; or a local destination already chosen in this pass */
+	if ((!dr && !addr) || strlen(node) >= sizeof(p->node))
+		return;
+	p = pair_find(ai, s->identity_uri, d->identity_uri, node);
 	if (!p) {
 		grown = realloc(ai->pairs, (ai->n_pairs + 1) * sizeof(*grown));
 		if (!grown)
@@ -201,6 +210,7 @@ static void want(struct agent *a, const struct agent_ident_rep *r, const struct 
 		memset(p, 0, sizeof(*p));
 		snprintf(p->src_uri, sizeof(p->src_uri), "%s", s->identity_uri);
 		snprintf(p->dst_uri, sizeof(p->dst_uri), "%s", d->identity_uri);
+		snprintf(p->node, sizeof(p->node), "%s", node);
 		p->src_id = s->sec_id;
 		p->dst_id = d->sec_id;
 		p->backoff_ms = BACKOFF_MIN_MS;
@@ -209,6 +219,19 @@ static void want(struct agent *a, const struct agent_ident_rep *r, const struct 
 	snprintf(p->src_pod, sizeof(p->src_pod), "%s", r->pod);
 	snprintf(p->dst_pod, sizeof(p->dst_pod), "%s", dr ? dr->pod : "");
 	snprintf(p->addr, sizeof(p->addr), "%s", addr ? addr : "");
+}
+
+/* Does another pair (another node of the destination) keep pair i's entries? */
+static bool is_shared(const struct agent_ident *ai, size_t i)
+{
+	const struct agent_auth_pair *p = &ai->pairs[i];
+	size_t j;
+
+	for (j = 0; j < ai->n_pairs; j++)
+		if (j != i && (ai->pairs[j].is_wanted || ai->pairs[j].is_in_flight) &&
+		    ai->pairs[j].src_id == p->src_id && ai->pairs[j].dst_id == p->dst_id)
+			return true;
+	return false;
 }
 
 /* Is e selected by an authenticated MeshPolicy for this direction? */
@@ -256,7 +279,7 @@ static void find_pairs(struct agent *a)
 	for (i = ai->n_pairs; i-- > 0;) {
 		if (ai->pairs[i].is_wanted || ai->pairs[i].is_in_flight)
 			continue;
-		if (ai->pairs[i].expires_ms)
+		if (ai->pairs[i].expires_ms && !is_shared(ai, i))
 			delete_pair(a, &ai->pairs[i]);
 		pr_info("auth: %s -> %s no longer needed here", ai->pairs[i].src_uri,
 			ai->pairs[i].dst_uri);
@@ -270,15 +293,16 @@ static void settle(struct agent_auth_pair *p, int err, uint64_t life_ms)
 
 	if (err) {
 		p->next_ms = now + p->backoff_ms;
-		pr_warn("auth: %s -> %s: %s (next try in %u ms)", p->src_uri, p->dst_uri,
-			strerror(-err), p->backoff_ms);
+		pr_warn("auth: %s -> %s on %s: %s (next try in %u ms)", p->src_uri, p->dst_uri,
+			p->node[0] ? p->node : "this node", strerror(-err), p->backoff_ms);
 		p->backoff_ms =
 			p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
 		return;
 	}
 	if (!p->expires_ms && p->addr[0])
-		pr_info("auth: %s -> %s authenticated for %llu ms (handshake with %s: %llu ms)",
-			p->src_uri, p->dst_uri, (unsigned long long)life_ms, p->addr,
+		pr_info("auth: %s -> %s authenticated for %llu ms (handshake with %s at %s: %llu "
+			"ms)",
+			p->src_uri, p->dst_uri, (unsigned long long)life_ms, p->node, p->addr,
 			(unsigned long long)(now - p->sent_ms));
 	else if (!p->expires_ms)
 		pr_info("auth: %s -> %s authenticated for %llu ms (both local)", p->src_uri,
@@ -330,6 +354,7 @@ static void start_handshake(struct agent *a, struct agent_auth_pair *p)
 	snprintf(job->src_uri, sizeof(job->src_uri), "%s", p->src_uri);
 	snprintf(job->dst_uri, sizeof(job->dst_uri), "%s", p->dst_uri);
 	snprintf(job->addr, sizeof(job->addr), "%s", p->addr);
+	snprintf(job->node, sizeof(job->node), "%s", p->node);
 	job->port = port;
 	if (agent_auth_hs_submit(a->ident->hs, job)) {
 		free(job);
@@ -375,7 +400,7 @@ static void finish(struct agent *a, struct agent_auth_job *job)
 	int err = job->err;
 
 	if (!job->is_server) {
-		p = pair_find(a->ident, job->src_uri, job->dst_uri);
+		p = pair_find(a->ident, job->src_uri, job->dst_uri, job->node);
 		if (p)
 			p->is_in_flight = false;
 	}

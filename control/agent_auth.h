@@ -36,6 +36,7 @@ struct agent_auth_job {
 	char src_doc[IDENT_PATH_MAX]; /* client: our replica's document (key: PATH.key) */
 	char src_uri[IDENT_SUBJECT_MAX + 1]; /* client: its subject */
 	char dst_uri[IDENT_SUBJECT_MAX + 1]; /* client: the peer identity wanted */
+	char node[64]; /* client: the peer node */
 	char addr[64]; /* client: the peer agent's address */
 	unsigned int port;
 	/* Result. */

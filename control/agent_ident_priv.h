@@ -29,6 +29,7 @@ struct agent_auth_pair {
 	uint32_t src_id, dst_id; /* as the enforced policy numbers them */
 	char src_pod[256]; /* the local replica whose document we present */
 	char dst_pod[256]; /* both local: the destination replica; "" remote */
+	char node[64]; /* the destination replica's node; "" here */
 	char addr[64]; /* remote: the peer agent's address */
 	uint64_t expires_ms; /* when our entries lapse (monotonic); 0: none written */
 	uint64_t next_ms; /* next handshake (renewal at 2/3, or retry) */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Handshakes run by the agents (mesh_lib.sh: hub netns with the bus, one
 # agent per node netns). A MeshPolicy with `authentication: required` admits
-# a client Deployment (node n1) to a server Deployment (node n2). Before the
+# a client Deployment (node n1) to a server DaemonSet (nodes n2 and n3). Before the
 # nodes are enrolled, real TCP from the client replica to the server replica
 # is dropped; once they are, the agents issue workload documents to their
 # replicas (verifiable, the right SPIFFE ID), handshake over their auth ports
@@ -47,7 +47,7 @@ spec:
     metadata: {labels: {app: client, role: helper}}
     spec:
       serviceAccountName: helper
-      nodeSelector: {role: server}
+      nodeSelector: {helper: "yes"}
       containers:
         - name: helper
           image: host
@@ -70,10 +70,9 @@ spec:
           command: [sleep, "300"]
 ---
 apiVersion: apps/v1
-kind: Deployment
+kind: DaemonSet
 metadata: {name: server, namespace: shop}
 spec:
-  replicas: 1
   selector: {matchLabels: {app: server}}
   template:
     metadata: {labels: {app: server}}
@@ -111,9 +110,10 @@ import json, os, sys
 for e in json.load(sys.stdin)["endpoints"]:
     if e["name"] == os.environ["POD"]: print(e["addresses"][0]); break'
 }
-# tcp [PID]: one connection from the client replica (or PID's) to the
-# server replica:5432 (exit 0: it passed).
-tcp() { nsenter -t "${1:-$CLIENT_PID}" -n python3 "$NETTOOL_PY" tcp "$SERVER_ADDR" 5432 --timeout 1 >/dev/null 2>&1; }
+# tcp [PID [ADDR]]: one connection from the client replica (or PID's) to
+# n2's server replica (or ADDR) port 5432 (exit 0: it passed).
+tcp() { nsenter -t "${1:-$CLIENT_PID}" -n python3 "$NETTOOL_PY" tcp "${2:-$SERVER_ADDR}" 5432 --timeout 1 >/dev/null 2>&1; }
+tcp3() { tcp "$CLIENT_PID" "$SERVER3_ADDR"; }
 no_tcp() { ! tcp "$@"; }
 # metric I NAME: node I's value of an unlabelled metric (its agent's /metrics,
 # on the loopback of the node's own namespace).
@@ -132,8 +132,8 @@ live_auth() {
 mesh_up 3
 for i in 1 2 3; do
 	role=$([ "$i" = 1 ] && echo client || echo server)
-	[ "$i" = 3 ] && role=none
-	mesh_agent_start "$i" --trust-domain "$TD" --label role=$role --auth-ttl 3s --workload-ttl 12s \
+	mesh_agent_start "$i" --trust-domain "$TD" --label role=$role --label helper=$([ "$i" = 2 ] && echo yes || echo no) \
+		--auth-ttl 3s --workload-ttl 12s \
 		--metrics-addr 127.0.0.1:9464
 done
 all_ready() { local i; for i in 1 2 3; do mesh_ready "$i" || return 1; done; }
@@ -141,17 +141,19 @@ check "three agents are ready" mesh_wait 40 all_ready
 three_alive() { [ "$(mesh_bm 1 get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ]; }
 check "every node sees the three nodes" mesh_wait 15 three_alive
 mesh_bm 1 apply -f "$BM_TEST_DIR/app.yaml" >/dev/null
-both_running() { [ -n "$(running 1 client-)" ] && [ -n "$(running 2 server-)" ] && [ -n "$(running 2 helper-)" ]; }
-check "client runs on n1, server and helper on n2" mesh_wait 40 both_running
+both_running() { [ -n "$(running 1 client-)" ] && [ -n "$(running 2 server-)" ] && [ -n "$(running 3 server-)" ] && [ -n "$(running 2 helper-)" ]; }
+check "client runs on n1, a server on n2 and n3, the helper on n2" mesh_wait 40 both_running
 read -r CLIENT_POD CLIENT_PID < <(running 1 client-)
 read -r SERVER_POD SERVER_PID < <(running 2 server-)
 read -r HELPER_POD HELPER_PID < <(running 2 helper-)
+read -r SERVER3_POD SERVER3_PID < <(running 3 server-)
 SERVER_ADDR=$(addr_of "$SERVER_POD")
-listening() { nsenter -t "$SERVER_PID" -n ss -Hltn "sport = :5432" | grep -q .; }
-installed() { mesh_bm 1 policy show | grep -q "$SERVER_POD" && mesh_bm 2 policy show | grep -q "$CLIENT_POD"; }
+SERVER3_ADDR=$(addr_of "$SERVER3_POD")
+listening() { local p; for p in "$SERVER_PID" "$SERVER3_PID"; do nsenter -t "$p" -n ss -Hltn "sport = :5432" | grep -q . || return 1; done; }
+installed() { mesh_bm 1 policy show | grep -q "$SERVER3_POD" && mesh_bm 2 policy show | grep -q "$CLIENT_POD" && mesh_bm 3 policy show | grep -q "$CLIENT_POD"; }
 check "the server listens and both kernels know both endpoints" mesh_wait 20 eval 'listening && installed'
 check "not enrolled: no documents, TCP client -> server is dropped (authentication required)" \
-	eval '[ ! -e "$STATE_DIR/n1/replicas/$CLIENT_POD.id" ] && no_tcp && no_tcp && no_tcp "$HELPER_PID"'
+	eval '[ ! -e "$STATE_DIR/n1/replicas/$CLIENT_POD.id" ] && no_tcp && ! tcp3 && no_tcp "$HELPER_PID"'
 
 # Enrollment: the trust domain on a root machine (its own state directory),
 # each node requests, the root signs, the node installs.
@@ -166,8 +168,8 @@ for i in 1 2 3; do
 		check "enroll n$i" false
 done
 T_ENROLL=$(date +%s.%N)
-check "enrolled: TCP client -> server passes once the agents have handshaken (no auth command)" \
-	mesh_wait 20 tcp
+check "enrolled: TCP client -> both servers passes once the agents have handshaken (no auth command)" \
+	mesh_wait 20 eval 'tcp && tcp3'
 echo "   allowed $(echo "$(date +%s.%N) - $T_ENROLL" | bc) s after the enrollment was installed"
 
 # The replicas' documents (step 1): as `identity issue -o` writes them.
@@ -180,22 +182,23 @@ check "document and key are 0600" \
 	eval '[ "$(stat -c %a "$CLIENT_DOC") $(stat -c %a "$CLIENT_DOC.key")" = "600 600" ]'
 CLIENT_ID=$("$BPFMESH" --state-dir "$STATE_DIR/n1" identity show "$CLIENT_DOC" | awk '/numeric id/ {print $3; exit}')
 SERIAL1=$("$BPFMESH" --state-dir "$STATE_DIR/n1" identity show "$CLIENT_DOC" | grep -m1 -io 'serial[^,)]*')
-check "both nodes hold the client's pair (id $CLIENT_ID), valid for at most the 3 s --auth-ttl" \
-	eval '[ "$(live_auth 1 "$CLIENT_ID")" = 2 ] && [ "$(live_auth 2 "$CLIENT_ID")" = 2 ] &&
+check "the three nodes hold the client's pair (id $CLIENT_ID), valid for at most the 3 s --auth-ttl" \
+	eval '[ "$(live_auth 1 "$CLIENT_ID")" = 2 ] && [ "$(live_auth 2 "$CLIENT_ID")" = 2 ] && [ "$(live_auth 3 "$CLIENT_ID")" = 2 ] &&
 	      "$BPFMESH" --pin-dir "$PIN_DIR/n2" auth list | awk "/expires in/ {exit !(\$(NF-1) <= 3.05)}"'
-check "n3 (no replica of either) holds none" eval '[ "$(live_auth 3)" = 0 ]'
+check "n1 handshook with n2 and with n3 (one per node of the destination)" \
+	eval 'grep -q "authenticated .*handshake with n2 " "$BM_TEST_DIR/agent1.log" && grep -q "authenticated .*handshake with n3 " "$BM_TEST_DIR/agent1.log"'
 check "helper -> server on the same node passes: n2's agent checked both documents itself" \
 	eval 'mesh_wait 10 tcp "$HELPER_PID" && grep -q "sa/helper -> .*sa/server authenticated for [1-9][0-9]* ms (both local)" "$BM_TEST_DIR/agent2.log"'
 
 # Renewals: 15 s = 7 renewals of the pair (at 2/3 of 3 s) and one of the
 # 12 s documents; every connection in between passes.
 fails=0
-for s in $(seq 30); do { tcp && tcp "$HELPER_PID"; } || fails=$((fails + 1)); sleep 0.5; done
-check "TCP (client and helper) passes through 15 s of renewals of 3 s pairs (failed: $fails of 30)" [ "$fails" = 0 ]
+for s in $(seq 30); do { tcp && tcp3 && tcp "$HELPER_PID"; } || fails=$((fails + 1)); sleep 0.5; done
+check "TCP (client to both servers, helper) passes through 15 s of renewals of 3 s pairs (failed: $fails of 30)" [ "$fails" = 0 ]
 SERIAL2=$("$BPFMESH" --state-dir "$STATE_DIR/n1" identity show "$CLIENT_DOC" | grep -m1 -io 'serial[^,)]*')
 check "the client's document was renewed ($SERIAL1 -> $SERIAL2) and still verifies" \
 	eval '[ "$SERIAL1" != "$SERIAL2" ] && "$BPFMESH" --state-dir "$STATE_DIR/n1" identity verify "$CLIENT_DOC" >/dev/null'
-grep -h "authenticated" "$BM_TEST_DIR"/agent[12].log | sed -n 1,2p | sed 's/^/   /'
+grep -h "authenticated" "$BM_TEST_DIR"/agent[12].log | sort -u -t: -k2,3 | sed 's/^/   /'
 HS1=$(metric 1 bpfmesh_handshakes_total) HS2=$(metric 2 bpfmesh_handshakes_total)
 check "both ends count the renewals' handshakes in /metrics (n1 $HS1, n2 $HS2; >= 6 each)" \
 	eval '[ "$HS1" -ge 6 ] && [ "$HS2" -ge 6 ]'
@@ -239,10 +242,10 @@ check "n2's agent counts the 7 failed handshakes and is still serving" \
 mesh_bm 3 agent revoke "$CLIENT_URI" >/dev/null
 none_left() { local i; for i in 1 2 3; do [ "$(live_auth "$i" "$CLIENT_ID")" = 0 ] || return 1; done; }
 check "revoked on the bus: no node holds a live pair of the client" mesh_wait 5 none_left
-check "revoked: TCP client -> server is dropped" eval 'no_tcp && no_tcp'
+check "revoked: TCP client -> both servers is dropped" eval 'no_tcp && ! tcp3'
 sleep 4
 check "4 s later (renewals due): still no pair of the client anywhere and TCP still dropped" \
-	eval 'none_left && no_tcp'
+	eval 'none_left && no_tcp && ! tcp3'
 check "the helper's pair is untouched: helper -> server still passes" tcp "$HELPER_PID"
 
 # The replica goes: its document goes with it.
