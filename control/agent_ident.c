@@ -25,7 +25,7 @@
 #include "log.h"
 #include "workload_model.h"
 
-#define LOOK_AGAIN_S 5 /* not enrolled: look for node.doc again */
+#define LOOK_AGAIN_S 2 /* not enrolled: look for node.doc again */
 #define RETRY_S 5 /* a failed issue */
 #define SWEEP_MS 1000
 #define DEFAULT_TRUST_DOMAIN "cluster.local" /* the workload model's, wl_load_opts */

@@ -167,7 +167,7 @@ http backend-v1 db-0 5432 deny
 step "mutual authentication: the nodes enroll; their agents issue each replica a signed identity and run the X25519 + Ed25519 handshakes themselves"
 # The trust domain lives on a "root machine" (its own state directory); each
 # node requests, the root signs, the node installs. The running agents find
-# their enrollment within 5 s, issue every replica a workload document
+# their enrollment within 2 s, issue every replica a workload document
 # (STATE_DIR/replicas/POD.id), and the backend's node handshakes with the db's
 # node on its auth port: no manual step. Each writes the pair into its own
 # kernel's bm_auth for --auth-ttl (6 s here), renewed at 2/3.
