@@ -27,6 +27,7 @@
 #define WATCH_POLL_MS 50 /* how soon a watcher notices it must stop */
 #define WATCH_HEARTBEAT_NS 5000000000LL /* the server's idle heartbeat to a watcher */
 #define BUS_MAX_SUBS 8
+#define DIR_MAX 4096 /* the server's data directory, STATE_DIR/nats */
 
 static const char *const bucket_names[BUS_BUCKET_ALL] = {
 	[BUS_BUCKET_POLICY] = "bpfmesh-policy",	  [BUS_BUCKET_ENDPOINTS] = "bpfmesh-endpoints",
@@ -128,7 +129,7 @@ bool bus_is_valid_key(const char *text)
 /* In the child: die with the agent, log to STATE/nats/server.log, exec. */
 static void exec_server(const char *dir, unsigned int port)
 {
-	char port_s[16], log_path[4096], conf[4096];
+	char port_s[16], log_path[DIR_MAX + 16], conf[DIR_MAX + 16];
 	int fd;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -161,7 +162,7 @@ static void sleep_ms(unsigned int ms)
  */
 static int write_server_conf(const char *dir)
 {
-	char path[4096];
+	char path[DIR_MAX + 16];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/server.conf", dir);
@@ -179,10 +180,11 @@ static int write_server_conf(const char *dir)
 static int start_server(struct bus *b, const struct bus_config *cfg)
 {
 	unsigned int port = cfg->local_port ? cfg->local_port : natsbin_free_port();
-	char dir[4096];
+	char dir[DIR_MAX];
 	int status, i, err;
 
-	snprintf(dir, sizeof(dir), "%s/nats", cfg->state_dir);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/nats", cfg->state_dir) >= sizeof(dir))
+		return -ENAMETOOLONG;
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		pr_warn("create %s: %s", dir, strerror(errno));
 		return -errno;
