@@ -7,9 +7,7 @@
  * documents), and the bm_auth entries: expiry = min(documents, --auth-ttl),
  * renewed at 2/3, never for a revoked identity.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,22 +420,6 @@ static void finish(struct agent *a, struct agent_auth_job *job)
 			 job->local_uri);
 }
 
-/* The IPv4 address of ifname, or "" when it has none. */
-static void iface_addr(const char *ifname, char *buf, size_t len)
-{
-	struct ifaddrs *ifs, *i;
-
-	buf[0] = '\0';
-	if (!ifname || getifaddrs(&ifs))
-		return;
-	for (i = ifs; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-		    !strcmp(i->ifa_name, ifname))
-			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
-				  (socklen_t)len);
-	freeifaddrs(ifs);
-}
-
 static void start_listener(struct agent *a)
 {
 	struct agent_ident *ai = a->ident;
@@ -448,7 +430,7 @@ static void start_listener(struct agent *a)
 	if (ai->hs || a->cfg->is_auth_off || !a->dp || agent_now_ms() < ai->next_start_ms)
 		return;
 	ai->next_start_ms = agent_now_ms() + START_EVERY_MS;
-	iface_addr(a->cfg->uplink, addr, sizeof(addr));
+	agent_iface_addr(a->cfg->uplink, addr, sizeof(addr));
 	if (!addr[0]) {
 		if (!ai->is_auth_told)
 			pr_info("auth: no uplink address yet: no handshakes");

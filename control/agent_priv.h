@@ -110,6 +110,9 @@ struct agent {
 	struct agent_ident *ident; /* replica identities and handshakes (agent_ident.h) */
 };
 
+/* agent_sched_view.c: the IPv4 address of ifname in this namespace into buf, "" when none. */
+void agent_iface_addr(const char *ifname, char *buf, size_t len);
+
 uint64_t agent_now_ms(void);
 uint64_t agent_now_us(void);
 

@@ -21,8 +21,8 @@
 #include "agent_sched_priv.h"
 #include "sched_place.h"
 
-/* The IPv4 address of ifname in this namespace, or "" when it has none. */
-static void iface_addr(const char *ifname, char *buf, size_t len)
+/* See agent_priv.h. */
+void agent_iface_addr(const char *ifname, char *buf, size_t len)
 {
 	struct ifaddrs *ifs, *i;
 
@@ -67,7 +67,7 @@ void agent_sched_capacity(const struct agent *a, json_t *cap)
 	json_object_set_new(cap, "taints", taints);
 	if (c->pod_cidr)
 		json_object_set_new(cap, "pod_cidr", json_string(c->pod_cidr));
-	iface_addr(c->uplink, addr, sizeof(addr));
+	agent_iface_addr(c->uplink, addr, sizeof(addr));
 	if (addr[0])
 		json_object_set_new(cap, "address", json_string(addr));
 }
