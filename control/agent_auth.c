@@ -7,6 +7,7 @@
  * documents), and the bm_auth entries: expiry = min(documents, --auth-ttl),
  * renewed at 2/3, never for a revoked identity.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
