@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "rlns.h"
+#include "rlns_priv.h"
 
 #define RLNS_OP_LISTEN 'L'
 #define RLNS_OP_SOCKET 'S'
@@ -123,17 +124,27 @@ static int call(int ctrl, const struct rlns_req *req, struct rlns_rep *rep, int 
 	return recv_reply(ctrl, rep, fd);
 }
 
-/* Keeper side: a socket for a request, inside the keeper's namespace. */
-static int make_socket(const struct rlns_req *req, int *out)
+/*
+ * Keeper side: a socket for a request, inside the keeper's namespace (its
+ * egress namespace when it has one: a socket stays where socket() made it).
+ */
+static int make_socket(const struct rlns_req *req, const struct rlns_egress *eg, int *out)
 {
 	int fd, one = 1, domain = req->family == BM_FAMILY_IPV4 ? AF_INET : AF_INET6;
 	struct sockaddr_storage ss;
 	socklen_t len;
 
+	if (rlns_egress_enter(eg, true))
+		return -EIO;
 	fd = socket(domain,
 		    (req->op == RLNS_OP_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
 			    SOCK_CLOEXEC,
 		    0);
+	if (rlns_egress_enter(eg, false)) {
+		if (fd >= 0)
+			close(fd);
+		return -EIO; /* the workload must stay in W: rlns_start */
+	}
 	if (fd < 0)
 		return -errno;
 	len = rlns_sockaddr(req->family, req->addr, req->op == RLNS_OP_SOCKET ? 0 : req->port, &ss);
@@ -182,17 +193,19 @@ static void stop_command(pid_t wpid)
 
 static int configure_lo(const struct pm_addr *addrs, size_t n_addrs, const char *verb);
 
-/* Keeper: one host address (port = prefix length) on or off lo. */
-static int lo_addr(const struct rlns_req *req)
+/* Keeper: one peer's host address (port = prefix length) on or off. */
+static int lo_addr(const struct rlns_req *req, const struct rlns_egress *eg)
 {
 	struct pm_addr a = {.family = req->family, .prefixlen = (uint8_t)req->port};
 
 	memcpy(a.addr, req->addr, 16);
+	if (eg->e_fd >= 0)
+		return rlns_egress_addr(eg, &a, req->op == RLNS_OP_ADDR);
 	return configure_lo(&a, 1, req->op == RLNS_OP_ADDR ? "replace" : "del");
 }
 
 /* Keeper: answer one request on fd; false when the forwarder's end closed. */
-static bool handle(int fd, const char *command, pid_t *wpid)
+static bool handle(int fd, const char *command, const struct rlns_egress *eg, pid_t *wpid)
 {
 	struct rlns_rep rep;
 	struct rlns_req req;
@@ -210,9 +223,9 @@ static bool handle(int fd, const char *command, pid_t *wpid)
 	else if (req.op == RLNS_OP_START && command && !*wpid)
 		rep.pid = *wpid = start_command(command);
 	else if (req.op == RLNS_OP_LISTEN || req.op == RLNS_OP_SOCKET || req.op == RLNS_OP_UDP)
-		rep.err = make_socket(&req, &sfd);
+		rep.err = make_socket(&req, eg, &sfd);
 	else if (req.op == RLNS_OP_ADDR || req.op == RLNS_OP_UNADDR)
-		rep.err = lo_addr(&req);
+		rep.err = lo_addr(&req, eg);
 	send_reply(fd, &rep, sfd);
 	if (sfd >= 0)
 		close(sfd);
@@ -220,7 +233,7 @@ static bool handle(int fd, const char *command, pid_t *wpid)
 }
 
 /* Keeper: serve both sockets until the forwarder's ends close. */
-static void serve(const char *command)
+static void serve(const char *command, const struct rlns_egress *eg)
 {
 	struct pollfd pfd[2] = {{.fd = RLNS_CTRL_FD, .events = POLLIN},
 				{.fd = RLNS_POOL_FD, .events = POLLIN}};
@@ -235,7 +248,7 @@ static void serve(const char *command)
 			continue;
 		for (i = 0; i < 2 && is_open; i++)
 			if (pfd[i].revents)
-				is_open = handle(pfd[i].fd, command, &wpid);
+				is_open = handle(pfd[i].fd, command, eg, &wpid);
 	}
 	stop_command(wpid);
 }
@@ -324,6 +337,7 @@ static int configure_lo(const struct pm_addr *addrs, size_t n_addrs, const char 
 
 static void keeper_main(const struct rlns_config *cfg, int ctrl, int pool, uid_t uid, gid_t gid)
 {
+	struct rlns_egress eg = {.w_fd = -1, .e_fd = -1};
 	struct rlns_rep rep = {.pid = getpid()};
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -337,11 +351,12 @@ static void keeper_main(const struct rlns_config *cfg, int ctrl, int pool, uid_t
 		rep.err = -errno;
 	if (!rep.err)
 		rep.err = map_ids(uid, gid);
-	if (!rep.err)
+	/* An egress namespace for a placed replica; else, or if that fails, the plain layout. */
+	if (!rep.err && (!cfg->n_own || rlns_egress_setup(cfg, &eg)))
 		rep.err = configure_lo(cfg->addrs, cfg->n_addrs, "add");
 	send_reply(RLNS_CTRL_FD, &rep, -1);
 	if (!rep.err)
-		serve(cfg->command);
+		serve(cfg->command, &eg);
 	_exit(rep.err ? 1 : 0);
 }
 

@@ -25,8 +25,17 @@
 struct rlns_config {
 	const char *name; /* "ns/name", for messages */
 	const char *command; /* run with /bin/sh -c; NULL: none */
-	const struct pm_addr *addrs; /* host addresses to put on lo */
+	const struct pm_addr *addrs; /* host addresses of every workload, its own included */
 	size_t n_addrs;
+	/*
+	 * Its own addresses (a placed replica), or none: with them the keeper
+	 * gives the workload an egress namespace (rlns_priv.h: only its own
+	 * addresses on its lo, the forwarder's sockets in a namespace of
+	 * their own, so a server may bind the wildcard address); without
+	 * them, or if that fails, every address is on the workload's lo.
+	 */
+	const struct pm_addr *own;
+	size_t n_own;
 };
 
 /*

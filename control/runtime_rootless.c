@@ -100,8 +100,12 @@ static int bring_up(const struct rlrt_config *c, struct rlrt_wl *w, const char *
 		    const struct pm_addr *addrs, size_t n_addrs, const struct pm_addr *own,
 		    size_t n_own, struct fwd *f)
 {
-	struct rlns_config nc = {
-		.name = w->name, .command = w->command, .addrs = addrs, .n_addrs = n_addrs};
+	struct rlns_config nc = {.name = w->name,
+				 .command = w->command,
+				 .addrs = addrs,
+				 .n_addrs = n_addrs,
+				 .own = own,
+				 .n_own = own ? n_own : 0};
 	const char *slash = strchr(w->name, '/');
 	char ns[64];
 	int ctrl, pool, err;
