@@ -15,6 +15,7 @@
 #include "agent_priv.h"
 #include "agent_rootless.h"
 #include "agent_sched_priv.h"
+#include "agent_sidecars.h"
 #include "dataplane.h"
 #include "log.h"
 #include "runtime.h"
@@ -122,6 +123,7 @@ int agent_rt_start(struct agent *a, const struct agent_replica *r, struct agent_
 		.pod = &r->obj->pod,
 		.model = a->sched.model,
 	};
+	struct agent_sidecar_env env;
 	struct rt_replica_info info;
 	int err;
 
@@ -129,6 +131,8 @@ int agent_rt_start(struct agent *a, const struct agent_replica *r, struct agent_
 		return agent_rl_rt_start(a, r, l);
 	if (!a->sched.rt)
 		return -ENOSYS;
+	agent_sidecar_env(a, r->obj, &env); /* DAPR_HTTP_PORT, APP_PORT */
+	spec.env = env.v;
 	err = rt_start(a->sched.rt, &spec, &info);
 	if (err == -EEXIST && !rt_get(a->sched.rt, r->key, &info) && info.is_running)
 		err = 0; /* already ours (adopted) */

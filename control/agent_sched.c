@@ -14,6 +14,7 @@
 
 #include "agent_priv.h"
 #include "agent_sched_priv.h"
+#include "agent_sidecars.h"
 #include "log.h"
 #include "sched_claim.h"
 #include "sched_expand.h"
@@ -51,6 +52,7 @@ void agent_sched_close(struct agent *a)
 	struct agent_sched *s = &a->sched;
 	size_t i;
 
+	agent_sidecar_stop_all(a); /* the next agent starts new ones */
 	agent_rt_close(a);
 	free_reps(s->reps, s->n_reps);
 	for (i = 0; i < s->n_local; i++)
@@ -351,6 +353,7 @@ static void stop_local(struct agent *a, struct agent_local *l, const char *why)
 		unpublish(a, l);
 	if (l->pid > 0) {
 		agent_rt_stop(a, l->key);
+		agent_sidecar_stop(a, l);
 		agent_heartbeat_if_due(a);
 		a->n_sched_stops++;
 		pr_info("sched: stopped %s/%s (%s): %s", l->ns, l->pod, l->key, why);
@@ -623,6 +626,7 @@ static void act(struct agent *a)
 
 	s->is_busy = false;
 	s->pass++;
+	agent_sidecar_reap(a);
 	for (i = 0; i < s->n_local; i++)
 		s->local[i].is_wanted = false;
 	for (i = 0; i < s->n_reps; i++) {
@@ -633,6 +637,7 @@ static void act(struct agent *a)
 		if (l && l->pid > 0 && !agent_rt_is_running(a, r->key)) {
 			pr_warn("sched: %s/%s exited; restarting", l->ns, l->pod);
 			agent_rt_stop(a, r->key);
+			agent_sidecar_stop(a, l);
 			l->pid = 0;
 		}
 		if (!is_wanted || (!s->rt && !a->rl)) /* a rootless node runs them too */
@@ -662,6 +667,7 @@ static void act(struct agent *a)
 		l->is_wanted = true;
 		if (l->pid > 0 && !l->is_published)
 			publish(a, r, l);
+		agent_sidecar_tick(a, r, l);
 	}
 	for (i = s->n_local; i-- > 0;)
 		if (!s->local[i].is_wanted && !is_old_generation_kept(a, &s->local[i]))

@@ -37,6 +37,11 @@ struct agent_local {
 	uint64_t started_ms;
 	bool is_published; /* its endpoint is on the bus */
 	bool is_wanted; /* scratch: still wanted in this pass */
+	/* Its sidecar (agent_sidecars.c). */
+	int sc_pid; /* our child; 0: none runs */
+	unsigned int sc_fails; /* early exits in a row: the restart backoff */
+	uint64_t sc_started_ms, sc_next_ms; /* last start; no start before next */
+	uint64_t sc_id_sig; /* the identity document it was started with; 0: none */
 };
 
 /* A StatefulSet claim as this node last saw it (key sts.NS.NAME.ORDINAL). */
@@ -59,12 +64,21 @@ struct agent_rollout {
 	uint32_t target[AGENT_ROLLOUT_GENS];
 };
 
+/* A sidecar sent SIGTERM, not reaped yet (agent_sidecars.c). */
+struct agent_sc_stopping {
+	int pid;
+	uint64_t kill_ms; /* SIGKILL then; UINT64_MAX: sent */
+	uint64_t tag; /* its replica's key, hashed: no new sidecar there until reaped */
+};
+
 struct agent_sched {
 	struct wl_model *model; /* built from the workloads bucket */
 	struct agent_replica *reps;
 	size_t n_reps;
 	struct agent_local *local;
 	size_t n_local;
+	struct agent_sc_stopping *sc_stopping;
+	size_t n_sc_stopping;
 	struct agent_claim *claims;
 	size_t n_claims;
 	uint64_t view_sig, eps_sig; /* inputs of the last placement */

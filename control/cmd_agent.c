@@ -86,6 +86,10 @@ static int parse_run(int argc, char **argv, struct agent_config *c, char *node, 
 			c->is_metrics_public = true;
 			continue;
 		}
+		if (!strcmp(argv[i], "--no-sidecars")) {
+			c->is_sidecars_off = true;
+			continue;
+		}
 		if (!v && strcmp(argv[i], "run"))
 			return -EINVAL;
 		if (!strcmp(argv[i], "run") && i == 1)
@@ -102,6 +106,10 @@ static int parse_run(int argc, char **argv, struct agent_config *c, char *node, 
 			c->sock_path = v;
 		else if (!strcmp(argv[i], "--metrics-addr"))
 			c->metrics_addr = v;
+		else if (!strcmp(argv[i], "--sidecar-bin"))
+			c->sidecar_bin = v;
+		else if (!strcmp(argv[i], "--sidecar-bus"))
+			c->sidecar_bus = v;
 		else if (!num && agent_node_opt(c, argv[i], v))
 			return -EINVAL;
 		i++;
@@ -143,7 +151,8 @@ static int agent_main(const struct cli_globals *g, int argc, char **argv)
 			"IFACE] "
 			"[--cgroup-root DIR] [--rootfs-dir DIR] [--label K=V]... "
 			"[--taint K=V:EFFECT]... [--cpu MILLI] [--memory BYTES] "
-			"[--workload-ttl DURATION] [--auth-port PORT] [--auth-ttl DURATION]\n");
+			"[--workload-ttl DURATION] [--auth-port PORT] [--auth-ttl DURATION] "
+			"[--no-sidecars] [--sidecar-bin PATH] [--sidecar-bus URLS]\n");
 		agent_rl_opts_free(c.rl_opts);
 		return CLI_EXIT_ERROR;
 	}

@@ -49,6 +49,8 @@ struct rt_replica_spec {
 	const char *pod_name; /* e.g. "backend-v1-3f2a9c1e0b-0"; the hostname */
 	const struct wl_pod_spec *pod; /* containers: command/args/env/resources */
 	const struct wl_model *model; /* ConfigMaps for env (may be NULL) */
+	const char *const *env; /* NULL-terminated NAME=VALUE for every container, set
+				 * before its envFrom and env (which may override); NULL: none */
 };
 
 struct rt_replica_info {

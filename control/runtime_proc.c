@@ -316,11 +316,29 @@ static int env_one(struct env_buf *e, const struct rt_replica_spec *spec,
 	return env_set(e, v->name, val ? val : "");
 }
 
+/* The caller's NAME=VALUE entries (spec->env) into e. */
+static int env_extra(struct env_buf *e, const struct rt_replica_spec *spec)
+{
+	const char *const *p, *eq;
+	char name[128];
+	int err = 0;
+
+	for (p = spec->env; p && *p && !err; p++) {
+		eq = strchr(*p, '=');
+		if (!eq || eq == *p || (size_t)(eq - *p) >= sizeof(name))
+			return -EINVAL;
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - *p), *p);
+		err = env_set(e, name, eq + 1);
+	}
+	return err;
+}
+
 /*
- * The environment of container c: PATH, HOME, HOSTNAME, then envFrom
+ * The environment of container c: PATH, HOME, HOSTNAME, spec->env, then envFrom
  * ConfigMaps, then env (values or ConfigMap keys); later names override
  * earlier ones. *envp is NULL-terminated (free with rtp_free_strv).
- * Returns 0, -ENOENT (a ConfigMap or key missing, logged) or -ENOMEM.
+ * Returns 0, -ENOENT (a ConfigMap or key missing, logged), -EINVAL (a
+ * spec->env entry without NAME=) or -ENOMEM.
  */
 int rtp_build_env(const struct rt_replica_spec *spec, const struct wl_container *c, char ***envp)
 {
@@ -333,6 +351,8 @@ int rtp_build_env(const struct rt_replica_spec *spec, const struct wl_container 
 		err = env_set(&e, "HOME", "/");
 	if (!err)
 		err = env_set(&e, "HOSTNAME", spec->pod_name);
+	if (!err)
+		err = env_extra(&e, spec);
 	if (!err)
 		err = env_from_cms(&e, spec, c);
 	for (i = 0; !err && i < c->n_env; i++)

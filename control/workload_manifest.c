@@ -58,6 +58,8 @@ static int parse_template_labels(struct mf_ctx *c, const struct mf_node *t)
 		mf_leave(c, lmark);
 	}
 	mf_leave(c, mark);
+	if (wl_parse_annotations(c, &meta, &to_wl(c)->obj->pod))
+		err = -EINVAL;
 	return err;
 }
 
@@ -351,7 +353,7 @@ static int parse_object(struct mf_ctx *c, const struct mf_node *doc, const struc
 	static const char *const ignored[] = {"status", NULL};
 	struct wl_ctx *w = to_wl(c);
 	struct wl_object *o = mf_append(c, &w->st->objs, &w->st->n_objs, sizeof(*o));
-	struct mf_node spec = mf_member(c, doc, "spec");
+	struct mf_node spec = mf_member(c, doc, "spec"), md = mf_member(c, doc, "metadata");
 	struct mf_meta meta;
 	size_t mark;
 	int err;
@@ -368,6 +370,8 @@ static int parse_object(struct mf_ctx *c, const struct mf_node *doc, const struc
 	o->name = mf_strdup(c, meta.name);
 	if (!o->ns || !o->name)
 		return -ENOMEM;
+	if (wl_parse_annotations(c, &md, &o->pod))
+		return -EINVAL;
 	if (k->parse_doc)
 		return k->parse_doc(c, doc);
 	mf_check_fields(c, doc, known, ignored);

@@ -111,6 +111,13 @@ struct wl_taint {
 	enum wl_taint_effect effect; /* never WL_EFFECT_ANY */
 };
 
+/* bpfmesh.io/consistency: the state consistency of the replicas' sidecars. */
+enum wl_consistency {
+	WL_CONSISTENCY_DEFAULT, /* absent: strong for a StatefulSet, else eventual */
+	WL_CONSISTENCY_EVENTUAL,
+	WL_CONSISTENCY_STRONG,
+};
+
 struct wl_pod_spec {
 	struct pm_labels labels; /* the template's (or the Pod's) labels */
 	struct wl_container *containers;
@@ -124,6 +131,10 @@ struct wl_pod_spec {
 	char *identity; /* spiffe://DOMAIN/ns/NS/sa/SA */
 	uint32_t sec_id; /* numeric identity of the SPIFFE ID */
 	char template_hash[11]; /* 10 hex digits over the pod spec and labels */
+	/* bpfmesh.io/ annotations of the object, then of its pod template (which win) */
+	enum wl_consistency consistency; /* bpfmesh.io/consistency */
+	bool is_sidecar_off; /* bpfmesh.io/sidecar: "false" */
+	bool is_shared_versions; /* bpfmesh.io/share-versions: "true" */
 };
 
 /* maxSurge / maxUnavailable: an absolute count or a percentage. */

@@ -46,6 +46,14 @@ int wl_parse_pod_spec(struct mf_ctx *c, const struct mf_node *n, const char *ns,
 int wl_parse_quantities(struct mf_ctx *c, const struct mf_node *obj, const char *key,
 			const char *const *ignored, struct wl_resources *out);
 
+/*
+ * The bpfmesh.io/ annotations of meta (a metadata node; absent: none) into
+ * pod (workload_annot.c): bpfmesh.io/consistency (eventual|strong),
+ * bpfmesh.io/sidecar and bpfmesh.io/share-versions ("true"|"false"); other
+ * annotations are not looked at. -EINVAL (reported) on a bad value.
+ */
+int wl_parse_annotations(struct mf_ctx *c, const struct mf_node *meta, struct wl_pod_spec *pod);
+
 /* A v1 Node's spec.taints and status.allocatable (doc: the whole manifest) into o. */
 int wl_parse_node(struct mf_ctx *c, const struct mf_node *doc, struct wl_object *o);
 

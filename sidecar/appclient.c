@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "appclient.h"
+#include "netns.h"
 
 /* Double the reply buffer up to APPCLIENT_REPLY_MAX; frees it (NULL) when out of memory. */
 static int grow_reply(char **buf, size_t *cap)
@@ -115,7 +116,7 @@ int appclient_request_hdrs(unsigned int port, const char *method, const char *pa
 	ssize_t have;
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = sc_app_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "netns.h"
 #include "../control/log.h"
 
 struct http_server {
@@ -622,7 +623,7 @@ static int listen_loopback(unsigned int port, unsigned int *bound)
 	int fd, one = 1;
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = sc_app_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

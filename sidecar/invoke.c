@@ -21,6 +21,7 @@
 #include "dapr.h"
 #include "ident_hs_io.h"
 #include "invoke.h"
+#include "netns.h"
 #include "store.h"
 
 #define INVOKE_TIMEOUT_MS 10000
@@ -292,7 +293,7 @@ static int start_listener(struct invoke *inv)
 
 	if (parse_addr(inv->cfg.listen, &sa))
 		return -EINVAL;
-	inv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	inv->lfd = sc_app_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (inv->lfd < 0)
 		return -errno;
 	setsockopt(inv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -471,7 +472,7 @@ static int dial(const char *addr)
 
 	if (parse_addr(addr, &sa))
 		return -EINVAL;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = sc_app_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

@@ -36,6 +36,7 @@ int sidecar_launch_argv(const struct sidecar_launch *l, struct sidecar_argv *a)
 	snprintf(a->http_port, sizeof(a->http_port), "%u", l->http_port ? l->http_port : 3500);
 	snprintf(a->app_port, sizeof(a->app_port), "%u", l->app_port);
 	err |= add(a, &n, "--netns", l->netns);
+	err |= add(a, &n, "--app-netns", l->app_netns);
 	err |= add(a, &n, "--nats", l->nats_urls);
 	err |= add(a, &n, "--app-id", l->app_id);
 	err |= add(a, &n, "--replica", l->replica);

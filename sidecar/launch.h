@@ -16,6 +16,7 @@
 struct sidecar_launch {
 	const char *binary; /* path of bpfmesh-sidecar; NULL: found in PATH */
 	const char *netns; /* the replica's network namespace (/proc/PID/ns/net); NULL: ours */
+	const char *app_netns; /* only the app-facing sockets there (--app-netns); NULL: none */
 	const char *nats_urls; /* required: "nats://h1:4222,nats://h2:4222" */
 	const char *app_id; /* required: the workload name */
 	const char *replica; /* required: unique replica name (the pod name) */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../control/log.h"
+#include "netns.h"
 #include "sidecar.h"
 
 enum {
@@ -43,6 +44,7 @@ enum {
 	OPT_IDENTITY_DIR,
 	OPT_IDENTITY_SKEW,
 	OPT_NETNS,
+	OPT_APP_NETNS,
 	OPT_INVOKE_LISTEN,
 	OPT_INVOKE_ADVERTISE,
 };
@@ -66,6 +68,7 @@ static const struct option options[] = {
 	{"identity-dir", required_argument, NULL, OPT_IDENTITY_DIR},
 	{"identity-skew-s", required_argument, NULL, OPT_IDENTITY_SKEW},
 	{"netns", required_argument, NULL, OPT_NETNS},
+	{"app-netns", required_argument, NULL, OPT_APP_NETNS},
 	{"invoke-listen", required_argument, NULL, OPT_INVOKE_LISTEN},
 	{"invoke-advertise", required_argument, NULL, OPT_INVOKE_ADVERTISE},
 	{"nats-port", required_argument, NULL, OPT_NATS_PORT},
@@ -106,6 +109,8 @@ static void usage(FILE *f)
 		"                          listen address)\n"
 		"  --netns PATH            enter this network namespace first\n"
 		"                          (/run/netns/NAME, /proc/PID/ns/net)\n"
+		"  --app-netns PATH        open only the app-facing sockets (Dapr port, app,\n"
+		"                          invocation) there; the bus stays in ours\n"
 		"  --nats-port PORT        standalone nats-server port (default: a free one)\n"
 		"  --sync-ms MS            eventual anti-entropy period (default 2000)\n"
 		"  --app-port PORT         the application's port: subscriptions from its\n"
@@ -262,7 +267,7 @@ int main(int argc, char **argv)
 {
 	struct sidecar_config cfg = {.identity_skew_s = -1};
 	struct sidecar *sc = NULL;
-	const char *netns = NULL;
+	const char *netns = NULL, *app_netns = NULL;
 	sigset_t set;
 	int c, sig, err;
 
@@ -273,6 +278,10 @@ int main(int argc, char **argv)
 		}
 		if (c == OPT_NETNS) {
 			netns = optarg;
+			continue;
+		}
+		if (c == OPT_APP_NETNS) {
+			app_netns = optarg;
 			continue;
 		}
 		if (parse_opt(c, optarg, &cfg)) {
@@ -287,6 +296,11 @@ int main(int argc, char **argv)
 	err = netns ? enter_netns(netns) : 0;
 	if (err) {
 		fprintf(stderr, "bpfmesh-sidecar: --netns %s: %s\n", netns, strerror(-err));
+		return 1;
+	}
+	err = app_netns ? sc_netns_set_app(app_netns) : 0;
+	if (err) {
+		fprintf(stderr, "bpfmesh-sidecar: --app-netns %s: %s\n", app_netns, strerror(-err));
 		return 1;
 	}
 	/* Block the stop signals before any thread exists, then wait for one. */

@@ -305,6 +305,16 @@ static int ensure_stream(struct strong *st, const char *bucket, int replicas)
 	sc.AllowDirect = false;
 	sc.Duplicates = 120LL * 1000 * 1000 * 1000;
 	s = js_AddStream(&si, st->js, &sc, NULL, &jerr);
+	if (s != NATS_OK && replicas > 1 && jerr == JSStreamReplicasNotSupportedErr) {
+		/* One server that is not clustered: R1 is all there is (docs/sidecar.md). */
+		pr_warn("sidecar: stream %s: the server is not clustered, R1 instead of R%d",
+			st->stream, replicas);
+		jsStreamInfo_Destroy(si);
+		si = NULL;
+		sc.Replicas = 1;
+		jerr = 0;
+		s = js_AddStream(&si, st->js, &sc, NULL, &jerr);
+	}
 	jsStreamInfo_Destroy(si);
 	if (s == NATS_OK || jerr == JSStreamNameExistErr)
 		return 0;

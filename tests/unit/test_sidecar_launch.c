@@ -52,6 +52,16 @@ static void test_sidecar_launch_argv(void)
 	CU_ASSERT_TRUE(!a.argv[i + 1] || !strncmp(a.argv[i + 1], "--", 2));
 	CU_ASSERT_EQUAL(find(&a, "--version"), -1);
 	CU_ASSERT_EQUAL(find(&a, "--state-dir"), -1);
+	CU_ASSERT_EQUAL(find(&a, "--app-netns"), -1);
+
+	/* the agent's way: only the app-facing sockets in the replica */
+	l.netns = NULL;
+	l.app_netns = "/proc/43/ns/net";
+	CU_ASSERT_EQUAL_FATAL(sidecar_launch_argv(&l, &a), 0);
+	CU_ASSERT_EQUAL(find(&a, "--netns"), -1);
+	i = find(&a, "--app-netns");
+	CU_ASSERT_FATAL(i > 0);
+	CU_ASSERT_STRING_EQUAL(a.argv[i + 1], "/proc/43/ns/net");
 
 	l.app_port = 0;
 	l.is_shared_versions = false;

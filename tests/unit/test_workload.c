@@ -186,6 +186,41 @@ static void test_workload_versions_coexist(void)
 	CU_ASSERT_EQUAL(m->objs[0].max_surge.value, 25);
 }
 
+/* bpfmesh.io/ annotations: object level, template level (wins), bad values. */
+static void test_workload_annotations(void)
+{
+	const char *y =
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n"
+		"  annotations: {bpfmesh.io/consistency: strong, bpfmesh.io/sidecar: \"false\","
+		" other: \"any text at all\"}\nspec:\n"
+		"  selector: {matchLabels: {app: d}}\n  template:\n    metadata:\n"
+		"      labels: {app: d}\n      annotations: {bpfmesh.io/sidecar: \"true\","
+		" bpfmesh.io/share-versions: \"true\"}\n"
+		"    spec: {containers: [{name: c}]}\n---\n"
+		"apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s}\nspec:\n"
+		"  selector: {matchLabels: {app: s}}\n"
+		"  template:\n    metadata: {labels: {app: s}}\n"
+		"    spec: {containers: [{name: c}]}\n";
+	const char *bad = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n"
+			  "  annotations: {bpfmesh.io/consistency: linearizable, "
+			  "bpfmesh.io/sidecar: \"no\"}\n"
+			  "spec: {containers: [{name: c}]}\n";
+
+	CU_ASSERT_EQUAL_FATAL(load("a.yaml", y, false), 0);
+	CU_ASSERT_EQUAL_FATAL(m->n_objs, 2);
+	CU_ASSERT_EQUAL(m->objs[0].pod.consistency, WL_CONSISTENCY_STRONG);
+	CU_ASSERT_FALSE(m->objs[0].pod.is_sidecar_off); /* the template's "true" wins */
+	CU_ASSERT_TRUE(m->objs[0].pod.is_shared_versions);
+	CU_ASSERT_EQUAL(m->objs[1].pod.consistency, WL_CONSISTENCY_DEFAULT);
+	CU_ASSERT_FALSE(m->objs[1].pod.is_sidecar_off);
+	CU_ASSERT_FALSE(m->objs[1].pod.is_shared_versions);
+
+	CU_ASSERT_EQUAL(load("b.yaml", bad, false), -EINVAL);
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "bpfmesh.io/consistency",
+			       "must be \"eventual\" or \"strong\", not \"linearizable\""));
+	CU_ASSERT_TRUE(has_msg(MANIFEST_ERROR, "bpfmesh.io/sidecar", "not \"no\""));
+}
+
 static void test_workload_quantity(void)
 {
 	uint64_t v = 0;
@@ -255,6 +290,7 @@ int bm_test_register(void)
 		{"json list and duplicates", test_workload_json_and_duplicates},
 		{"versions coexist", test_workload_versions_coexist},
 		{"quantities", test_workload_quantity},
+		{"bpfmesh.io annotations", test_workload_annotations},
 		{"placement on Node manifests", test_workload_placement},
 		{NULL, NULL},
 	};
