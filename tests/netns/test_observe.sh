@@ -98,6 +98,14 @@ for i in 1 2; do
 		"e['node']=='n$i' and e['verdict']=='deny' and e['src_identity']=='$CLIENT_ID' and e['dport']==9090"
 done
 check "n3 publishes within its rate" has "e['node']=='n3'"
+if [ "$BM_FAILS" != 0 ]; then # what the unfiltered observer got, for the log
+	echo "--- events per node and verdict in $OUT/all; its stderr:"
+	python3 -c "
+import json, collections
+c = collections.Counter((e['node'], e['verdict'], e.get('dport')) for e in map(json.loads, open('$OUT/all')))
+print(sorted(c.items()))"
+	cat "$OUT/all.err"
+fi
 check "filter --verdict deny selects exactly the denies" fc deny --verdict deny --min 4
 check "filter --verdict deny-ingress (a reason) selects exactly those" fc reason --verdict deny-ingress --min 4
 check "filter --identity SPIFFE selects either end (intruder)" fc intruder --identity "$INTRUDER_ID" --min 2
