@@ -279,6 +279,7 @@ static int start(struct agent *a, const struct agent_replica *r, struct agent_lo
 		.http_port = AGENT_SIDECAR_HTTP_PORT,
 		.app_port = app_port(o),
 		.is_shared_versions = o->pod.is_shared_versions,
+		.is_exit_with_parent = true, /* a killed agent leaves none behind */
 		.identity = id_sig ? doc : NULL,
 		.identity_dir = id_sig ? id_dir : NULL,
 	};

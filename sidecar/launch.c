@@ -50,6 +50,7 @@ int sidecar_launch_argv(const struct sidecar_launch *l, struct sidecar_argv *a)
 	err |= add(a, &n, "--http-port", a->http_port);
 	err |= add(a, &n, "--app-port", l->app_port ? a->app_port : NULL);
 	err |= add(a, &n, "--share-versions", l->is_shared_versions ? "" : NULL);
+	err |= add(a, &n, "--exit-with-parent", l->is_exit_with_parent ? "" : NULL);
 	a->argv[n] = NULL;
 	return err ? -E2BIG : 0;
 }

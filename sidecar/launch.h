@@ -31,6 +31,7 @@ struct sidecar_launch {
 	unsigned int http_port; /* DAPR_HTTP_PORT in the replica; 0: 3500 */
 	unsigned int app_port; /* the app's port for subscriptions; 0: none */
 	bool is_shared_versions; /* manifest lets versions share state */
+	bool is_exit_with_parent; /* it stops when its starter exits (--exit-with-parent) */
 };
 
 #define SIDECAR_ARGV_MAX 40

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ enum {
 	OPT_IDENTITY_SKEW,
 	OPT_NETNS,
 	OPT_APP_NETNS,
+	OPT_EXIT_WITH_PARENT,
 	OPT_INVOKE_LISTEN,
 	OPT_INVOKE_ADVERTISE,
 };
@@ -69,6 +71,7 @@ static const struct option options[] = {
 	{"identity-skew-s", required_argument, NULL, OPT_IDENTITY_SKEW},
 	{"netns", required_argument, NULL, OPT_NETNS},
 	{"app-netns", required_argument, NULL, OPT_APP_NETNS},
+	{"exit-with-parent", no_argument, NULL, OPT_EXIT_WITH_PARENT},
 	{"invoke-listen", required_argument, NULL, OPT_INVOKE_LISTEN},
 	{"invoke-advertise", required_argument, NULL, OPT_INVOKE_ADVERTISE},
 	{"nats-port", required_argument, NULL, OPT_NATS_PORT},
@@ -111,6 +114,8 @@ static void usage(FILE *f)
 		"                          (/run/netns/NAME, /proc/PID/ns/net)\n"
 		"  --app-netns PATH        open only the app-facing sockets (Dapr port, app,\n"
 		"                          invocation) there; the bus stays in ours\n"
+		"  --exit-with-parent      stop (as on SIGTERM) when the process that started\n"
+		"                          us exits (the agent)\n"
 		"  --nats-port PORT        standalone nats-server port (default: a free one)\n"
 		"  --sync-ms MS            eventual anti-entropy period (default 2000)\n"
 		"  --app-port PORT         the application's port: subscriptions from its\n"
@@ -268,6 +273,8 @@ int main(int argc, char **argv)
 	struct sidecar_config cfg = {.identity_skew_s = -1};
 	struct sidecar *sc = NULL;
 	const char *netns = NULL, *app_netns = NULL;
+	bool is_exit_with_parent = false;
+	pid_t parent = getppid();
 	sigset_t set;
 	int c, sig, err;
 
@@ -282,6 +289,10 @@ int main(int argc, char **argv)
 		}
 		if (c == OPT_APP_NETNS) {
 			app_netns = optarg;
+			continue;
+		}
+		if (c == OPT_EXIT_WITH_PARENT) {
+			is_exit_with_parent = true;
 			continue;
 		}
 		if (parse_opt(c, optarg, &cfg)) {
@@ -308,6 +319,11 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* SIGTERM (blocked now, so sigwait gets it) when the agent dies, even by SIGKILL. */
+	if (is_exit_with_parent && (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)) {
+		fprintf(stderr, "bpfmesh-sidecar: --exit-with-parent: the parent is gone\n");
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	err = sidecar_start(&cfg, &sc);
 	if (err) {

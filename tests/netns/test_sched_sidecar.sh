@@ -16,7 +16,8 @@
 #  - the nodes are enrolled: every sidecar starts with its replica's
 #    identity document (issued by the agent), and restarts when it is renewed;
 #  - a sidecar killed with SIGKILL is restarted and serves again;
-#  - after `bpfmesh delete` of web its sidecar processes are gone.
+#  - after `bpfmesh delete` of web its sidecar processes are gone; an agent
+#    killed with SIGKILL or stopped with SIGTERM leaves no sidecar behind.
 # ctest-labels: netns agent sidecar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mesh_lib.sh"
@@ -261,9 +262,24 @@ gone() {
 check "web's sidecars are gone after delete" mesh_wait 30 gone
 check "db's sidecar still serves" healthy db-0
 
+# An agent killed with SIGKILL leaves no sidecar behind (--exit-with-parent).
+K=""
+for i in 1 2 3; do
+	if [ -n "$(cat "$STATE_DIR/n$i"/sidecars/*.pid 2>/dev/null)" ]; then K=$i; break; fi
+done
+KILLED=$(cat "$STATE_DIR/n$K"/sidecars/*.pid 2>/dev/null)
+check "node $K runs a sidecar" [ -n "$KILLED" ]
+mesh_agent_kill "$K"
+dead() {
+	local pid
+	for pid in $KILLED; do kill -0 "$pid" 2>/dev/null && return 1; done
+	return 0
+}
+check "its sidecars stop when the agent is killed with SIGKILL" mesh_wait 15 dead
+
 LEFT=$(sidecar_pids)
 mesh_down
 check "no sidecar outlives its agent (SIGTERM)" eval \
-	'[ -n "$LEFT" ] && [ -z "$(for p in $LEFT; do kill -0 $p 2>/dev/null && echo $p; done)" ]'
+	'[ -n "$LEFT$KILLED" ] && [ -z "$(for p in $LEFT; do kill -0 $p 2>/dev/null && echo $p; done)" ]'
 check "no sanitizer report in the sidecars' logs" sanitizer_check
 finish
