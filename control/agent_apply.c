@@ -21,6 +21,7 @@
 #include "agent_rootless.h"
 #include "dataplane.h"
 #include "ident_id.h"
+#include "id_names.h"
 #include "log.h"
 #include "policy_sources_json.h"
 #include "manifest.h"
@@ -558,6 +559,10 @@ static int install(struct agent *a, struct pm_model **m, uint32_t *gen, size_t *
 		*gen = a->generation + 1;
 		err = agent_rl_install(a->rl, *m); /* rootless: the forwarder, not maps */
 	} else if (!err) {
+		/* Names first: flow events of the new generation are named at once. */
+		if (id_names_publish(a->cfg->state_dir, *m))
+			pr_warn("agent: identity names for revision %llu not written",
+				(unsigned long long)a->policy_rev);
 		err = dp_install(a->dp, &t, gen);
 	}
 	ms[3] = agent_now_us();

@@ -66,10 +66,16 @@ static bool take_token(struct agent_flows *f, uint64_t now)
 	return true;
 }
 
-/* Reload identity names when the event's generation is new to us (at most 1/s). */
+/*
+ * Reload identity names for an event of a newer generation than they were
+ * loaded for (the agent writes them before it installs a generation);
+ * forwarder records carry no generation: at most once a second.
+ */
 static void refresh_names(struct agent_flows *f, uint32_t generation, uint64_t now)
 {
-	if (f->names && (generation == f->names_gen || now - f->names_ms < NAMES_RELOAD_MS))
+	if (f->names && (int32_t)(generation - f->names_gen) <= 0)
+		return;
+	if (f->names && f->cfg.events_path && now - f->names_ms < NAMES_RELOAD_MS)
 		return;
 	id_names_free(f->names);
 	f->names = id_names_load(f->cfg.state_dir);

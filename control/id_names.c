@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <abi/types.h>
 
@@ -125,5 +126,21 @@ int id_names_write(const char *path, const struct pm_model *m)
 	}
 	if (fclose(f))
 		err = -errno;
+	return err;
+}
+
+/* See id_names.h. */
+int id_names_publish(const char *state_dir, const struct pm_model *m)
+{
+	char path[PATH_MAX], path_new[PATH_MAX + 8];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/identities.tsv", state_dir);
+	snprintf(path_new, sizeof(path_new), "%s.new", path);
+	err = id_names_write(path_new, m);
+	if (!err && rename(path_new, path))
+		err = -errno;
+	if (err)
+		unlink(path_new);
 	return err;
 }

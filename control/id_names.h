@@ -25,4 +25,11 @@ void id_names_free(struct id_names *names);
 /* Write STATE_DIR/identities.tsv.new for model m; returns 0 or -errno. */
 int id_names_write(const char *path, const struct pm_model *m);
 
+/*
+ * Replace STATE_DIR/identities.tsv with m's names (write + rename). Callers
+ * do it before the kernel enforces m, so that a reader that sees an event
+ * of the new generation finds its names already there. Returns 0 or -errno.
+ */
+int id_names_publish(const char *state_dir, const struct pm_model *m);
+
 #endif /* BM_ID_NAMES_H */
