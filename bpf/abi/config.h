@@ -9,10 +9,10 @@
  * packet sees one complete generation. Userland refills the slot of
  * generation + 1 (no program has read it for a grace period), then stores
  * generation + 1 with a single aligned 32-bit write through the mmap()ed
- * config map. Eight slots rather than two: the grace period that must follow
- * a store before its slot comes round again then has seven installs' time
- * (with four, back-to-back installs on a loaded 2-vCPU machine still waited
- * for it: p50 2.8 ms, docs/BENCHMARKS.md "Agent").
+ * config map. Sixteen slots rather than two: the grace period that must
+ * follow a store before its slot comes round again then has fifteen
+ * installs' time (with four, and still with eight, back-to-back installs on a
+ * 2-vCPU machine waited for it: docs/BENCHMARKS.md "Agent").
  * generation 0 means "nothing loaded": everything passes.
  */
 #ifndef BM_ABI_CONFIG_H
@@ -21,7 +21,7 @@
 #include <linux/types.h>
 
 /* Slots per generational map (a power of two) and the slot of a generation. */
-#define BM_GEN_SLOTS 8
+#define BM_GEN_SLOTS 16
 #define BM_GEN_SLOT(gen) ((gen) & (BM_GEN_SLOTS - 1))
 
 /* bm_config.flags */

@@ -142,7 +142,7 @@ static void test_xdp_swap_grows(void)
 	int k;
 
 	slot_ids(before);
-	CU_ASSERT_EQUAL_FATAL(install_variant(1500, &t), 0); /* over the 1024 floor */
+	CU_ASSERT_EQUAL_FATAL(install_variant(1500, &t), 0); /* over the 512 floor */
 	CU_ASSERT_EQUAL(BM_GEN_SLOT(fx.generation), slot);
 	slot_ids(after);
 	for (k = 0; k < TABLES_NR; k++)
