@@ -527,6 +527,7 @@ static int install(struct agent *a, struct pm_model **m, uint32_t *gen, size_t *
 	struct policy_sources all = {0};
 	struct compile_report rep = {0};
 	struct bm_tables t;
+	bool is_named = false;
 	char why[512] = "";
 	uint64_t ms[4];
 	size_t i;
@@ -560,7 +561,8 @@ static int install(struct agent *a, struct pm_model **m, uint32_t *gen, size_t *
 		err = agent_rl_install(a->rl, *m); /* rootless: the forwarder, not maps */
 	} else if (!err) {
 		/* Names first: flow events of the new generation are named at once. */
-		if (id_names_publish(a->cfg->state_dir, *m))
+		is_named = !id_names_publish(a->cfg->state_dir, *m);
+		if (!is_named)
 			pr_warn("agent: identity names for revision %llu not written",
 				(unsigned long long)a->policy_rev);
 		err = dp_install(a->dp, &t, gen);
@@ -583,7 +585,8 @@ static int install(struct agent *a, struct pm_model **m, uint32_t *gen, size_t *
 		all.items[all.n++] =
 			(struct policy_source){a->endpoints.v[i].key, a->endpoints.v[i].doc,
 					       strlen(a->endpoints.v[i].doc)};
-	if (policy_store_save(a->cfg->state_dir, &all, *m, a->cfg->node))
+	/* Names were published before dp_install; otherwise (rootless, a failed write) here. */
+	if (policy_store_save(a->cfg->state_dir, &all, is_named ? NULL : *m, a->cfg->node))
 		pr_warn("agent: could not record the policy in %s", a->cfg->state_dir);
 	free(all.items);
 	return 0;

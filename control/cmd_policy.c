@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "dataplane.h"
 #include "frame_build.h"
+#include "id_names.h"
 #include "log.h"
 #include "names.h"
 #include "policy_compile.h"
@@ -91,11 +92,14 @@ static int policy_load(const struct cli_globals *g, int argc, char **argv)
 		err = policy_store_prepare_dir(g->state_dir);
 	if (!err)
 		err = dp_open(g->pin_dir, false, &dp);
+	/* Names first, so that events of the new generation are named at once. */
+	if (!err)
+		err = id_names_publish(g->state_dir, m);
 	if (!err)
 		err = dp_install(dp, &t, &gen);
 	/* The kernel now enforces the new generation; record what it was built from. */
 	if (!err)
-		err = policy_store_save(g->state_dir, &srcs, m, node);
+		err = policy_store_save(g->state_dir, &srcs, NULL, node);
 	if (!err)
 		printf("loaded %zu endpoints, %zu policies, %zu rules as generation %u "
 		       "(%u classes, %zu policy entries)\n",

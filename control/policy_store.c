@@ -189,14 +189,14 @@ int policy_store_save(const char *state_dir, const struct policy_sources *srcs,
 		err = write_file(path, node, strlen(node));
 	snprintf(ids_new, sizeof(ids_new), "%s/identities.tsv.new", state_dir);
 	snprintf(ids, sizeof(ids), "%s/identities.tsv", state_dir);
-	if (!err)
+	if (!err && m)
 		err = id_names_write(ids_new, m);
 	if (err)
 		goto err_clean;
 	remove_tree(dir_old);
 	if (rename(dir_cur, dir_old) && errno != ENOENT)
 		goto err_errno;
-	if (rename(dir_new, dir_cur) || rename(ids_new, ids))
+	if (rename(dir_new, dir_cur) || (m && rename(ids_new, ids)))
 		goto err_errno;
 	remove_tree(dir_old);
 	return 0;

@@ -32,7 +32,9 @@ void policy_sources_free(struct policy_sources *srcs);
 /*
  * Make srcs (and the identity names of m, and the node name the model was
  * built for) the stored current policy, replacing the previous one with a
- * rename. Returns 0 or -errno.
+ * rename. m NULL: the names are left as they are (callers that install a
+ * generation publish them first with id_names_publish(), so that events of
+ * the new generation are named at once). Returns 0 or -errno.
  */
 int policy_store_save(const char *state_dir, const struct policy_sources *srcs,
 		      const struct pm_model *m, const char *node);
