@@ -16,6 +16,8 @@
 
 /* Larger message bodies go through a blob. */
 #define INLINE_MAX BUS_BLOB_PART
+/* Room left for the rest of an inline message ({"schema","node",...}). */
+#define HEADER_ROOM 512
 
 /* The blob the current revision names, or NULL (inline, none, unreadable). */
 static json_t *current_blob(struct agent *a)
@@ -37,36 +39,35 @@ static json_t *current_blob(struct agent *a)
 /* See agent_priv.h. */
 int agent_policy_put(struct agent *a, const json_t *srcs, uint64_t *rev)
 {
-	json_t *body, *inner = NULL, *desc = NULL, *old = NULL;
+	json_t *body, *inner, *desc = NULL, *old = NULL;
 	char *text = NULL;
 	int err = -ENOMEM;
 
-	body = json_pack("{s:i, s:s, s:O}", "schema", BUS_SCHEMA, "node", a->cfg->node, "sources",
-			 srcs);
-	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	/* The sources are serialized once: inline below the limit, else as the blob. */
+	body = json_pack("{s:i, s:s}", "schema", BUS_SCHEMA, "node", a->cfg->node);
+	inner = json_pack("{s:O}", "sources", srcs);
+	text = body && inner ? json_dumps(inner, JSON_COMPACT) : NULL;
 	if (!text)
 		goto out;
-	if (strlen(text) > INLINE_MAX) {
+	if (strlen(text) <= INLINE_MAX - HEADER_ROOM) {
 		free(text);
 		text = NULL;
-		json_object_del(body, "sources");
-		inner = json_pack("{s:O}", "sources", srcs);
-		text = inner ? json_dumps(inner, JSON_COMPACT) : NULL;
-		if (!text)
+		if (json_object_set(body, "sources", json_object_get(inner, "sources")))
 			goto out;
+	} else {
 		old = current_blob(a);
 		err = bus_blob_put(a->bus, text, strlen(text), &desc);
-		if (err)
-			goto out;
 		free(text);
 		text = NULL;
+		if (err)
+			goto out;
 		err = -ENOMEM;
 		if (json_object_set(body, "blob", desc))
 			goto out;
-		text = json_dumps(body, JSON_COMPACT);
-		if (!text)
-			goto out;
 	}
+	text = json_dumps(body, JSON_COMPACT);
+	if (!text)
+		goto out;
 	err = bus_kv_put(a->bus, BUS_BUCKET_POLICY, AGENT_POLICY_KEY, text, strlen(text), rev);
 	if (err) {
 		bus_blob_drop(a->bus, desc);

@@ -651,17 +651,22 @@ int bus_publish(struct bus *b, const char *subject, const void *data, size_t len
 	return nats_err(natsConnection_Publish(b->nc, subject, data, (int)len));
 }
 
+/* The checks every KV call starts with, then the bucket opened: 0 or -errno. */
+static int kv_ready(struct bus *b, enum bus_bucket bucket, const char *key)
+{
+	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !bus_is_valid_key(key))
+		return -EINVAL;
+	if (!bus_is_connected(b))
+		return -ENOTCONN;
+	return open_bucket(b, bucket);
+}
+
 /* See bus.h. */
 int bus_kv_put(struct bus *b, enum bus_bucket bucket, const char *key, const void *data, size_t len,
 	       uint64_t *rev)
 {
-	int err;
+	int err = len > INT32_MAX ? -EINVAL : kv_ready(b, bucket, key);
 
-	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !bus_is_valid_key(key) || len > INT32_MAX)
-		return -EINVAL;
-	if (!bus_is_connected(b))
-		return -ENOTCONN;
-	err = open_bucket(b, bucket);
 	if (err)
 		return err;
 	if (!data)
@@ -673,16 +678,11 @@ int bus_kv_put(struct bus *b, enum bus_bucket bucket, const char *key, const voi
 int bus_kv_get(struct bus *b, enum bus_bucket bucket, const char *key, char **data, size_t *len,
 	       uint64_t *rev)
 {
+	int err = kv_ready(b, bucket, key);
 	kvEntry *e = NULL;
 	natsStatus s;
 	size_t n;
-	int err;
 
-	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !bus_is_valid_key(key))
-		return -EINVAL;
-	if (!bus_is_connected(b))
-		return -ENOTCONN;
-	err = open_bucket(b, bucket);
 	if (err)
 		return err;
 	s = kvStore_Get(&e, b->kv[bucket], key);
@@ -707,13 +707,8 @@ int bus_kv_get(struct bus *b, enum bus_bucket bucket, const char *key, char **da
 /* See bus.h. */
 int bus_kv_purge(struct bus *b, enum bus_bucket bucket, const char *key)
 {
-	int err;
+	int err = kv_ready(b, bucket, key);
 
-	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !bus_is_valid_key(key))
-		return -EINVAL;
-	if (!bus_is_connected(b))
-		return -ENOTCONN;
-	err = open_bucket(b, bucket);
 	return err ? err : nats_err(kvStore_Purge(b->kv[bucket], key, NULL));
 }
 
@@ -721,15 +716,9 @@ int bus_kv_purge(struct bus *b, enum bus_bucket bucket, const char *key)
 int bus_kv_cas(struct bus *b, enum bus_bucket bucket, const char *key, const void *data, size_t len,
 	       uint64_t last_rev, uint64_t *rev)
 {
+	int err = !data || len > INT32_MAX ? -EINVAL : kv_ready(b, bucket, key);
 	natsStatus s;
-	int err;
 
-	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !bus_is_valid_key(key) || !data ||
-	    len > INT32_MAX)
-		return -EINVAL;
-	if (!bus_is_connected(b))
-		return -ENOTCONN;
-	err = open_bucket(b, bucket);
 	if (err)
 		return err;
 	/* Both send the expected last subject sequence: the server decides, atomically. */
