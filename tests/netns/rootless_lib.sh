@@ -155,3 +155,20 @@ tcp_echo_ok() {
 	tail -n 5 "$RL_DIR/run.log" >&2
 	return 1
 }
+
+# events_have PATTERN...: one `observe --all` event line matches every PATTERN.
+events_have() {
+	local events
+	events=$(rl observe --all --json --timeout 1)
+	while [ $# -gt 0 ]; do
+		events=$(grep -e "$1" <<<"$events") || return 1
+		shift
+	done
+}
+
+# until_ok SECONDS CMD...: retry CMD every 0.1 s for at most SECONDS.
+until_ok() {
+	local i n=$(($1 * 10)); shift
+	for i in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}

@@ -26,14 +26,6 @@ status_says_rootless() {
 }
 # events_have PATTERN...: every PATTERN on one line of the forwarder's events
 # as `bpfmesh observe --all` prints them.
-events_have() {
-	local events
-	events=$(rl observe --all --json --timeout 1)
-	while [ $# -gt 0 ]; do
-		events=$(grep -e "$1" <<<"$events") || return 1
-		shift
-	done
-}
 # observer_open: the `bpfmesh observe` started below has the event file open.
 observer_open() {
 	local pid

@@ -26,22 +26,8 @@ cp "$(dirname "$0")/nettool.py" "$(dirname "$0")/rludp.py" "$DATA/e2e-policy.yam
 sed 's/protocol: UDP/protocol: TCP/; s/port: 5353/port: 9090/' "$DATA/e2e-policy.yaml" >"$RL_DIR/b.yaml"
 chown "$RL_USER:" "$RL_DIR"/*
 
-events_have() {
-	local events
-	events=$(rl observe --all --json --timeout 1)
-	while [ $# -gt 0 ]; do
-		events=$(grep -e "$1" <<<"$events") || return 1
-		shift
-	done
-}
 ref_verdict() {
 	rl policy check "$@" | awk '{print $1, $2}'
-}
-# until_ok SECONDS CMD...: retry CMD every 0.1 s for at most SECONDS.
-until_ok() {
-	local i n=$(($1 * 10)); shift
-	for i in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
 }
 
 as_user "$BPFMESH" --state-dir "$RL_STATE" identity init --trust-domain test.bpfmesh >/dev/null

@@ -25,20 +25,6 @@ cp "$(dirname "$0")/nettool.py" "$RL_DIR/"
 sed "s|@NETTOOL@|$NT|" "$(dirname "$0")/data/rootless-app.yaml" >"$APP"
 chown "$RL_USER:" "$RL_DIR"/*
 
-# until_ok SECONDS CMD...: retry CMD every 0.1 s for at most SECONDS.
-until_ok() {
-	local i n=$(($1 * 10)); shift
-	for i in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
-events_have() {
-	local events
-	events=$(rl observe --all --json --timeout 1)
-	while [ $# -gt 0 ]; do
-		events=$(grep -e "$1" <<<"$events") || return 1
-		shift
-	done
-}
 # endpoint FIELD PREFIX: FIELD ("name" or "address") of the endpoint whose
 # pod name starts with PREFIX on node rl1; fails when there is none.
 endpoint() {

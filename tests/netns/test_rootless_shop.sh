@@ -20,19 +20,6 @@ SHOP="$RL_DIR/shop"
 cp -r "$BM_SOURCE_DIR/examples/shop" "$SHOP"
 chown -R "$RL_USER:" "$SHOP"
 
-until_ok() {
-	local i n=$(($1 * 10)); shift
-	for i in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
-events_have() {
-	local events
-	events=$(rl observe --all --json --timeout 1)
-	while [ $# -gt 0 ]; do
-		events=$(grep -e "$1" <<<"$events") || return 1
-		shift
-	done
-}
 # pod PREFIX: NS/NAME of the first endpoint whose name starts with PREFIX; addr PREFIX: its address.
 pod() {
 	rl get endpoints -o json | P=$1 F=${2:-name} python3 -c '
