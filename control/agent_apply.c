@@ -615,7 +615,7 @@ bool agent_is_reconcile_due(const struct agent *a)
 /* See agent_priv.h. */
 void agent_reconcile(struct agent *a)
 {
-	uint64_t sig = endpoints_sig(&a->endpoints), t0 = agent_now_ms();
+	uint64_t sig = endpoints_sig(&a->endpoints), t0 = agent_now_us();
 	struct pm_model *m = NULL;
 	size_t entries = 0;
 	uint32_t gen;
@@ -646,7 +646,7 @@ void agent_reconcile(struct agent *a)
 	a->applied_rev = a->policy_rev;
 	a->applied_sig = sig;
 	a->n_installs++;
-	a->last_install_ms = (double)(agent_now_ms() - t0);
+	a->last_install_ms = (double)(agent_now_us() - t0) / 1e3; /* below 1 ms now */
 	save_applied(a);
 	pr_info("agent: installed policy revision %llu as generation %u: %zu endpoints, "
 		"%zu policy entries, %.0f ms",
