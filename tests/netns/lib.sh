@@ -28,16 +28,38 @@ skip() {
 command -v ip >/dev/null || skip "needs iproute2"
 command -v python3 >/dev/null || skip "needs python3"
 
+# Unmount everything mounted at or beneath the test directory, deepest first
+# (bpffs pins, cgroup2 hierarchies a test made). Cannot fail.
+unmount_below_test_dir() {
+	local m
+	findmnt -rn -o TARGET 2>/dev/null |
+		awk -v d="$BM_TEST_DIR" 'index($0, d) == 1' | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
+	return 0
+}
+
 cleanup() {
 	local pid ns
 	set +e
 	for pid in "${BM_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	for pid in "${BM_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	for ns in "${BM_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
-	mountpoint -q "$PIN_DIR" && umount "$PIN_DIR"
+	unmount_below_test_dir
 	rm -rf "$BM_TEST_DIR"
 }
 trap cleanup EXIT
+
+# A directory of ours that already exists was left by a run that was killed
+# (SIGKILL skips the trap) and had the same pid: clear its mounts and
+# namespaces, so this run neither inherits its state nor fails to clean up.
+if [ -e "$BM_TEST_DIR" ]; then
+	echo "note: clearing $BM_TEST_DIR, left by a killed run with pid $$" >&2
+	for ns in $(ip netns list 2>/dev/null | awk -v p="$BM_TEST_ID-" 'index($1, p) == 1 { print $1 }'); do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	unmount_below_test_dir
+	rm -rf "$BM_TEST_DIR"
+fi
 
 # Host-side bpffs for our pins, made before any `ip netns exec` (which gets
 # its own mount namespace) so every namespace sees the same pins.

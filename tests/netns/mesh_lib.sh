@@ -111,6 +111,23 @@ mesh_ready() {
 		python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(0 if s["ready"] else 1)'
 }
 
+# mesh_all_ready: every alive node's agent answers and is ready.
+mesh_all_ready() {
+	local i
+	for i in $(mesh_alive); do mesh_ready "$i" || return 1; done
+}
+
+# mesh_sees_all: every alive node's view counts every alive node as alive.
+mesh_sees_all() {
+	local i n
+	n=$(mesh_alive | grep -c .)
+	for i in $(mesh_alive); do
+		[ "$(mesh_bm "$i" get nodes -o json 2>/dev/null | python3 -c '
+import json, sys
+print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))' 2>/dev/null)" = "$n" ] || return 1
+	done
+}
+
 # mesh_agent_kill I: kill -9 node I's agent only (its replicas keep running).
 mesh_agent_kill() {
 	kill -9 "${MESH_AGENT_PID[$1]}" 2>/dev/null || true

@@ -136,10 +136,8 @@ for i in 1 2 3; do
 		--auth-ttl 3s --workload-ttl 12s \
 		--metrics-addr 127.0.0.1:9464
 done
-all_ready() { local i; for i in 1 2 3; do mesh_ready "$i" || return 1; done; }
-check "three agents are ready" mesh_wait 40 all_ready
-three_alive() { [ "$(mesh_bm 1 get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ]; }
-check "every node sees the three nodes" mesh_wait 15 three_alive
+check "three agents are ready" mesh_wait 40 mesh_all_ready
+check "every node sees the three nodes" mesh_wait 15 mesh_sees_all
 mesh_bm 1 apply -f "$BM_TEST_DIR/app.yaml" >/dev/null
 both_running() { [ -n "$(running 1 client-)" ] && [ -n "$(running 2 server-)" ] && [ -n "$(running 3 server-)" ] && [ -n "$(running 2 helper-)" ]; }
 check "client runs on n1, a server on n2 and n3, the helper on n2" mesh_wait 40 both_running

@@ -183,12 +183,9 @@ mesh_up 3
 mesh_agent_start 1
 mesh_agent_start 2 --label disk=ssd
 mesh_agent_start 3 --label disk=ssd --label zone=b
-all_ready() { local i; for i in 1 2 3; do mesh_ready "$i" || return 1; done; }
-check "three agents in their node namespaces replay the bus and report ready" mesh_wait 40 all_ready
+check "three agents in their node namespaces replay the bus and report ready" mesh_wait 40 mesh_all_ready
 [ "$BM_FAILS" = 0 ] || { finish; exit 1; }
-three_nodes() { [ "$(mesh_bm "$1" get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ]; }
-check "every agent's view has the three nodes (heartbeats with capacity)" \
-	mesh_wait 10 eval 'three_nodes 1 && three_nodes 2 && three_nodes 3'
+check "every agent's view has the three nodes (heartbeats with capacity)" mesh_wait 10 mesh_sees_all
 check "heartbeats carry the node labels" eval 'mesh_bm 1 get nodes -o json | python3 -c "
 import json, sys
 n = {x[\"name\"]: x for x in json.load(sys.stdin)[\"nodes\"]}
@@ -271,6 +268,11 @@ after=$(placement "$(alive_nodes | sed -n 1p)")
 moved=$(diff <(echo "$before") <(echo "$after") | grep -c '^>' || true)
 lost=$(echo "$before" | grep -v "^logger-" | grep -c " n$victim$" || true)
 check "only the failed node's replicas moved ($moved moved, $lost were on n$victim)" [ "$moved" = "$lost" ]
+if [ "$moved" != "$lost" ]; then
+	echo "placement before and after the failure (<: before, >: after):"
+	diff <(echo "$before") <(echo "$after") || true
+	for i in $(alive_nodes); do echo "n$i's view:"; mesh_bm "$i" get nodes || true; done
+fi
 endpoints_moved() {
 	! mesh_bm "$(alive_nodes | sed -n 1p)" get endpoints -o json |
 		grep "\"node\": \"n$victim\"" >/dev/null

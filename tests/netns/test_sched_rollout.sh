@@ -40,13 +40,7 @@ web_pods() {
 
 mesh_up 3
 for i in 1 2 3; do mesh_agent_start "$i"; done
-views() {
-	local i
-	for i in 1 2 3; do
-		[ "$(mesh_bm "$i" get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ] || return 1
-	done
-}
-check "three agents see each other" mesh_wait 40 views
+check "three agents see each other" mesh_wait 40 mesh_sees_all
 [ "$BM_FAILS" = 0 ] || { finish; exit 1; }
 
 check "apply v1" eval 'mesh_bm 1 apply -f "$BM_TEST_DIR/v1.yaml" >/dev/null'

@@ -126,13 +126,7 @@ for i in 2 3; do
 		--trust-bundle "$STATE_DIR/n1/identity/trust.bundle"
 done
 for i in 1 2 3; do mesh_agent_start "$i" --sidecar-bin "$SIDECAR" --trust-domain test.bpfmesh; done
-views() {
-	local i
-	for i in 1 2 3; do
-		[ "$(mesh_bm "$i" get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ] || return 1
-	done
-}
-check "three agents see each other" mesh_wait 40 views
+check "three agents see each other" mesh_wait 40 mesh_sees_all
 [ "$BM_FAILS" = 0 ] || { finish; exit 1; }
 T0=$(date +%s.%N)
 check "apply" eval 'mesh_bm 1 apply -f "$BM_TEST_DIR/apps.yaml" >/dev/null'
