@@ -22,36 +22,16 @@
 #   tools/bench/sched.sh [ROUNDS]        (default 3; one fresh mesh per round)
 #
 # Environment: BM_BENCH_BUILD (build directory, default <repo>/build-sched),
-# MESH_HEARTBEAT_MS (250), MESH_DEAD_AFTER_MS (3000), MESH_KEEP_LOGS (see below).
+# MESH_HEARTBEAT_MS (250), MESH_DEAD_AFTER_MS (3000), MESH_KEEP_LOGS=DIR (each round's
+# agent logs kept in DIR/round-PID).
 # Network rule: only veths between the namespaces it creates, 198.18.0.0/15.
 # Everything (namespaces, processes, cgroups, mounts) is removed on exit.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BM_BENCH_BUILD:-$ROOT/build-sched}
-export BPFMESH=$BUILD/control/bpfmesh
-ROUNDS=${1:-3}
+SCHED_BENCH_COLUMNS="round apply_s detect_s replace_s moved lost apply_log_s replace_log_s"
+source "$(dirname "${BASH_SOURCE[0]}")/sched_lib.sh" "$@"
 N=9
-
-if [ "${1:-}" != --one ]; then
-	[ -x "$BPFMESH" ] || { echo "no $BPFMESH (set BM_BENCH_BUILD)" >&2; exit 1; }
-	echo "round apply_s detect_s replace_s moved lost apply_log_s replace_log_s"
-	for r in $(seq "$ROUNDS"); do
-		printf '%s ' "$r"
-		bash "$0" --one
-	done
-	exit 0
-fi
-
-source "$ROOT/tests/netns/lib.sh"
-MESH_AGENT_GLOBAL="--log-format json"
-source "$ROOT/tests/netns/mesh_lib.sh"
-# MESH_KEEP_LOGS=DIR keeps each round's agent logs in DIR/round-PID.
-[ -n "${MESH_KEEP_LOGS:-}" ] && MESH_KEEP_LOGS="$MESH_KEEP_LOGS/round-$$"
 trap 'mesh_dump_logs >/dev/null; mesh_down; cleanup' EXIT
-
-now() { date +%s.%N; }
-since() { echo "$(now) - $1" | bc | awk '{printf "%.2f", $1}'; }
 
 cat >"$BM_TEST_DIR/bench.yaml" <<YAML
 apiVersion: apps/v1

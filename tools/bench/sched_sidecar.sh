@@ -26,25 +26,9 @@
 # Everything (namespaces, processes, cgroups, mounts) is removed on exit.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BM_BENCH_BUILD:-$ROOT/build-sched}
-export BPFMESH=$BUILD/control/bpfmesh
-ROUNDS=${1:-3}
+SCHED_BENCH_COLUMNS="round run_s sidecar_s app_s started_log_s"
+source "$(dirname "${BASH_SOURCE[0]}")/sched_lib.sh" "$@"
 N=9
-
-if [ "${1:-}" != --one ]; then
-	[ -x "$BPFMESH" ] || { echo "no $BPFMESH (set BM_BENCH_BUILD)" >&2; exit 1; }
-	echo "round run_s sidecar_s app_s started_log_s"
-	for r in $(seq "$ROUNDS"); do
-		printf '%s ' "$r"
-		bash "$0" --one
-	done
-	exit 0
-fi
-
-source "$ROOT/tests/netns/lib.sh"
-MESH_AGENT_GLOBAL="--log-format json"
-source "$ROOT/tests/netns/mesh_lib.sh"
 SIDECAR="$BUILD/sidecar/bpfmesh-sidecar"
 POD_APP="$ROOT/tests/netns/sidecar_pod.py"
 OUT="$BM_TEST_DIR/out"
@@ -57,9 +41,6 @@ kill_sidecars() {
 }
 trap 'mesh_dump_logs >/dev/null; mesh_down; kill_sidecars; cleanup' EXIT
 mkdir -p "$OUT"
-
-now() { date +%s.%N; }
-since() { python3 -c "import sys; print('%.2f' % ($(now) - $1))"; }
 
 cat >"$BM_TEST_DIR/bench.yaml" <<YAML
 apiVersion: apps/v1
