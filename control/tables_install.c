@@ -10,6 +10,7 @@
  * inner map, whose outer update waits for one grace period in the kernel.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,13 @@
 #define INNER_FLOOR 512
 /* An inner map more than this many times the room n needs is replaced (memory). */
 #define INNER_OVERSIZE 4
+/*
+ * From this many entries in all, or when some table needs a fresh inner map,
+ * the tables are written by one thread each: fills run on every CPU and the
+ * grace periods of the outer updates overlap (concurrent waits share one).
+ * Below it, thread start-up would cost more than it saves.
+ */
+#define PARALLEL_MIN_ENTRIES 4096
 
 /* The inner map in one slot of one outer map, as last seen. */
 struct inner {
@@ -76,9 +84,15 @@ static int fill_one_by_one(int fd, const struct bm_tables *t, enum tables_kind k
 	return 0;
 }
 
+/*
+ * The map is empty (fresh or cleared), so BPF_ANY writes exactly what
+ * BPF_NOEXIST would. It must be BPF_ANY: batch updates accept no element
+ * flag but BPF_F_LOCK and fail every batch with -EINVAL otherwise (which
+ * used to send every table down the one-syscall-per-entry path).
+ */
 static int fill_inner(int fd, const struct bm_tables *t, enum tables_kind kind)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_NOEXIST);
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
 	__u32 count = (__u32)t->maps[kind].n;
 	int err;
 
@@ -224,6 +238,79 @@ static int install_table(struct dataplane *dp, struct dp_slots *st, const struct
 	return inner_replace(outer, slot, t, kind, in);
 }
 
+/* One table's install, run by a thread of its own or inline. */
+struct table_job {
+	struct dataplane *dp;
+	struct dp_slots *st;
+	const struct bm_tables *t;
+	enum tables_kind kind;
+	__u32 slot;
+	int err;
+};
+
+static void *table_job_run(void *arg)
+{
+	struct table_job *j = arg;
+
+	j->err = install_table(j->dp, j->st, j->t, j->kind, j->slot);
+	return NULL;
+}
+
+/* Will some table of t need a fresh inner map in slot (a grace period)? */
+static bool needs_fresh(struct dataplane *dp, struct dp_slots *st, const struct bm_tables *t,
+			__u32 slot)
+{
+	struct inner *in;
+	int k, outer;
+
+	for (k = 0; k < TABLES_NR; k++) {
+		outer = dp_map_fd(dp, tables_map_name((enum tables_kind)k));
+		in = &st->inner[k][slot];
+		if (outer < 0 || inner_refresh(outer, slot, in) || !is_fit(in, t->maps[k].n))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Write every table into the inactive slot; the caller publishes it only if
+ * this returns 0 (on error some tables of the slot may be rewritten, which no
+ * program reads). Large or fresh-map installs run one thread per table.
+ */
+static int install_tables(struct dataplane *dp, struct dp_slots *st, const struct bm_tables *t,
+			  __u32 slot)
+{
+	struct table_job jobs[TABLES_NR];
+	bool is_started[TABLES_NR] = {false};
+	bool is_parallel;
+	size_t total = 0;
+	pthread_t tid[TABLES_NR];
+	int k, err = 0;
+
+	for (k = 0; k < TABLES_NR; k++) {
+		jobs[k] = (struct table_job){dp, st, t, (enum tables_kind)k, slot, 0};
+		total += t->maps[k].n;
+	}
+	is_parallel = total >= PARALLEL_MIN_ENTRIES || needs_fresh(dp, st, t, slot);
+	for (k = 0; k < TABLES_NR && is_parallel; k++)
+		is_started[k] = !pthread_create(&tid[k], NULL, table_job_run, &jobs[k]);
+	for (k = 0; k < TABLES_NR; k++) {
+		if (is_started[k])
+			pthread_join(tid[k], NULL);
+		else
+			table_job_run(&jobs[k]);
+	}
+	for (k = 0; k < TABLES_NR; k++) {
+		if (jobs[k].err) {
+			pr_warn("install %s slot %u: %s", tables_map_name((enum tables_kind)k),
+				slot, strerror(-jobs[k].err));
+			if (!err)
+				err = jobs[k].err;
+		}
+	}
+	return err;
+}
+
 /* See dataplane_priv.h. */
 void dp_slots_free(struct dp_slots *st)
 {
@@ -301,7 +388,7 @@ int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *genera
 	struct dp_slots **st = dp_slots(dp);
 	struct timespec t0, t1;
 	__u32 cur, next, slot, need;
-	int k, err;
+	int err;
 
 	if (!*st)
 		*st = slots_new();
@@ -327,14 +414,9 @@ int dp_install(struct dataplane *dp, const struct bm_tables *t, uint32_t *genera
 		pr_warn("wait for programs of generation %u: %s", need - 1, strerror(-err));
 		return err;
 	}
-	for (k = 0; k < TABLES_NR; k++) {
-		err = install_table(dp, *st, t, (enum tables_kind)k, slot);
-		if (err) {
-			pr_warn("install %s slot %u: %s", tables_map_name((enum tables_kind)k),
-				slot, strerror(-err));
-			return err;
-		}
-	}
+	err = install_tables(dp, *st, t, slot);
+	if (err)
+		return err;
 	__atomic_store_n(&cfg->generation, next, __ATOMIC_RELEASE);
 	if (dp_grace_stored((*st)->grace, next))
 		pr_debug("no grace-period thread: the next install waits itself");
