@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cc_sort.h"
 #include "policy_compile_priv.h"
 #include "tables_eval.h"
 
@@ -189,22 +190,23 @@ static int collect_items(struct compile_ctx *c, const struct entry *e, const str
 	return err;
 }
 
-/* Step 5 order: authenticating rules first, then the lowest rule id. */
-static int cmp_priority(const void *a, const void *b)
+/*
+ * Step 5 order: authenticating rules first, then the lowest rule id. Items
+ * of one rule carry the same rule and flags, so their order does not matter.
+ */
+static inline bool priority_less(const struct seg *x, const struct seg *y)
 {
-	const struct seg *x = a, *y = b;
-
 	if ((x->flags & BM_RANGE_F_AUTH) != (y->flags & BM_RANGE_F_AUTH))
-		return (x->flags & BM_RANGE_F_AUTH) ? -1 : 1;
-	return (x->rule_id > y->rule_id) - (x->rule_id < y->rule_id);
+		return x->flags & BM_RANGE_F_AUTH;
+	return x->rule_id < y->rule_id;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
+#define PRIORITY_LESS(ctx, a, b) priority_less(a, b)
+CC_SORT_DEFINE(sort_priority, struct seg, PRIORITY_LESS)
+#define U32_LESS(ctx, a, b) (*(a) < *(b))
+CC_SORT_DEFINE(sort_u32, uint32_t, U32_LESS)
+#define U64_LESS(ctx, a, b) (*(a) < *(b))
+CC_SORT_DEFINE(sort_u64, uint64_t, U64_LESS)
 
 static uint32_t find_next(uint32_t *next, uint32_t k)
 {
@@ -295,13 +297,13 @@ static int paint(struct scratch *s, struct seg_vec *items, struct seg_vec *out)
 	if (err)
 		return err;
 	if (n > 1)
-		qsort(items->v, n, sizeof(*items->v), cmp_priority);
+		sort_priority(items->v, n, NULL);
 	for (i = 0; i < n; i++) {
 		s->bounds[nb++] = items->v[i].lo;
 		s->bounds[nb++] = items->v[i].hi + 1;
 	}
 	if (nb > 1)
-		qsort(s->bounds, nb, sizeof(*s->bounds), cmp_u32);
+		sort_u32(s->bounds, nb, NULL);
 	for (i = 1, k = 1; i < nb; i++) {
 		if (s->bounds[i] != s->bounds[k - 1])
 			s->bounds[k++] = s->bounds[i];
@@ -514,15 +516,8 @@ static int subject_rules(const struct compile_ctx *c, uint32_t subject, uint8_t 
 	}
 	if (!err)
 		if (rules->n > 1)
-			qsort(rules->v, rules->n, sizeof(*rules->v), cmp_u32);
+			sort_u32(rules->v, rules->n, NULL);
 	return err;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* rules := the rules of pairs[*at..] for one peer, merged with the ANY rules. */
@@ -585,7 +580,7 @@ static int compile_dir(struct compile_ctx *c, struct bm_tables *out, uint32_t su
 	if (err)
 		return err;
 	if (s->n_pairs > 1)
-		qsort(s->pairs, s->n_pairs, sizeof(*s->pairs), cmp_u64);
+		sort_u64(s->pairs, s->n_pairs, NULL);
 	for (i = 0; i < s->n_pairs && !err;) {
 		err = peer_rules(s, &i, &e.peer);
 		if (!err)
