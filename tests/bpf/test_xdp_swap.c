@@ -155,6 +155,15 @@ static void test_xdp_swap_grows(void)
 	expect_counts(&t);
 	expect_extra(false);
 	tables_release(&t);
+	/* Past PARALLEL_MIN_ENTRIES: one thread per table, one batch per table. */
+	CU_ASSERT_EQUAL_FATAL(install_variant(6000, &t), 0);
+	expect_counts(&t);
+	expect_extra(true);
+	tables_release(&t);
+	CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0);
+	expect_counts(&t);
+	expect_extra(false);
+	tables_release(&t);
 }
 
 /*
