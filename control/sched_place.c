@@ -128,7 +128,8 @@ void sched_view_release(struct sched_view *v)
 	v->by_bucket = NULL;
 }
 
-static uint64_t load_of(const struct sched_replica *r)
+/* See sched_place.h. */
+uint64_t sched_load_of(const struct sched_replica *r)
 {
 	return r->req.cpu_milli > SCHED_MIN_CPU_MILLI ? r->req.cpu_milli : SCHED_MIN_CPU_MILLI;
 }
@@ -142,7 +143,7 @@ static bool has_room(const struct state *s, uint32_t j, const struct sched_repli
 	    s->used_mem[j] + r->req.mem_bytes > n->mem_bytes)
 		return false;
 	return !is_bounded || !s->load[j] ||
-	       (s->load[j] + load_of(r)) * 100 <= s->limit[j] * (100 + s->slack_pct);
+	       (s->load[j] + sched_load_of(r)) * 100 <= s->limit[j] * (100 + s->slack_pct);
 }
 
 static void account(struct state *s, int32_t j, uint32_t i, int sign)
@@ -151,7 +152,7 @@ static void account(struct state *s, int32_t j, uint32_t i, int sign)
 
 	s->used_cpu[j] += (uint64_t)sign * r->req.cpu_milli;
 	s->used_mem[j] += (uint64_t)sign * r->req.mem_bytes;
-	s->load[j] += (uint64_t)sign * load_of(r);
+	s->load[j] += (uint64_t)sign * sched_load_of(r);
 }
 
 enum room_mode {
@@ -333,10 +334,40 @@ static void free_state(struct state *s)
 	free(s->limit);
 }
 
-static int init_state(struct state *s, size_t n)
+/*
+ * The load bound of every node: load_factor times the mean utilisation.
+ * Without a base, the mean is over the whole view. With one (a topic placed
+ * after others, sched_topic.h), it is over the nodes some replica here fits:
+ * the base load of the nodes outside them cannot take these replicas and
+ * would only lower the bound below what the fitting nodes must carry.
+ */
+static void set_limits(struct state *s, size_t n, const struct sched_load *base)
+{
+	double mean_util, total_load = 0, total_cpu = 0;
+	size_t i, c;
+	bool is_in;
+
+	for (i = 0; i < n; i++)
+		total_load += (double)sched_load_of(&s->reps[i]);
+	for (i = 0; i < s->v->n; i++) {
+		for (c = 0, is_in = !base; !is_in && c < s->n_classes; c++)
+			is_in = s->classes[c].is_fit[i];
+		if (!is_in)
+			continue;
+		total_cpu += (double)s->v->nodes[i].cpu_milli;
+		total_load += base ? (double)base[i].load : 0;
+	}
+	mean_util = total_cpu > 0 ? total_load / total_cpu : 0;
+	for (i = 0; i < s->v->n; i++) /* + 1: rounds up, like ceil() without libm */
+		s->limit[i] =
+			(uint64_t)(s->load_factor * mean_util * (double)s->v->nodes[i].cpu_milli) +
+			1;
+}
+
+static int init_state(struct state *s, size_t n, const struct sched_load *base)
 {
 	size_t nn = s->v->n ? s->v->n : 1, nr = n ? n : 1, i;
-	double mean_util, total_load = 0;
+	int err;
 
 	s->cls_of = calloc(nr, sizeof(*s->cls_of));
 	s->key_hash = calloc(nr, sizeof(*s->key_hash));
@@ -351,15 +382,18 @@ static int init_state(struct state *s, size_t n)
 	for (i = 0; i < n; i++) {
 		s->key_hash[i] = sched_hash_str(s->reps[i].key);
 		s->order[i] = (uint32_t)i;
-		total_load += (double)load_of(&s->reps[i]);
+	}
+	for (i = 0; base && i < s->v->n; i++) {
+		s->used_cpu[i] = base[i].cpu_milli;
+		s->used_mem[i] = base[i].mem_bytes;
+		s->load[i] = base[i].load;
 	}
 	qsort_r(s->order, n, sizeof(*s->order), cmp_rep, s);
-	mean_util = s->v->total_cpu_milli ? total_load / (double)s->v->total_cpu_milli : 0;
-	for (i = 0; i < s->v->n; i++) /* + 1: rounds up, like ceil() without libm */
-		s->limit[i] =
-			(uint64_t)(s->load_factor * mean_util * (double)s->v->nodes[i].cpu_milli) +
-			1;
-	return init_classes(s, n);
+	err = init_classes(s, n);
+	if (err)
+		return err;
+	set_limits(s, n, base);
+	return 0;
 }
 
 /* Keep replicas on their previous node while it is here, fits and has room. */
@@ -415,7 +449,7 @@ int sched_place(const struct sched_view *v, const struct sched_replica *reps, si
 		s.load_factor = opts->load_factor;
 	for (k = 0; k < n; k++)
 		out[k] = -1;
-	err = init_state(&s, n);
+	err = init_state(&s, n, opts ? opts->base : NULL);
 	if (err)
 		goto out;
 	if (opts && opts->prev)

@@ -70,10 +70,22 @@ struct sched_replica {
 	struct wl_resources req; /* per replica */
 };
 
+/* What a node already carries from replicas placed elsewhere (sched_topic.h). */
+struct sched_load {
+	uint64_t cpu_milli, mem_bytes; /* requests */
+	uint64_t load; /* balancing load: CPU requests, at least SCHED_MIN_CPU_MILLI each */
+};
+
 struct sched_opts {
 	double load_factor; /* >= 1; 0: SCHED_LOAD_FACTOR_DEFAULT */
 	const int32_t *prev; /* per replica, a node index in this view or -1; NULL: none */
 	const bool *is_joined; /* per node: not in the previous view; NULL: none */
+	/*
+	 * Per node, load placed before these replicas: it takes room and
+	 * counts toward the load bound (and the mean it is relative to).
+	 * NULL: none.
+	 */
+	const struct sched_load *base;
 };
 
 /*
@@ -84,6 +96,9 @@ int sched_view_init(struct sched_view *v, const struct sched_node *nodes, size_t
 
 /* Free what v owns. NULL-safe, idempotent. */
 void sched_view_release(struct sched_view *v);
+
+/* The balancing load replica r adds to its node. Cannot fail. */
+uint64_t sched_load_of(const struct sched_replica *r);
 
 /* Does node fit the replica's constraints and (static) resources? Cannot fail. */
 bool sched_node_fits(const struct sched_node *node, const struct sched_replica *r);

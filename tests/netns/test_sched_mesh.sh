@@ -271,7 +271,11 @@ check "only the failed node's replicas moved ($moved moved, $lost were on n$vict
 if [ "$moved" != "$lost" ]; then
 	echo "placement before and after the failure (<: before, >: after):"
 	diff <(echo "$before") <(echo "$after") || true
-	for i in $(alive_nodes); do echo "n$i's view:"; mesh_bm "$i" get nodes || true; done
+	for i in $(alive_nodes); do echo "n$i's view:"; mesh_bm "$i" get nodes 2>&1 || true; done
+	for i in $(alive_nodes); do
+		echo "n$i's membership and placement log:"
+		grep -E "peer|sched: placed|sched: start|sched: stop" "$BM_TEST_DIR/agent$i.log" | tail -n 25
+	done
 fi
 endpoints_moved() {
 	! mesh_bm "$(alive_nodes | sed -n 1p)" get endpoints -o json |

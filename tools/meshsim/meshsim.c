@@ -7,7 +7,11 @@
  * and on one node join (the failed node is the one holding the most
  * replicas; the joiner is a fresh node of random size).
  *
- *   meshsim [--nodes N] [--workloads N] [--replicas R] [--seed S]
+ * With --by-topic, placement is computed per placement topic
+ * (control/sched_topic.h: each topic's replicas alone, with their own
+ * bounded loads), as agents that receive only the topics they serve would.
+ *
+ *   meshsim [--nodes N] [--workloads N] [--replicas R] [--seed S] [--by-topic]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +21,7 @@
 #include <time.h>
 
 #include "sched_place.h"
+#include "sched_topic.h"
 
 struct sim {
 	size_t n_nodes, n_reps;
@@ -38,6 +43,18 @@ static struct wl_node_expr ssd_expr = {
 static struct wl_node_term ssd_term = {&ssd_expr, 1};
 static struct wl_toleration gpu_tol = {
 	.key = "dedicated", .value = "gpu", .effect = WL_EFFECT_NO_SCHEDULE};
+
+static bool is_by_topic;
+static size_t n_topics = 1;
+
+/* sched_place(), or sched_place_by_topic() with --by-topic. */
+static int place(const struct sched_view *v, const struct sched_replica *reps, size_t n,
+		 const struct sched_opts *opts, int32_t *out)
+{
+	if (is_by_topic)
+		return sched_place_by_topic(v, reps, n, opts, out, &n_topics);
+	return sched_place(v, reps, n, opts, out);
+}
 
 static double clock_s(clockid_t id)
 {
@@ -246,7 +263,7 @@ static int run_failure(struct sim *s, const struct sched_view *v, const int32_t 
 	t0 = now_s();
 	err = sched_remap(v, assign, s->n_reps, &nv, prev, NULL);
 	if (!err)
-		err = sched_place(&nv, s->reps, s->n_reps, &o, after) < 0 ? -ENOMEM : 0;
+		err = place(&nv, s->reps, s->n_reps, &o, after) < 0 ? -ENOMEM : 0;
 	r->fail_s = now_s() - t0;
 	r->fail_moves = sched_moves(v, assign, &nv, after, s->n_reps, NULL);
 	/* the greedy baseline has no memory: it recomputes everything */
@@ -281,7 +298,7 @@ static int run_join(struct sim *s, const struct sched_view *v, const int32_t *as
 	t0 = now_s();
 	err = sched_remap(v, assign, s->n_reps, &nv, prev, joined);
 	if (!err)
-		err = sched_place(&nv, s->reps, s->n_reps, &o, after) < 0 ? -ENOMEM : 0;
+		err = place(&nv, s->reps, s->n_reps, &o, after) < 0 ? -ENOMEM : 0;
 	r->join_s = now_s() - t0;
 	r->join_moves = sched_moves(v, assign, &nv, after, s->n_reps, NULL);
 out:
@@ -303,10 +320,10 @@ static int run(struct sim *s, struct result *r)
 		goto out;
 	t0 = now_s();
 	c0 = cpu_s();
-	r->unplaced = sched_place(&v, s->reps, s->n_reps, NULL, a);
+	r->unplaced = place(&v, s->reps, s->n_reps, NULL, a);
 	r->place_cpu_s = cpu_s() - c0;
 	r->place_s = now_s() - t0;
-	if (r->unplaced < 0 || sched_place(&v, s->reps, s->n_reps, NULL, b) < 0)
+	if (r->unplaced < 0 || place(&v, s->reps, s->n_reps, NULL, b) < 0)
 		goto out;
 	r->is_deterministic = !memcmp(a, b, s->n_reps * sizeof(*a));
 	r->balance = balance(s->nodes, s->n_nodes, s->reps, a, s->n_reps);
@@ -329,7 +346,10 @@ out:
 
 static void report(const struct sim *s, const struct result *r)
 {
-	printf("meshsim: %zu nodes, %zu replicas\n", s->n_nodes, s->n_reps);
+	printf("meshsim: %zu nodes, %zu replicas, placed %s\n", s->n_nodes, s->n_reps,
+	       is_by_topic ? "per topic" : "all together");
+	if (is_by_topic)
+		printf("%-34s %12zu\n", "placement topics", n_topics);
 	printf("%-34s %12s %12s\n", "", "rendezvous", "greedy");
 	printf("%-34s %12.3f %12.3f\n", "placement time (s)", r->place_s, r->greedy_s);
 	printf("%-34s %12.3f %12.3f\n", "placement CPU time (s)", r->place_cpu_s, r->greedy_cpu_s);
@@ -351,6 +371,7 @@ int main(int argc, char **argv)
 		{"workloads", required_argument, NULL, 'w'},
 		{"replicas", required_argument, NULL, 'r'},
 		{"seed", required_argument, NULL, 's'},
+		{"by-topic", no_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned long v[4] = {10000, 100000, 1, 1}; /* nodes, workloads, replicas, seed */
@@ -360,6 +381,10 @@ int main(int argc, char **argv)
 	int opt, i;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == 't') {
+			is_by_topic = true;
+			continue;
+		}
 		i = opt == 'n' ? 0 : opt == 'w' ? 1 : opt == 'r' ? 2 : opt == 's' ? 3 : -1;
 		if (i < 0)
 			return 2;
