@@ -32,11 +32,30 @@ struct ns_index {
 	uint32_t count;
 };
 
-/* (namespace, label) -> endpoint, sorted for range lookups. */
+/*
+ * (namespace, label) -> endpoint, sorted into runs of one (namespace, hash).
+ * Only the first label of a key on an endpoint is indexed: it is the one
+ * pm_labels_get() and so every selector sees.
+ */
 struct label_ent {
 	uint32_t ns;
 	uint64_t hash;
 	uint32_t ep;
+	const struct pm_label *label;
+};
+
+/*
+ * One run of label_ent, found by hashing (a binary search over every label
+ * of the cluster missed the cache at each step). is_pure: every entry of the
+ * run has the very key and value of labels[first] (no hash collision), so
+ * one string comparison decides for the whole run.
+ */
+struct label_run {
+	uint64_t hash;
+	uint32_t ns;
+	uint32_t first;
+	uint32_t count; /* 0: empty slot */
+	uint32_t is_pure;
 };
 
 struct ep_index {
@@ -45,6 +64,10 @@ struct ep_index {
 	uint32_t n_ns;
 	struct label_ent *labels;
 	size_t n_labels;
+	struct label_run *runs; /* open addressing, runs_cap a power of two */
+	size_t runs_cap;
+	const char *last_ns_name; /* find_ns() of the previous group */
+	int last_ns;
 	struct cc_hset ns_names; /* namespace name -> index into ns */
 	struct cc_vec rows; /* (endpoint, feature) pairs being collected */
 	struct cc_vec vals;
@@ -290,22 +313,51 @@ static bool group_eq(const void *ctx, uint32_t id, const void *key)
 	       sel_equal(a->pod_sel, b->pod_sel);
 }
 
-static int intern_group(struct compile_ctx *c, struct cc_hset *set, const struct cc_group *g,
-			size_t *cap, uint32_t *id)
+/* Interning state of step 1. */
+struct interner {
+	struct cc_hset groups;
+	struct cc_hset blocks;
+	struct cc_hset names;
+	struct cc_hset nps;
+	size_t group_cap;
+	/* hash_str() of ns_name: a policy's groups all name its namespace */
+	const char *ns_name;
+	uint64_t ns_hash;
+	bool is_ns_hashed;
+};
+
+static uint64_t label_hash(const char *key, const char *value)
 {
-	uint64_t h = sel_hash(sel_hash(hash_str(HASH_SEED, g->ns), g->ns_sel), g->pod_sel);
+	return hash_str(hash_str(HASH_SEED, key), value);
+}
+
+static int intern_group(struct compile_ctx *c, struct interner *in, const struct cc_group *g,
+			uint32_t *id)
+{
+	const struct pm_selector *pod = g->pod_sel;
 	struct cc_group *ng;
+	uint64_t h;
 	int err;
 
-	if (c->n_groups == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		ng = realloc(c->groups, *cap * sizeof(*ng));
+	if (!in->is_ns_hashed || g->ns != in->ns_name) {
+		in->ns_name = g->ns;
+		in->ns_hash = hash_str(HASH_SEED, g->ns);
+		in->is_ns_hashed = true;
+	}
+	h = sel_hash(sel_hash(in->ns_hash, g->ns_sel), pod);
+	if (c->n_groups == in->group_cap) {
+		in->group_cap = in->group_cap ? in->group_cap * 2 : 64;
+		ng = realloc(c->groups, in->group_cap * sizeof(*ng));
 		if (!ng)
 			return -ENOMEM;
 		c->groups = ng;
 	}
 	c->groups[c->n_groups] = *g;
-	err = hset_get(set, h, group_eq, c, g, c->n_groups, id);
+	c->groups[c->n_groups].label0_hash = pod && pod->is_present && pod->match_labels.n
+						     ? label_hash(pod->match_labels.items[0].key,
+								  pod->match_labels.items[0].value)
+						     : 0;
+	err = hset_get(&in->groups, h, group_eq, c, g, c->n_groups, id);
 	if (err == 1)
 		c->n_groups++;
 	return err < 0 ? err : 0;
@@ -367,15 +419,6 @@ static int intern_name(struct compile_ctx *c, struct cc_hset *set, const char *n
 	return err < 0 ? err : 0;
 }
 
-/* Interning state of step 1. */
-struct interner {
-	struct cc_hset groups;
-	struct cc_hset blocks;
-	struct cc_hset names;
-	struct cc_hset nps;
-	size_t group_cap;
-};
-
 static int intern_peer(struct compile_ctx *c, struct interner *in, const struct pm_policy *p,
 		       const struct pm_peer *peer)
 {
@@ -392,7 +435,7 @@ static int intern_peer(struct compile_ctx *c, struct interner *in, const struct 
 	else
 		g.ns = p->ns;
 	g.pod_sel = &peer->pod_selector;
-	err = intern_group(c, &in->groups, &g, &in->group_cap, &id);
+	err = intern_group(c, in, &g, &id);
 	return err ? err : cc_vec_push(&c->peer_feats, id);
 }
 
@@ -438,7 +481,7 @@ static int intern_policy(struct compile_ctx *c, struct interner *in, uint32_t pi
 	size_t i;
 	int err;
 
-	err = intern_group(c, &in->groups, &g, &in->group_cap, &id);
+	err = intern_group(c, in, &g, &id);
 	if (err)
 		return err;
 	c->policy_group[pi] = id;
@@ -551,11 +594,6 @@ static inline int cmp_label_ent(const struct label_ent *x, const struct label_en
 #define LABEL_LESS(ctx, a, b) (cmp_label_ent(a, b) < 0)
 CC_SORT_DEFINE(sort_labels, struct label_ent, LABEL_LESS)
 
-static uint64_t label_hash(const char *key, const char *value)
-{
-	return hash_str(hash_str(HASH_SEED, key), value);
-}
-
 static bool ns_name_eq(const void *ctx, uint32_t id, const void *key)
 {
 	return !strcmp(((const struct ep_index *)ctx)->ns[id].name, key);
@@ -604,6 +642,64 @@ out:
 	return err;
 }
 
+/* Is labels[k] the first label with its key (the one selectors see)? */
+static bool is_first_key(const struct pm_labels *labels, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		if (str_eq(labels->items[i].key, labels->items[k].key))
+			return false;
+	}
+	return true;
+}
+
+static uint64_t run_slot_hash(uint32_t ns, uint64_t h)
+{
+	return (h ^ ((uint64_t)ns << 40 | ns)) * 0x9e3779b97f4a7c15ULL;
+}
+
+static bool label_same(const struct pm_label *a, const struct pm_label *b)
+{
+	return str_eq(a->key, b->key) && str_eq(a->value, b->value);
+}
+
+/* Hash the sorted runs of ix->labels into ix->runs. */
+static int index_runs(struct ep_index *ix)
+{
+	struct label_run *r;
+	size_t i, j, k, n_runs = 0, cap = 16;
+
+	for (i = 0; i < ix->n_labels; i = j) {
+		for (j = i + 1; j < ix->n_labels && ix->labels[j].ns == ix->labels[i].ns &&
+				ix->labels[j].hash == ix->labels[i].hash;
+		     j++)
+			;
+		n_runs++;
+	}
+	while (cap < 2 * n_runs)
+		cap *= 2;
+	ix->runs = calloc(cap, sizeof(*ix->runs));
+	if (!ix->runs)
+		return -ENOMEM;
+	ix->runs_cap = cap;
+	for (i = 0; i < ix->n_labels; i = j) {
+		for (j = i + 1; j < ix->n_labels && ix->labels[j].ns == ix->labels[i].ns &&
+				ix->labels[j].hash == ix->labels[i].hash;
+		     j++)
+			;
+		k = run_slot_hash(ix->labels[i].ns, ix->labels[i].hash) & (cap - 1);
+		while (ix->runs[k].count)
+			k = (k + 1) & (cap - 1);
+		r = &ix->runs[k];
+		*r = (struct label_run){ix->labels[i].hash, ix->labels[i].ns, (uint32_t)i,
+					(uint32_t)(j - i), 1};
+		for (k = i + 1; k < j && r->is_pure; k++)
+			r->is_pure = label_same(ix->labels[k].label, ix->labels[i].label);
+	}
+	return 0;
+}
+
 static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 {
 	const struct pm_endpoint *e;
@@ -618,37 +714,34 @@ static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 		for (j = 0; j < ix->ns[i].count; j++) {
 			e = &c->m->endpoints[ix->ns_eps[ix->ns[i].first + j]];
 			for (k = 0; k < e->labels.n; k++) {
-				ix->labels[ix->n_labels++] =
-					(struct label_ent){(uint32_t)i,
-							   label_hash(e->labels.items[k].key,
-								      e->labels.items[k].value),
-							   ix->ns_eps[ix->ns[i].first + j]};
+				if (!is_first_key(&e->labels, k))
+					continue;
+				ix->labels[ix->n_labels++] = (struct label_ent){
+					(uint32_t)i,
+					label_hash(e->labels.items[k].key,
+						   e->labels.items[k].value),
+					ix->ns_eps[ix->ns[i].first + j], &e->labels.items[k]};
 			}
 		}
 	}
 	if (ix->n_labels > 1)
 		sort_labels(ix->labels, ix->n_labels, NULL);
-	return 0;
+	return index_runs(ix);
 }
 
-static const struct label_ent *label_range(const struct ep_index *ix, uint32_t ns, uint64_t h,
-					   size_t *n)
+/* The run of endpoints in namespace ns with a label of hash h, or NULL. */
+static const struct label_run *label_run_find(const struct ep_index *ix, uint32_t ns, uint64_t h)
 {
-	struct label_ent probe = {ns, h, 0};
-	size_t lo = 0, hi = ix->n_labels, mid, first;
+	size_t k;
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (cmp_label_ent(&ix->labels[mid], &probe) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!ix->runs_cap)
+		return NULL;
+	for (k = run_slot_hash(ns, h) & (ix->runs_cap - 1); ix->runs[k].count;
+	     k = (k + 1) & (ix->runs_cap - 1)) {
+		if (ix->runs[k].hash == h && ix->runs[k].ns == ns)
+			return &ix->runs[k];
 	}
-	first = lo;
-	while (lo < ix->n_labels && ix->labels[lo].ns == ns && ix->labels[lo].hash == h)
-		lo++;
-	*n = lo - first;
-	return &ix->labels[first];
+	return NULL;
 }
 
 static int add_member(struct ep_index *ix, uint32_t ep, uint32_t g)
@@ -662,23 +755,39 @@ static int add_member(struct ep_index *ix, uint32_t ep, uint32_t g)
 static int scan_ns(const struct compile_ctx *c, struct ep_index *ix, uint32_t ns,
 		   const struct pm_selector *sel, uint32_t g)
 {
-	const struct label_ent *best = NULL, *le;
+	const struct label_ent *best = NULL;
+	const struct label_run *run;
 	const struct pm_label *l;
 	size_t n_best = ix->ns[ns].count, n, i;
+	bool is_check = sel != NULL;
 	uint32_t ep;
 	int err;
 
 	for (i = 0; sel && i < sel->match_labels.n; i++) {
 		l = &sel->match_labels.items[i];
-		le = label_range(ix, ns, label_hash(l->key, l->value), &n);
+		run = label_run_find(ix, ns,
+				     i ? label_hash(l->key, l->value) : c->groups[g].label0_hash);
+		n = run ? run->count : 0;
 		if (n < n_best) {
-			best = le;
+			best = run ? &ix->labels[run->first] : NULL;
 			n_best = n;
+		}
+		if (!n)
+			return 0; /* nobody in ns has this label */
+		/*
+		 * A lone label: a pure run holds exactly the endpoints whose
+		 * value for the key is the selector's, or (another label of
+		 * the same hash) none of them.
+		 */
+		if (sel->match_labels.n == 1 && !sel->n_exprs && run->is_pure) {
+			if (!label_same(ix->labels[run->first].label, l))
+				return 0;
+			is_check = false;
 		}
 	}
 	for (i = 0; i < n_best; i++) {
 		ep = best ? best[i].ep : ix->ns_eps[ix->ns[ns].first + i];
-		if (sel && !pm_selector_matches(sel, &c->m->endpoints[ep].labels))
+		if (is_check && !pm_selector_matches(sel, &c->m->endpoints[ep].labels))
 			continue;
 		err = add_member(ix, ep, g);
 		if (err)
@@ -687,12 +796,17 @@ static int scan_ns(const struct compile_ctx *c, struct ep_index *ix, uint32_t ns
 	return 0;
 }
 
+/* Consecutive groups mostly name the same namespace string: one-entry cache. */
 static int find_ns(struct ep_index *ix, const char *name)
 {
 	uint32_t id;
 
+	if (name == ix->last_ns_name)
+		return ix->last_ns;
 	hset_get(&ix->ns_names, hash_str(HASH_SEED, name), ns_name_eq, ix, name, CC_NONE, &id);
-	return id == CC_NONE ? -1 : (int)id;
+	ix->last_ns_name = name;
+	ix->last_ns = id == CC_NONE ? -1 : (int)id;
+	return ix->last_ns;
 }
 
 static bool ns_sel_eq(const void *ctx, uint32_t id, const void *key)
@@ -781,6 +895,7 @@ static void ep_index_free(struct ep_index *ix)
 	free(ix->ns_eps);
 	free(ix->ns);
 	free(ix->labels);
+	free(ix->runs);
 	cc_vec_free(&ix->rows);
 	cc_vec_free(&ix->vals);
 	hset_free(&ix->ns_sels);

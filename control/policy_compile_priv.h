@@ -61,6 +61,7 @@ struct cc_group {
 	const struct pm_selector *ns_sel;
 	const struct pm_selector *pod_sel; /* absent with ns_sel: every pod */
 	uint32_t policy_flags; /* BM_IPC_F_*_ISOLATED of the policies it selects for */
+	uint64_t label0_hash; /* of pod_sel's first matchLabel, when it has one */
 };
 
 struct cc_rule {
