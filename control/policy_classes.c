@@ -14,6 +14,7 @@
  *  4. Hash each region's signature; distinct signatures, sorted, are the
  *     classes.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,9 +184,10 @@ static uint64_t hash_u32(uint64_t h, uint32_t x)
 
 typedef bool (*hset_eq_fn)(const void *ctx, uint32_t id, const void *key);
 
-static int hset_grow(struct cc_hset *s)
+/* Rehash s into cap slots (a power of two above twice its ids). */
+static int hset_resize(struct cc_hset *s, size_t cap)
 {
-	size_t cap = s->cap ? s->cap * 2 : 256, i, j;
+	size_t i, j;
 	uint64_t *hashes = malloc(cap * sizeof(*hashes));
 	uint32_t *ids = malloc(cap * sizeof(*ids));
 
@@ -209,6 +211,21 @@ static int hset_grow(struct cc_hset *s)
 	s->ids = ids;
 	s->cap = cap;
 	return 0;
+}
+
+static int hset_grow(struct cc_hset *s)
+{
+	return hset_resize(s, s->cap ? s->cap * 2 : 256);
+}
+
+/* Room for n ids without a rehash (each rehash touches every slot again). */
+static int hset_reserve(struct cc_hset *s, size_t n)
+{
+	size_t cap = 256;
+
+	while (cap < 2 * (n + 1))
+		cap *= 2;
+	return cap > s->cap ? hset_resize(s, cap) : 0;
 }
 
 /*
@@ -933,15 +950,20 @@ static int build_ep_feats(struct compile_ctx *c, struct interner *in)
 	return err;
 }
 
-static int cmp_addr(const struct pm_addr *a, const struct pm_addr *b)
+/* Family, then the address bytes (as memcmp orders them), then the length. */
+static inline int cmp_addr(const struct pm_addr *a, const struct pm_addr *b)
 {
-	int r;
+	uint64_t x, y;
+	int i;
 
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
-	r = memcmp(a->addr, b->addr, sizeof(a->addr));
-	if (r)
-		return r;
+	for (i = 0; i < 16; i += 8) {
+		memcpy(&x, a->addr + i, 8);
+		memcpy(&y, b->addr + i, 8);
+		if (x != y)
+			return be64toh(x) < be64toh(y) ? -1 : 1;
+	}
 	return (a->prefixlen > b->prefixlen) - (a->prefixlen < b->prefixlen);
 }
 
@@ -1201,16 +1223,22 @@ static int assign_classes(struct compile_ctx *c)
 {
 	struct cc_hset set = {0};
 	struct cc_vec reps = {0};
-	uint32_t *rank = NULL, id;
+	uint32_t *rank = NULL, *rep_of, id;
 	size_t j, na, nb;
 	const uint32_t *a, *b;
 	int err = 0;
 
+	/* rep_of[j]: the representative of j's signature, CC_NONE when empty */
+	rep_of = malloc((c->n_pfx + 1) * sizeof(*rep_of));
+	if (!rep_of)
+		return -ENOMEM;
 	for (j = 0; j < c->n_pfx && !err; j++) {
+		rep_of[j] = CC_NONE;
 		region_sig(c, j, &a, &na, &b, &nb);
 		if (!na && !nb)
 			continue;
 		err = hset_get(&set, region_hash(c, j), region_eq, c, &j, (uint32_t)j, &id);
+		rep_of[j] = id;
 		if (err == 1)
 			err = cc_vec_push(&reps, (uint32_t)j);
 	}
@@ -1225,15 +1253,14 @@ static int assign_classes(struct compile_ctx *c)
 	}
 	for (j = 0; j < reps.n; j++)
 		rank[reps.v[j]] = BM_CLASS_FIRST + (uint32_t)j;
-	for (j = 0; j < c->n_pfx; j++) {
-		hset_get(&set, region_hash(c, j), region_eq, c, &j, CC_NONE, &id);
-		c->pfx[j].class_id = id == CC_NONE ? BM_CLASS_WORLD : rank[id];
-	}
+	for (j = 0; j < c->n_pfx; j++)
+		c->pfx[j].class_id = rep_of[j] == CC_NONE ? BM_CLASS_WORLD : rank[rep_of[j]];
 	c->n_classes = (uint32_t)reps.n;
 	c->class_rep = reps.v;
 	reps.v = NULL;
 	err = 0;
 out:
+	free(rep_of);
 	free(rank);
 	cc_vec_free(&reps);
 	hset_free(&set);
@@ -1334,7 +1361,7 @@ static int emit_ipcache(struct compile_ctx *c, struct bm_tables *out)
 }
 
 /* Upper bounds for the interned arrays: one entry per mention. */
-static int reserve(struct compile_ctx *c)
+static int reserve(struct compile_ctx *c, size_t *max_groups)
 {
 	const struct pm_policy *p;
 	size_t peers = 1, ports = 1, ep_ports = 1, i, j;
@@ -1355,15 +1382,24 @@ static int reserve(struct compile_ctx *c)
 	c->blocks = malloc(peers * sizeof(*c->blocks));
 	c->names = malloc(ports * sizeof(*c->names));
 	c->nps = malloc(ep_ports * sizeof(*c->nps));
+	*max_groups = peers + c->m->n_policies;
 	return c->blocks && c->names && c->nps ? 0 : -ENOMEM;
 }
 
 static int intern_all(struct compile_ctx *c, struct interner *in)
 {
+	size_t max_groups;
 	uint32_t pi;
 	int err;
 
-	err = reserve(c);
+	err = reserve(c, &max_groups);
+	if (!err)
+		err = hset_reserve(&in->groups, max_groups);
+	if (!err) {
+		c->groups = malloc(max_groups * sizeof(*c->groups));
+		in->group_cap = c->groups ? max_groups : 0;
+		err = c->groups ? 0 : -ENOMEM;
+	}
 	if (err)
 		return err;
 
