@@ -720,7 +720,7 @@ static int index_runs(struct ep_index *ix)
 static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 {
 	const struct pm_endpoint *e;
-	size_t n = 0, i, j, k;
+	size_t n = 0, i, j, k, start;
 
 	for (i = 0; i < c->m->n_endpoints; i++)
 		n += c->m->endpoints[i].labels.n;
@@ -728,6 +728,7 @@ static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 	if (!ix->labels)
 		return -ENOMEM;
 	for (i = 0; i < ix->n_ns; i++) {
+		start = ix->n_labels;
 		for (j = 0; j < ix->ns[i].count; j++) {
 			e = &c->m->endpoints[ix->ns_eps[ix->ns[i].first + j]];
 			for (k = 0; k < e->labels.n; k++) {
@@ -740,9 +741,14 @@ static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 					ix->ns_eps[ix->ns[i].first + j], &e->labels.items[k]};
 			}
 		}
+		/*
+		 * The entries come namespace by namespace, so sorting each
+		 * namespace's run gives the global order, in small sorts that
+		 * stay in the cache.
+		 */
+		if (ix->n_labels - start > 1)
+			sort_labels(ix->labels + start, ix->n_labels - start, NULL);
 	}
-	if (ix->n_labels > 1)
-		sort_labels(ix->labels, ix->n_labels, NULL);
 	return index_runs(ix);
 }
 
