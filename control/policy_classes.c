@@ -45,6 +45,12 @@ struct label_ent {
 	const struct pm_label *label;
 };
 
+/* A namespace's label (the first of its key), for namespaceSelector lookups. */
+struct ns_label {
+	uint64_t hash;
+	uint32_t ns;
+};
+
 /*
  * One run of label_ent, found by hashing (a binary search over every label
  * of the cluster missed the cache at each step). is_pure: every entry of the
@@ -78,6 +84,10 @@ struct ep_index {
 	struct cc_vec ns_sel_off; /* id -> first in ns_sel_ns; ends where the next starts */
 	struct cc_vec ns_sel_ns;
 	uint32_t n_ns_sels;
+	/* (label hash, namespace) of every namespace's labels, sorted; built on first use */
+	struct ns_label *ns_labels;
+	size_t n_ns_labels;
+	bool is_ns_labels_built;
 };
 
 static const struct pm_labels no_labels;
@@ -837,12 +847,87 @@ static bool ns_sel_eq(const void *ctx, uint32_t id, const void *key)
 	return sel_equal(((const struct ep_index *)ctx)->ns_sel_of[id], key);
 }
 
+static inline bool ns_label_less(const struct ns_label *a, const struct ns_label *b)
+{
+	return a->hash != b->hash ? a->hash < b->hash : a->ns < b->ns;
+}
+
+#define NS_LABEL_LESS(ctx, a, b) ns_label_less(a, b)
+CC_SORT_DEFINE(sort_ns_labels, struct ns_label, NS_LABEL_LESS)
+
+static int index_ns_labels(struct ep_index *ix)
+{
+	const struct pm_labels *l;
+	size_t n = 0, i, k;
+
+	ix->is_ns_labels_built = true;
+	for (i = 0; i < ix->n_ns; i++)
+		n += ix->ns[i].labels->n;
+	ix->ns_labels = malloc((n ? n : 1) * sizeof(*ix->ns_labels));
+	if (!ix->ns_labels)
+		return -ENOMEM;
+	for (i = 0; i < ix->n_ns; i++) {
+		l = ix->ns[i].labels;
+		for (k = 0; k < l->n; k++) {
+			if (is_first_key(l, k))
+				ix->ns_labels[ix->n_ns_labels++] = (struct ns_label){
+					label_hash(l->items[k].key, l->items[k].value),
+					(uint32_t)i};
+		}
+	}
+	sort_ns_labels(ix->ns_labels, ix->n_ns_labels, NULL);
+	return 0;
+}
+
+/*
+ * Push the namespaces matching sel to ix->ns_sel_ns, ascending. A lone
+ * matchLabels label only needs the namespaces that carry its hash.
+ */
+static int ns_sel_eval(struct ep_index *ix, const struct pm_selector *sel)
+{
+	const struct pm_label *l;
+	size_t lo = 0, hi, mid;
+	uint32_t i, last = CC_NONE;
+	uint64_t h;
+	int err = 0;
+
+	if (!sel->is_present || sel->match_labels.n != 1 || sel->n_exprs) {
+		for (i = 0; i < ix->n_ns && !err; i++) {
+			if (pm_selector_matches(sel, ix->ns[i].labels))
+				err = cc_vec_push(&ix->ns_sel_ns, i);
+		}
+		return err;
+	}
+	if (!ix->is_ns_labels_built) {
+		err = index_ns_labels(ix);
+		if (err)
+			return err;
+	}
+	l = &sel->match_labels.items[0];
+	h = label_hash(l->key, l->value);
+	hi = ix->n_ns_labels;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ix->ns_labels[mid].hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ix->n_ns_labels && ix->ns_labels[lo].hash == h && !err; lo++) {
+		i = ix->ns_labels[lo].ns;
+		if (i != last && pm_selector_matches(sel, ix->ns[i].labels))
+			err = cc_vec_push(&ix->ns_sel_ns, i);
+		last = i;
+	}
+	return err;
+}
+
 /* The namespaces matching sel, as *first and *n in ix->ns_sel_ns. */
 static int ns_sel_lookup(struct ep_index *ix, const struct pm_selector *sel, size_t *first,
 			 size_t *n)
 {
 	const struct pm_selector **of;
-	uint32_t id, i;
+	uint32_t id;
 	int err;
 
 	of = realloc(ix->ns_sel_of, (ix->n_ns_sels + 1) * sizeof(*of));
@@ -857,10 +942,8 @@ static int ns_sel_lookup(struct ep_index *ix, const struct pm_selector *sel, siz
 	if (err == 1) {
 		ix->n_ns_sels++;
 		err = cc_vec_push(&ix->ns_sel_off, (uint32_t)ix->ns_sel_ns.n);
-		for (i = 0; i < ix->n_ns && !err; i++) {
-			if (pm_selector_matches(sel, ix->ns[i].labels))
-				err = cc_vec_push(&ix->ns_sel_ns, i);
-		}
+		if (!err)
+			err = ns_sel_eval(ix, sel);
 		if (err)
 			return err;
 	}
@@ -919,6 +1002,7 @@ static void ep_index_free(struct ep_index *ix)
 	free(ix->ns);
 	free(ix->labels);
 	free(ix->runs);
+	free(ix->ns_labels);
 	cc_vec_free(&ix->rows);
 	cc_vec_free(&ix->vals);
 	hset_free(&ix->ns_sels);
