@@ -260,7 +260,7 @@ static int start(struct agent *a, const struct agent_replica *r, struct agent_lo
 {
 	const struct wl_object *o = r->obj;
 	char netns[64], state[PATH_MAX], log[PATH_MAX], dir[PATH_MAX], bin[PATH_MAX];
-	char doc[PATH_MAX], id_dir[PATH_MAX];
+	char doc[PATH_MAX], id_dir[PATH_MAX], inv[64];
 	uint64_t id_sig = identity(a, l, doc, id_dir, PATH_MAX);
 	struct sidecar_launch sl = {
 		.binary = binary(a, bin, sizeof(bin)),
@@ -282,11 +282,15 @@ static int start(struct agent *a, const struct agent_replica *r, struct agent_lo
 		.is_exit_with_parent = true, /* a killed agent leaves none behind */
 		.identity = id_sig ? doc : NULL,
 		.identity_dir = id_sig ? id_dir : NULL,
+		.invoke_listen = id_sig && *l->address ? inv : NULL,
+		.invoke_advertise = inv, /* used only with invoke_listen */
 	};
 	pid_t pid;
 	int err;
 
 	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", l->pid);
+	/* The replica's own address: callers' packets are the replicas' traffic. */
+	snprintf(inv, sizeof(inv), "%s:%u", l->address, AGENT_SIDECAR_INVOKE_PORT);
 	snprintf(dir, sizeof(dir), "%s/sidecars", a->cfg->state_dir);
 	path_of(a, l, "", state, sizeof(state));
 	path_of(a, l, ".log", log, sizeof(log));
@@ -300,8 +304,9 @@ static int start(struct agent *a, const struct agent_replica *r, struct agent_lo
 	l->sc_started_ms = agent_now_ms();
 	l->sc_id_sig = id_sig;
 	write_pid(a, l, pid);
-	pr_info("sidecar: started for %s/%s: pid %d (%s, %s, log %s)", l->ns, l->pod, pid,
-		sl.consistency ? sl.consistency : sl.kind, id_sig ? doc : "no identity", log);
+	pr_info("sidecar: started for %s/%s: pid %d (%s, %s, invocation %s, log %s)", l->ns, l->pod,
+		pid, sl.consistency ? sl.consistency : sl.kind, id_sig ? doc : "no identity",
+		sl.invoke_listen ? sl.invoke_listen : "off", log);
 	return 0;
 }
 
@@ -334,7 +339,7 @@ static void exited(struct agent *a, struct agent_local *l, int status, uint64_t 
 void agent_sidecar_tick(struct agent *a, const struct agent_replica *r, struct agent_local *l)
 {
 	char doc[PATH_MAX], dir[PATH_MAX];
-	uint64_t now = agent_now_ms();
+	uint64_t now = agent_now_ms(), sig;
 	int status, err;
 
 	if (l->pid <= 0 || !agent_sidecar_is_wanted(a, r->obj)) {
@@ -346,9 +351,18 @@ void agent_sidecar_tick(struct agent *a, const struct agent_replica *r, struct a
 		return;
 	}
 	if (l->sc_pid > 0) {
-		if (identity(a, l, doc, dir, sizeof(doc)) == l->sc_id_sig)
+		sig = identity(a, l, doc, dir, sizeof(doc));
+		if (sig == l->sc_id_sig)
 			return;
-		/* Its identity document was issued or renewed: restart it with the new one. */
+		if (sig && l->sc_id_sig && !kill(l->sc_pid, SIGHUP)) {
+			/* Renewed: it reloads in place (and exits if it cannot: restarted). */
+			pr_info("sidecar: %s/%s's identity document renewed; sidecar pid %d "
+				"reloads it (SIGHUP)",
+				l->ns, l->pod, l->sc_pid);
+			l->sc_id_sig = sig;
+			return;
+		}
+		/* Issued to one that started without (or withdrawn): restart it. */
 		pr_info("sidecar: %s/%s's identity document changed; restarting its sidecar", l->ns,
 			l->pod);
 		agent_sidecar_stop(a, l);

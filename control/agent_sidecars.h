@@ -18,6 +18,13 @@ struct agent_replica;
 struct wl_object;
 
 #define AGENT_SIDECAR_HTTP_PORT 3500
+/*
+ * Where a replica's sidecar serves service invocation: the replica's
+ * address, this TCP port (Dapr's internal gRPC port number), in the
+ * replica's namespace, so network policies judge it (docs/agent.md,
+ * "Sidecars").
+ */
+#define AGENT_SIDECAR_INVOKE_PORT 50002
 
 /* The environment a replica's containers get for its sidecar. */
 struct agent_sidecar_env {
@@ -44,10 +51,13 @@ void agent_sidecar_env(const struct agent *a, const struct wl_object *o,
  * reap it if it exited, start it when none runs and its backoff allows
  * (1 s doubling to 30 s after exits within 10 s of a start), with the
  * replica's identity document when the agent issued one
- * (agent_replica_identity_path()); restart it when that document is
- * issued or renewed. A stale sidecar a killed agent left for this replica
- * (its pid file) is stopped first. Failures are logged and retried.
- * Cannot fail.
+ * (agent_replica_identity_path()) and then an invocation listener on the
+ * replica's address, port AGENT_SIDECAR_INVOKE_PORT. When the document is
+ * renewed the sidecar gets SIGHUP and reloads it in place (it exits if the
+ * new one does not check out, and is started again); when one is issued to
+ * a sidecar that started without, it is restarted. A stale sidecar a killed
+ * agent left for this replica (its pid file) is stopped first. Failures are
+ * logged and retried. Cannot fail.
  */
 void agent_sidecar_tick(struct agent *a, const struct agent_replica *r, struct agent_local *l);
 

@@ -466,6 +466,27 @@ out:
 	json_decref(root);
 }
 
+/*
+ * The identity in use (it changes on reload) into metadata's "extended":
+ * identity (SPIFFE id), identitySerial (16 hex digits), identityNotAfter
+ * (unix seconds), all strings as Dapr's extended metadata is.
+ */
+static void add_identity(struct dapr_api *api, json_t *ext)
+{
+	char subject[300], buf[32];
+	uint64_t serial;
+	int64_t not_after;
+
+	if (!api->ids || !ext ||
+	    !sc_idhold_describe(api->ids, subject, sizeof(subject), &serial, &not_after))
+		return;
+	json_object_set_new(ext, "identity", json_string(subject));
+	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)serial);
+	json_object_set_new(ext, "identitySerial", json_string(buf));
+	snprintf(buf, sizeof(buf), "%lld", (long long)not_after);
+	json_object_set_new(ext, "identityNotAfter", json_string(buf));
+}
+
 static void metadata(struct dapr_api *api, struct http_response *resp)
 {
 	json_t *comps = json_array(), *o, *ps;
@@ -485,6 +506,8 @@ static void metadata(struct dapr_api *api, struct http_response *resp)
 		      "bpfmesh-0.1", "components", comps, "subscriptions",
 		      api->pubsub ? pubsub_subscriptions(api->pubsub) : json_array(), "extended",
 		      "consistency", api->consistency, "daprRuntimeVersion", "1.0-compatible");
+	if (o)
+		add_identity(api, json_object_get(o, "extended"));
 	if (!o) {
 		dapr_error(resp, 500, "ERR_METADATA_GET", "out of memory");
 		return;

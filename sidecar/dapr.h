@@ -8,6 +8,7 @@
 #define BM_SC_DAPR_H
 
 #include "http.h"
+#include "idhold.h"
 #include "invoke.h"
 #include "pubsub.h"
 #include "store.h"
@@ -19,6 +20,7 @@ struct dapr_api {
 	const char *consistency; /* the workload's mode, for metadata */
 	struct pubsub *pubsub; /* may be NULL */
 	struct invoke *invoke; /* NULL: no identity, invocation answered 501 */
+	struct sc_idhold *ids; /* the replica's identity, for metadata; NULL: none */
 };
 
 /* The http_handler_fn of the local API; ctx is a struct dapr_api. Cannot fail. */

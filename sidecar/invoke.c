@@ -2,6 +2,7 @@
 /* Service invocation between sidecars with the identity handshake; see invoke.h. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,6 +27,7 @@
 
 #define INVOKE_TIMEOUT_MS 10000
 #define DISCOVER_TIMEOUT_MS 2000
+#define CONNECT_TIMEOUT_MS 3000 /* a dropped SYN (policy) is reported after this */
 #define STOP_WAIT_MS 15000
 #define HEAD_MAX 4096
 #define POOL_MAX 16 /* idle authenticated connections kept by a caller */
@@ -63,9 +65,10 @@ struct conn {
 	int fd;
 };
 
-static void hs_config(const struct invoke *inv, struct ident_hs_config *hc)
+/* The handshake's view of the current identity r (a reference the caller holds). */
+static void hs_config(const struct sc_idref *r, struct ident_hs_config *hc)
 {
-	const struct sc_identity *id = inv->cfg.id;
+	const struct sc_identity *id = &r->id;
 
 	memset(hc, 0, sizeof(*hc));
 	hc->trust = &id->trust;
@@ -127,8 +130,9 @@ static bool is_clean(const char *s, bool allow_space)
 
 /* Forward one authenticated request to the app; the status, *reply its body. */
 static int forward(struct invoke *inv, const char *head, const char *body, size_t len,
-		   const char *peer, char **reply)
+		   const struct ident_cert *peer_cert, char **reply)
 {
+	const char *peer = peer_cert->subject;
 	const char *method = NULL, *path = NULL, *ctype = NULL, *caller = NULL;
 	char hdrs[1024];
 	json_t *o;
@@ -143,8 +147,10 @@ static int forward(struct invoke *inv, const char *head, const char *body, size_
 		json_decref(o);
 		return 400;
 	}
-	snprintf(hdrs, sizeof(hdrs), "dapr-caller-app-id: %.128s\r\nX-Bpfmesh-Peer: %.512s\r\n",
-		 caller, peer);
+	snprintf(hdrs, sizeof(hdrs),
+		 "dapr-caller-app-id: %.128s\r\nX-Bpfmesh-Peer: %.512s\r\n"
+		 "X-Bpfmesh-Peer-Serial: %016llx\r\n",
+		 caller, peer, (unsigned long long)peer_cert->serial);
 	status = inv->cfg.app_port
 			 ? appclient_request_hdrs(inv->cfg.app_port, method, path, ctype, hdrs,
 						  body, len, INVOKE_TIMEOUT_MS, reply)
@@ -174,7 +180,8 @@ static void serve_calls(struct invoke *inv, struct chan *ch, const struct ident_
 		dl = hs_io_deadline(INVOKE_TIMEOUT_MS);
 		if (chan_recv(ch, &body, &blen, CHAN_MSG_MAX, dl))
 			break;
-		status = is_allowed ? forward(inv, head, body, blen, peer, &reply) : 403;
+		status = is_allowed ? forward(inv, head, body, blen, &res->peer.certs[0], &reply)
+				    : 403;
 		send_answer(ch, status,
 			    is_allowed ? reply
 				       : "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":"
@@ -214,14 +221,18 @@ static void *serve_conn(void *arg)
 {
 	struct conn *c = arg;
 	struct invoke *inv = c->inv;
+	struct sc_idref *id = sc_idhold_get(inv->cfg.ids);
 	struct ident_hs_result res;
 	struct ident_hs_config hc;
 	struct chan ch;
-	int err;
+	int err = -ENOKEY;
 
 	memset(&res, 0, sizeof(res));
-	hs_config(inv, &hc);
-	err = ident_hs_server(c->fd, &hc, &res);
+	if (id) {
+		hs_config(id, &hc);
+		err = ident_hs_server(c->fd, &hc, &res);
+	}
+	sc_idref_put(id); /* the session keys are all the calls need */
 	if (err) {
 		pr_info("sidecar: invoke: handshake with a caller failed: %s", strerror(-err));
 	} else {
@@ -377,7 +388,7 @@ int invoke_start(const struct invoke_config *cfg, struct invoke **out)
 	char subj[300];
 	int err = 0, i;
 
-	if (!cfg->id || !cfg->nc)
+	if (!cfg->ids || !cfg->nc)
 		return -EINVAL;
 	inv = calloc(1, sizeof(*inv));
 	if (!inv)
@@ -464,25 +475,71 @@ static int discover(struct invoke *inv, const char *ns, const char *app, char *a
 	return 0;
 }
 
+/* Wait (bounded) for a non-blocking connect on fd to finish. 0 or -errno. */
+static int connect_wait(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	socklen_t len = sizeof(int);
+	int n, soerr = 0;
+
+	n = poll(&p, 1, CONNECT_TIMEOUT_MS);
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len))
+		return -errno;
+	return -soerr;
+}
+
+/*
+ * A connection to addr from the app's namespace (so policy judges it as the
+ * replica's traffic), connected within CONNECT_TIMEOUT_MS: a policy that
+ * does not admit it drops the SYN, and that must not hold the caller for
+ * the whole call timeout. The fd (blocking) or -errno (-ETIMEDOUT).
+ */
 static int dial(const char *addr)
 {
 	struct timeval tv = {.tv_sec = INVOKE_TIMEOUT_MS / 1000};
 	struct sockaddr_in sa;
-	int fd, one = 1;
+	int fd, one = 1, err = 0;
 
 	if (parse_addr(addr, &sa))
 		return -EINVAL;
-	fd = sc_app_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = sc_app_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		one = -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		err = errno == EINPROGRESS ? connect_wait(fd) : -errno;
+	if (!err && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
+		err = -errno;
+	if (err) {
 		close(fd);
-		return one;
+		return err;
 	}
 	return fd;
+}
+
+/* Why a connection to app's replica at addr could not be made, as Dapr's error. */
+static void dial_error(struct http_response *resp, const char *addr, const char *app,
+		       const char *ns, int err)
+{
+	const char *port = strrchr(addr, ':');
+
+	port = port ? port + 1 : "?";
+	if (err == -ETIMEDOUT)
+		dapr_error(resp, 504, "ERR_DIRECT_INVOKE",
+			   "app %s (namespace %s) at %s: no answer to connect within %d ms: the "
+			   "network policies selecting %s must admit TCP port %s from this "
+			   "replica (docs/sidecar.md, \"Service invocation\")",
+			   app, ns, addr, CONNECT_TIMEOUT_MS, app, port);
+	else if (err == -EPERM || err == -EACCES)
+		dapr_error(resp, 403, "ERR_DIRECT_INVOKE",
+			   "app %s (namespace %s) at %s: connect refused by policy (TCP port %s)",
+			   app, ns, addr, port);
+	else
+		dapr_error(resp, 502, "ERR_DIRECT_INVOKE", "app %s (namespace %s) at %s: %s", app,
+			   ns, addr, strerror(-err));
 }
 
 /* The request's head as the serving sidecar reads it (caller frees). */
@@ -539,21 +596,26 @@ static int exchange(struct invoke *inv, struct chan *ch, const struct http_reque
 }
 
 /* Dial addr, authenticate both ways, check the peer's namespace: *p, or resp says why. */
-static int open_conn(struct invoke *inv, const char *addr, const char *ns, struct pooled *p,
-		     struct http_response *resp)
+static int open_conn(struct invoke *inv, const char *addr, const char *app, const char *ns,
+		     struct pooled *p, struct http_response *resp)
 {
 	struct ident_hs_result res;
 	struct ident_hs_config hc;
-	int fd, err;
+	struct sc_idref *id;
+	int fd, err = -ENOKEY;
 
 	memset(&res, 0, sizeof(res));
 	fd = dial(addr);
 	if (fd < 0) {
-		dapr_error(resp, 502, "ERR_DIRECT_INVOKE", "dial %s: %s", addr, strerror(-fd));
+		dial_error(resp, addr, app, ns, fd);
 		return fd;
 	}
-	hs_config(inv, &hc);
-	err = ident_hs_client(fd, &hc, &res);
+	id = sc_idhold_get(inv->cfg.ids);
+	if (id) {
+		hs_config(id, &hc);
+		err = ident_hs_client(fd, &hc, &res);
+	}
+	sc_idref_put(id);
 	if (err) {
 		dapr_error(resp, 403, "ERR_DIRECT_INVOKE", "mutual authentication with %s: %s",
 			   addr, strerror(-err));
@@ -580,7 +642,7 @@ static int open_conn(struct invoke *inv, const char *addr, const char *ns, struc
  * that breaks before any answer (the server closed it meanwhile) is
  * replaced once.
  */
-static void call_at(struct invoke *inv, const char *addr, const char *ns,
+static void call_at(struct invoke *inv, const char *addr, const char *app, const char *ns,
 		    const struct http_request *req, const char *path, struct http_response *resp)
 {
 	bool is_reused, has_answer = false;
@@ -588,12 +650,12 @@ static void call_at(struct invoke *inv, const char *addr, const char *ns,
 	int err;
 
 	is_reused = pool_take(inv, addr, &p);
-	if (!is_reused && open_conn(inv, addr, ns, &p, resp))
+	if (!is_reused && open_conn(inv, addr, app, ns, &p, resp))
 		return;
 	err = exchange(inv, &p.ch, req, path, resp, &has_answer);
 	if (err && is_reused && !has_answer) {
 		pooled_close(&p);
-		if (open_conn(inv, addr, ns, &p, resp))
+		if (open_conn(inv, addr, app, ns, &p, resp))
 			return;
 		err = exchange(inv, &p.ch, req, path, resp, &has_answer);
 	}
@@ -643,5 +705,5 @@ void invoke_call(struct invoke *inv, const char *rest, const struct http_request
 			   err == -ENOENT ? "no replica answers" : "bus unavailable");
 		return;
 	}
-	call_at(inv, addr, ns, req, path, resp);
+	call_at(inv, addr, app, ns, req, path, resp);
 }

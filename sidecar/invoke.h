@@ -8,6 +8,9 @@
  * accepts only callers whose document is a workload of its own namespace,
  * and tells its app who called (dapr-caller-app-id, X-Bpfmesh-Peer).
  *
+ * Each handshake uses the identity current when it starts (idhold.h): a
+ * reloaded document is used from the next connection on.
+ *
  * Discovery is over the bus: a serving sidecar answers requests on
  * bm.inv.<namespace>.<app-id> (one queue group per app, so calls spread
  * over its replicas) with the address to dial. docs/sidecar.md, "Service
@@ -19,10 +22,10 @@
 #include <nats/nats.h>
 
 #include "http.h"
-#include "identity.h"
+#include "idhold.h"
 
 struct invoke_config {
-	const struct sc_identity *id; /* this replica's identity; must outlive the invoke */
+	struct sc_idhold *ids; /* this replica's identity (swappable); must outlive the invoke */
 	natsConnection *nc; /* the bus, for discovery; must outlive the invoke */
 	const char *namespace;
 	const char *app_id;

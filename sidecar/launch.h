@@ -26,6 +26,9 @@ struct sidecar_launch {
 	const char *consistency; /* bpfmesh.io/consistency annotation; NULL: from kind */
 	const char *identity; /* the replica's workload document; NULL: none */
 	const char *identity_dir; /* trust.bundle + crl.bin (STATE_DIR/identity) */
+	const char
+		*invoke_listen; /* "IPv4:PORT" serving invocations (needs identity); NULL: none */
+	const char *invoke_advertise; /* the address callers dial; NULL: invoke_listen */
 	const char *state_dir; /* eventual snapshots; NULL: none */
 	const char *log_path; /* stdout and stderr appended here; NULL: inherited */
 	unsigned int http_port; /* DAPR_HTTP_PORT in the replica; 0: 3500 */
@@ -34,7 +37,7 @@ struct sidecar_launch {
 	bool is_exit_with_parent; /* it stops when its starter exits (--exit-with-parent) */
 };
 
-#define SIDECAR_ARGV_MAX 40
+#define SIDECAR_ARGV_MAX 48
 
 struct sidecar_argv {
 	const char *argv[SIDECAR_ARGV_MAX]; /* NULL-terminated; points into l and here */
@@ -43,14 +46,17 @@ struct sidecar_argv {
 
 /*
  * Build the command line for l into a (pure). Returns 0 or -EINVAL
- * (a required field missing, identity without identity_dir).
+ * (a required field missing, identity without identity_dir, invoke_listen
+ * without identity).
  */
 int sidecar_launch_argv(const struct sidecar_launch *l, struct sidecar_argv *a);
 
 /*
  * Spawn the sidecar (stdin /dev/null, output to log_path). It enters
- * l->netns itself before starting any thread. Returns 0 with *pid (the
- * caller reaps it) or -errno. The sidecar exits 1 soon after when its
+ * l->netns itself before starting any thread. It starts with SIGHUP
+ * blocked, so a SIGHUP (reload the identity) sent before it is ready waits
+ * for it instead of killing it. Returns 0 with *pid (the caller reaps it)
+ * or -errno. The sidecar exits 1 soon after when its
  * identity document does not check out or the namespace cannot be
  * entered; 2 on bad options.
  */

@@ -106,6 +106,8 @@ static void usage(FILE *f)
 		"  --identity-key FILE     its secret key (default FILE.key)\n"
 		"  --identity-dir DIR      trust.bundle and crl.bin to check it against\n"
 		"  --identity-skew-s S     clock skew allowed in that check (default 60)\n"
+		"                          (SIGHUP: read the document again, exit 1 if it\n"
+		"                          does not check out)\n"
 		"  --invoke-listen IP:PORT serve calls from other workloads' sidecars here\n"
 		"                          (needs --identity; port 0: any)\n"
 		"  --invoke-advertise H:P  the address other sidecars dial (default: the\n"
@@ -318,6 +320,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP); /* reload the identity document */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* SIGTERM (blocked now, so sigwait gets it) when the agent dies, even by SIGKILL. */
 	if (is_exit_with_parent && (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)) {
@@ -331,7 +334,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "bpfmesh-sidecar: ready on 127.0.0.1:%u\n", sidecar_http_port(sc));
-	sigwait(&set, &sig);
+	for (;;) {
+		sigwait(&set, &sig);
+		if (sig != SIGHUP)
+			break;
+		err = sidecar_reload_identity(sc);
+		if (err == -ENOKEY) {
+			pr_info("sidecar: SIGHUP: no --identity to reload");
+		} else if (err) {
+			/* Its old document is about to expire: a fresh start is the way on. */
+			fprintf(stderr, "bpfmesh-sidecar: identity reload failed; exiting\n");
+			sidecar_stop(sc);
+			return 1;
+		}
+	}
 	sidecar_stop(sc);
 	return 0;
 }

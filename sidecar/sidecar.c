@@ -11,7 +11,7 @@
 #include "dapr.h"
 #include "eventual.h"
 #include "http.h"
-#include "identity.h"
+#include "idhold.h"
 #include "invoke.h"
 #include "../control/log.h"
 #include "natsd.h"
@@ -30,10 +30,9 @@ struct sidecar {
 	struct pubsub *pubsub;
 	struct invoke *invoke;
 	natsConnection *nc;
-	struct sc_identity ident;
+	struct sc_idhold ids; /* initialized by sidecar_start */
 	char replica[128];
 	bool is_strong;
-	bool has_ident;
 };
 
 /* "<ns>_<app>_<version|shared>"; see sidecar.h. */
@@ -151,8 +150,8 @@ static int open_stores(struct sidecar *sc)
 	return err;
 }
 
-/* The replica's identity document: refuse to run with one that does not check out. */
-static int load_identity(struct sidecar *sc)
+/* Load the replica's identity document (checked) into *out; logs why not. */
+static int load_identity(struct sidecar *sc, struct sc_idref **out)
 {
 	char why[512] = "";
 	int err;
@@ -161,19 +160,67 @@ static int load_identity(struct sidecar *sc)
 		pr_warn("sidecar: --identity needs --identity-dir (trust bundle)");
 		return -EINVAL;
 	}
-	err = sc_identity_load(&(struct sc_identity_config){.doc_path = sc->cfg.identity,
-							    .key_path = sc->cfg.identity_key,
-							    .dir = sc->cfg.identity_dir,
-							    .namespace = sc->cfg.namespace,
-							    .skew_s = sc->cfg.identity_skew_s},
-			       &sc->ident, why, sizeof(why));
-	sc->has_ident = true; /* released in sidecar_stop() either way */
+	err = sc_idhold_load(&sc->ids,
+			     &(struct sc_identity_config){.doc_path = sc->cfg.identity,
+							  .key_path = sc->cfg.identity_key,
+							  .dir = sc->cfg.identity_dir,
+							  .namespace = sc->cfg.namespace,
+							  .skew_s = sc->cfg.identity_skew_s},
+			     out, why, sizeof(why));
 	if (err) {
 		pr_warn("sidecar: %s", why);
 		return err;
 	}
-	pr_info("sidecar: identity %s (serial %016llx)", sc->ident.doc.certs[0].subject,
-		(unsigned long long)sc->ident.doc.certs[0].serial);
+	return 0;
+}
+
+/*
+ * Log the identity now in use: at start (-v), and always after a reload
+ * (like the "ready" line: a life-cycle event the agent's log tail shows).
+ */
+static void log_identity(struct sidecar *sc, bool is_reload)
+{
+	char subject[300];
+	uint64_t serial = 0;
+	int64_t not_after = 0;
+
+	if (!sc_idhold_describe(&sc->ids, subject, sizeof(subject), &serial, &not_after))
+		return;
+	if (is_reload)
+		fprintf(stderr,
+			"bpfmesh-sidecar: identity reloaded: %s (serial %016llx, not after %lld)\n",
+			subject, (unsigned long long)serial, (long long)not_after);
+	else
+		pr_info("sidecar: identity %s (serial %016llx, not after %lld)", subject,
+			(unsigned long long)serial, (long long)not_after);
+}
+
+/* The replica's identity document: refuse to run with one that does not check out. */
+static int start_identity(struct sidecar *sc)
+{
+	struct sc_idref *r = NULL;
+	int err = load_identity(sc, &r);
+
+	if (err)
+		return err;
+	sc_idhold_swap(&sc->ids, r);
+	log_identity(sc, false);
+	return 0;
+}
+
+/* See sidecar.h. */
+int sidecar_reload_identity(struct sidecar *sc)
+{
+	struct sc_idref *r = NULL;
+	int err;
+
+	if (!sc->cfg.identity)
+		return -ENOKEY;
+	err = load_identity(sc, &r);
+	if (err)
+		return err;
+	sc_idhold_swap(&sc->ids, r);
+	log_identity(sc, true);
 	return 0;
 }
 
@@ -185,7 +232,7 @@ static int start_invoke(struct sidecar *sc)
 			pr_warn("sidecar: --invoke-listen needs --identity");
 		return sc->cfg.invoke_listen ? -EINVAL : 0;
 	}
-	return invoke_start(&(struct invoke_config){.id = &sc->ident,
+	return invoke_start(&(struct invoke_config){.ids = &sc->ids,
 						    .nc = sc->nc,
 						    .namespace = sc->cfg.namespace
 									 ? sc->cfg.namespace
@@ -208,6 +255,7 @@ int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out)
 	if (!sc)
 		return -ENOMEM;
 	sc->cfg = *cfg;
+	sc_idhold_init(&sc->ids);
 	sc->is_strong = mode_is_strong(cfg);
 	gethostname(host, sizeof(host) - 1);
 	if (cfg->replica)
@@ -215,7 +263,7 @@ int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out)
 	else
 		snprintf(sc->replica, sizeof(sc->replica), "%s-%d", host, (int)getpid());
 	if (cfg->identity) {
-		err = load_identity(sc);
+		err = start_identity(sc);
 		if (err)
 			goto err_stop;
 	}
@@ -245,6 +293,7 @@ int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out)
 		goto err_stop;
 	sc->api.pubsub = sc->pubsub;
 	sc->api.invoke = sc->invoke;
+	sc->api.ids = cfg->identity ? &sc->ids : NULL;
 	sc->api.stores = sc->stores;
 	sc->api.app_id = cfg->app_id;
 	sc->api.consistency = sc->is_strong ? "strong" : "eventual";
@@ -284,7 +333,6 @@ void sidecar_stop(struct sidecar *sc)
 		natsConnection_Destroy(sc->nc);
 	}
 	natsd_stop(sc->natsd);
-	if (sc->has_ident)
-		sc_identity_release(&sc->ident);
+	sc_idhold_release(&sc->ids);
 	free(sc);
 }

@@ -51,6 +51,14 @@ int sidecar_start(const struct sidecar_config *cfg, struct sidecar **out);
 /* The HTTP port in use. */
 unsigned int sidecar_http_port(const struct sidecar *sc);
 
+/*
+ * Re-read the identity document (same paths and checks as at start) and
+ * use it for every handshake from now on; handshakes in progress finish
+ * with the old one (idhold.h). Returns 0, -ENOKEY (no --identity), or the
+ * load's error (logged with the reason; the old identity stays in use).
+ */
+int sidecar_reload_identity(struct sidecar *sc);
+
 /* Stop serving, close stores and the connection, stop nats-server. NULL-safe. */
 void sidecar_stop(struct sidecar *sc);
 

@@ -14,7 +14,8 @@
 #  - Deployment plain, annotated bpfmesh.io/sidecar: "false": no sidecar, no
 #    DAPR_HTTP_PORT;
 #  - the nodes are enrolled: every sidecar starts with its replica's
-#    identity document (issued by the agent), and restarts when it is renewed;
+#    identity document (issued by the agent), and reloads it in place
+#    (SIGHUP, same pid) when it is renewed;
 #  - a sidecar killed with SIGKILL is restarted and serves again;
 #  - after `bpfmesh delete` of web its sidecar processes are gone; an agent
 #    killed with SIGKILL or stopped with SIGTERM leaves no sidecar behind.
@@ -231,18 +232,21 @@ check "a SIGKILLed sidecar is restarted and serves again" mesh_wait 20 restarted
 read_back() { [ "$(call "${WEB[0]}" GET /sc/v1.0/state/statestore/greeting | cut -d' ' -f3-)" = "\"$V\"" ]; }
 check "... and the eventual state comes back to it" mesh_wait 20 read_back
 
-# A renewed identity document (replaced by rename, as the agent does) restarts the sidecar.
+# A renewed identity document (replaced by rename, as the agent does) is
+# reloaded by the running sidecar (SIGHUP), which keeps serving.
 f=$(ls "$STATE_DIR"/n*/sidecars/shop_db-0.pid)
 doc="$(dirname "$(dirname "$f")")/replicas/db-0.id"
+log="${f%.pid}.log"
 old=$(cat "$f")
+reloads_before=$(grep -c "identity reloaded" "$log" || true)
 cp -p "$doc" "$doc.tmp" && mv "$doc.tmp" "$doc"
-renewed() {
-	local new
-	new=$(cat "$f" 2>/dev/null) || return 1
-	[ -n "$new" ] && [ "$new" != "$old" ] && healthy db-0
+reloaded() {
+	[ "$(grep -c "identity reloaded: spiffe://" "$log")" -gt "$reloads_before" ] && healthy db-0
 }
-check "a renewed identity document restarts the sidecar, which serves again" mesh_wait 20 renewed
-check "... with the value it had (strong state is in JetStream)" eval \
+check "a renewed identity document is reloaded by the running sidecar, which serves on" \
+	mesh_wait 20 reloaded
+check "... without a restart (same pid $old)" eval '[ "$(cat "$f")" = "$old" ] && kill -0 "$old"'
+check "... with the value it had" eval \
 	'[ "$(call db-0 GET /sc/v1.0/state/statestore/n | cut -d" " -f3-)" = 2 ]'
 
 # Deleted workload: its sidecars are gone.

@@ -69,6 +69,30 @@ static void test_sidecar_launch_argv(void)
 	CU_ASSERT_EQUAL(find(&a, "--app-port"), -1);
 	CU_ASSERT_EQUAL(find(&a, "--share-versions"), -1);
 
+	/* the invocation listener: with its advertised address, only with an identity */
+	CU_ASSERT_EQUAL(find(&a, "--invoke-listen"), -1);
+	l.invoke_listen = "198.18.17.2:50002";
+	l.invoke_advertise = "198.18.17.2:50002";
+	l.is_exit_with_parent = true;
+	l.state_dir = "/s/sidecars/shop_web-0";
+	l.version = "v1";
+	l.consistency = "eventual";
+	l.namespace = "shop";
+	l.app_port = 8080;
+	l.is_shared_versions = true;
+	CU_ASSERT_EQUAL_FATAL(sidecar_launch_argv(&l, &a), 0); /* every option fits */
+	i = find(&a, "--invoke-listen");
+	CU_ASSERT_FATAL(i > 0);
+	CU_ASSERT_STRING_EQUAL(a.argv[i + 1], "198.18.17.2:50002");
+	i = find(&a, "--invoke-advertise");
+	CU_ASSERT_FATAL(i > 0);
+	CU_ASSERT_STRING_EQUAL(a.argv[i + 1], "198.18.17.2:50002");
+	CU_ASSERT_TRUE(find(&a, "--exit-with-parent") > 0);
+	l.identity = NULL; /* invocation needs the document */
+	CU_ASSERT_EQUAL(sidecar_launch_argv(&l, &a), -EINVAL);
+	l.identity = "/s/web.doc";
+	l.invoke_listen = l.invoke_advertise = NULL;
+
 	l.identity_dir = NULL; /* a document that cannot be checked */
 	CU_ASSERT_EQUAL(sidecar_launch_argv(&l, &a), -EINVAL);
 	l.identity_dir = "/s/identity";
