@@ -312,15 +312,25 @@ static bool sel_equal(const struct pm_selector *a, const struct pm_selector *b)
 	return true;
 }
 
-static uint64_t sel_hash(uint64_t h, const struct pm_selector *s)
+static uint64_t label_hash(const char *key, const char *value)
 {
+	return hash_str(hash_str(HASH_SEED, key), value);
+}
+
+/* *label0: label_hash() of the first matchLabels label, 0 without one. */
+static uint64_t sel_hash_label0(uint64_t h, const struct pm_selector *s, uint64_t *label0)
+{
+	uint64_t lh;
 	size_t i, j;
 
+	*label0 = 0;
 	if (!s || !s->is_present)
 		return hash_u32(h, s ? 1 : 2);
 	for (i = 0; i < s->match_labels.n; i++) {
-		h = hash_str(h, s->match_labels.items[i].key);
-		h = hash_str(h, s->match_labels.items[i].value);
+		lh = label_hash(s->match_labels.items[i].key, s->match_labels.items[i].value);
+		if (!i)
+			*label0 = lh;
+		h = hash_mix(h, lh);
 	}
 	for (i = 0; i < s->n_exprs; i++) {
 		h = hash_str(h, s->exprs[i].key);
@@ -329,6 +339,13 @@ static uint64_t sel_hash(uint64_t h, const struct pm_selector *s)
 			h = hash_str(h, s->exprs[i].values[j]);
 	}
 	return h;
+}
+
+static uint64_t sel_hash(uint64_t h, const struct pm_selector *s)
+{
+	uint64_t label0;
+
+	return sel_hash_label0(h, s, &label0);
 }
 
 static bool group_eq(const void *ctx, uint32_t id, const void *key)
@@ -353,17 +370,12 @@ struct interner {
 	bool is_ns_hashed;
 };
 
-static uint64_t label_hash(const char *key, const char *value)
-{
-	return hash_str(hash_str(HASH_SEED, key), value);
-}
-
 static int intern_group(struct compile_ctx *c, struct interner *in, const struct cc_group *g,
 			uint32_t *id)
 {
 	const struct pm_selector *pod = g->pod_sel;
 	struct cc_group *ng;
-	uint64_t h;
+	uint64_t h, label0;
 	int err;
 
 	if (!in->is_ns_hashed || g->ns != in->ns_name) {
@@ -371,7 +383,7 @@ static int intern_group(struct compile_ctx *c, struct interner *in, const struct
 		in->ns_hash = hash_str(HASH_SEED, g->ns);
 		in->is_ns_hashed = true;
 	}
-	h = sel_hash(sel_hash(in->ns_hash, g->ns_sel), pod);
+	h = sel_hash_label0(sel_hash(in->ns_hash, g->ns_sel), pod, &label0);
 	if (c->n_groups == in->group_cap) {
 		in->group_cap = in->group_cap ? in->group_cap * 2 : 64;
 		ng = realloc(c->groups, in->group_cap * sizeof(*ng));
@@ -380,10 +392,7 @@ static int intern_group(struct compile_ctx *c, struct interner *in, const struct
 		c->groups = ng;
 	}
 	c->groups[c->n_groups] = *g;
-	c->groups[c->n_groups].label0_hash = pod && pod->is_present && pod->match_labels.n
-						     ? label_hash(pod->match_labels.items[0].key,
-								  pod->match_labels.items[0].value)
-						     : 0;
+	c->groups[c->n_groups].label0_hash = label0;
 	err = hset_get(&in->groups, h, group_eq, c, g, c->n_groups, id);
 	if (err == 1)
 		c->n_groups++;
