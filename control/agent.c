@@ -17,6 +17,7 @@
 #include "agent_ident.h"
 #include "agent_metrics.h"
 #include "agent_priv.h"
+#include "agent_sched_priv.h"
 #include "agent_rootless.h"
 #include "agent_sock.h"
 #include "cli.h"
@@ -300,6 +301,8 @@ static int setup(struct agent *a, const struct agent_config *cfg)
 	if (a->sock_fd < 0)
 		return a->sock_fd;
 	err = bus_open(&bc, on_state, a, &a->bus);
+	if (!err)
+		err = agent_wl_watch_keys(a);
 	if (!err)
 		err = bus_subscribe(a->bus, AGENT_SUBJECT_PREFIX "*.*", on_msg, a);
 	if (err == -ETIMEDOUT) {

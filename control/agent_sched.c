@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Placement in the agent: every agent evaluates sched_place() on the same
- * workloads and membership view (previous placement = the nodes the
- * published endpoints name), runs what lands on itself, publishes one
- * endpoint per running replica, and claims StatefulSet ordinals before
- * running them (docs/scheduler.md).
+ * Placement in the agent: every agent evaluates sched_place_by_topic() on the
+ * workloads of the topics it serves and the membership view (previous
+ * placement = the nodes the published endpoints name), runs what lands on
+ * itself, publishes one endpoint per running replica, and claims
+ * StatefulSet ordinals before running them (docs/scheduler.md).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,6 +18,7 @@
 #include "log.h"
 #include "sched_claim.h"
 #include "sched_expand.h"
+#include "sched_topic.h"
 #include "workload_model.h"
 
 #define RETRY_MS 2000
@@ -219,7 +220,8 @@ static int compute(struct agent *a, struct wl_model *m, const struct agent_view 
 		free(pod);
 	}
 	opts.prev = prev;
-	n_left = err ? 0 : sched_place(&v->v, b.reps, b.n_reps, &opts, out);
+	/* per topic: what agents serving other topics compute needs no part of ours */
+	n_left = err ? 0 : sched_place_by_topic(&v->v, b.reps, b.n_reps, &opts, out, NULL);
 	if (n_left < 0)
 		err = n_left;
 	if (!err)

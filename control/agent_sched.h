@@ -118,13 +118,17 @@ void agent_sched_capacity(const struct agent *a, json_t *cap);
  */
 json_t *agent_sched_handle(struct agent *a, const char *op, const json_t *req);
 
+#define AGENT_WL_KEY_MAX 400
+
 /*
  * Check one workload value as every receiver does: schema 1, one source
- * holding exactly one object whose namespace, kind and name give key.
- * Returns 0, or -EINVAL with why filled.
+ * holding exactly one object whose bucket key (sched_object_key(): a
+ * placement request's includes its topic) is key. With store_key (room for
+ * AGENT_WL_KEY_MAX), key may also be the object's NAMESPACE.KIND.NAME, and
+ * store_key gets the bucket key. Returns 0, or -EINVAL with why filled.
  */
 int agent_workload_check(const char *key, const char *data, size_t len, const char *trust_domain,
-			 char *why, size_t why_len);
+			 char *store_key, char *why, size_t why_len);
 
 /* The workload model of every accepted workload value. 0 or -ENOMEM. */
 int agent_workloads_model(const struct agent *a, struct wl_model **out);

@@ -105,12 +105,59 @@ static const char *shown(const json_t *item, const char *field)
 		       : "?";
 }
 
+/*
+ * Put one checked object under its bucket key store, unless it is there
+ * unchanged; drop the keys an earlier version of it had under another
+ * topic. Adds its result. 0 or -errno.
+ */
+static int put_workload(struct agent *a, const json_t *w, const char *store, json_t *results)
+{
+	const char *key = json_string_value(json_object_get(w, "key")),
+		   *data = json_string_value(json_object_get(w, "data"));
+	char **olds = NULL, *cur = NULL, *text;
+	bool is_same = false;
+	size_t i, n_olds = 0;
+	json_t *val;
+	int err;
+
+	err = agent_wl_find(a, key, &olds, &n_olds);
+	for (i = 0; !err && i < n_olds; i++) {
+		if (strcmp(olds[i], store))
+			continue;
+		err = agent_wl_data(a, store, &cur);
+		is_same = !err && cur && !strcmp(cur, data);
+		err = err == -ENOENT ? 0 : err;
+	}
+	free(cur);
+	if (!err && is_same && n_olds == 1) {
+		bus_kv_keys_free(olds, n_olds);
+		return json_array_append_new(results, result(shown(w, "key"), "unchanged")) ? -ENOMEM
+											    : 0;
+	}
+	val = err ? NULL : workload_value(a, w);
+	text = val ? json_dumps(val, JSON_COMPACT) : NULL;
+	json_decref(val);
+	if (!err)
+		err = text ? bus_kv_put(a->bus, BUS_BUCKET_WORKLOADS, store, text, strlen(text), NULL)
+			   : -ENOMEM;
+	free(text);
+	/* the new version is in place: its old topic's copy goes */
+	for (i = 0; !err && i < n_olds; i++)
+		if (strcmp(olds[i], store))
+			err = bus_kv_put(a->bus, BUS_BUCKET_WORKLOADS, olds[i], NULL, 0, NULL);
+	if (!err && json_array_append_new(results,
+					  result(shown(w, "key"), n_olds ? "configured" : "created")))
+		err = -ENOMEM;
+	bus_kv_keys_free(olds, n_olds);
+	return err;
+}
+
 static json_t *wl_apply(struct agent *a, const json_t *req)
 {
 	const json_t *wls = json_object_get(req, "workloads"),
 		     *pol = json_object_get(req, "policy");
 	json_t *results = json_array(), *val, *w, *err_reply;
-	const struct agent_item *old;
+	char (*store)[AGENT_WL_KEY_MAX] = NULL;
 	const char *key, *data;
 	char why[768], *text;
 	uint64_t rev = 0;
@@ -119,12 +166,18 @@ static json_t *wl_apply(struct agent *a, const json_t *req)
 
 	if ((wls && !json_is_array(wls)) || (pol && !json_is_array(pol)) || !results)
 		return fail("%s%s", "wl-apply needs arrays workloads and policy", "");
+	store = calloc(json_array_size(wls) + 1, sizeof(*store));
+	if (!store) {
+		json_decref(results);
+		return fail("%s%s", "out of memory", "");
+	}
 	/* Check everything before anything is published. */
 	json_array_foreach (wls, i, w) {
 		key = json_string_value(json_object_get(w, "key"));
 		data = json_string_value(json_object_get(w, "data"));
 		if (!key || !data || !json_is_string(json_object_get(w, "name")) ||
 		    !bus_is_valid_key(key)) {
+			free(store);
 			json_decref(results);
 			return fail("%s%s", "each workload needs a valid key, a name and data", "");
 		}
@@ -132,10 +185,11 @@ static json_t *wl_apply(struct agent *a, const json_t *req)
 		text = val ? json_dumps(val, JSON_COMPACT) : NULL;
 		json_decref(val);
 		err = text ? agent_workload_check(key, text, strlen(text), a->cfg->trust_domain,
-						  why, sizeof(why))
+						  store[i], why, sizeof(why))
 			   : -ENOMEM;
 		free(text);
 		if (err) {
+			free(store);
 			json_decref(results);
 			return fail("rejected, nothing applied: %s: %s", key,
 				    err == -ENOMEM ? "out of memory" : why);
@@ -144,6 +198,7 @@ static json_t *wl_apply(struct agent *a, const json_t *req)
 	if (json_array_size(pol)) {
 		err_reply = publish_policy(a, merged_policy(a, pol, NULL), &rev);
 		if (err_reply) {
+			free(store);
 			json_decref(results);
 			return err_reply;
 		}
@@ -151,26 +206,15 @@ static json_t *wl_apply(struct agent *a, const json_t *req)
 			json_array_append_new(results, result(shown(w, "name"), "published"));
 	}
 	json_array_foreach (wls, i, w) {
-		key = json_string_value(json_object_get(w, "key"));
-		old = agent_items_find(&a->workloads, key);
-		if (old && !strcmp(old->doc, json_string_value(json_object_get(w, "data")))) {
-			json_array_append_new(results, result(shown(w, "key"), "unchanged"));
-			continue;
-		}
-		val = workload_value(a, w);
-		text = val ? json_dumps(val, JSON_COMPACT) : NULL;
-		json_decref(val);
-		err = text ? bus_kv_put(a->bus, BUS_BUCKET_WORKLOADS, key, text, strlen(text), NULL)
-			   : -ENOMEM;
-		free(text);
+		err = put_workload(a, w, store[i], results);
 		if (err) {
+			free(store);
 			json_decref(results);
 			return fail("bus: %s (objects before %s were published)", strerror(-err),
-				    key);
+				    json_string_value(json_object_get(w, "key")));
 		}
-		json_array_append_new(results,
-				      result(shown(w, "key"), old ? "configured" : "created"));
 	}
+	free(store);
 	return json_pack("{s:b, s:o, s:I}", "ok", 1, "results", results, "revision",
 			 (json_int_t)rev);
 }
@@ -190,9 +234,10 @@ static json_t *wl_delete(struct agent *a, const json_t *req)
 	const json_t *wls = json_object_get(req, "workloads"),
 		     *pol = json_object_get(req, "policy");
 	json_t *results = json_array(), *names = json_array(), *err_reply, *w;
+	size_t i, k, n_keys, n_found = 0;
 	uint64_t rev = 0;
 	const char *key;
-	size_t i, n_found = 0;
+	char **keys;
 	bool is_found;
 	int err;
 
@@ -221,16 +266,18 @@ static json_t *wl_delete(struct agent *a, const json_t *req)
 	json_decref(names);
 	json_array_foreach (wls, i, w) {
 		key = json_string_value(json_object_get(w, "key"));
-		if (!key || !bus_is_valid_key(key) || !agent_items_find(&a->workloads, key)) {
-			json_array_append_new(results, result(shown(w, "key"), "not found"));
-			continue;
-		}
-		err = bus_kv_put(a->bus, BUS_BUCKET_WORKLOADS, key, NULL, 0, NULL);
+		keys = NULL;
+		n_keys = 0;
+		err = key && bus_is_valid_key(key) ? agent_wl_find(a, key, &keys, &n_keys) : 0;
+		for (k = 0; !err && k < n_keys; k++)
+			err = bus_kv_put(a->bus, BUS_BUCKET_WORKLOADS, keys[k], NULL, 0, NULL);
+		bus_kv_keys_free(keys, n_keys);
 		if (err) {
 			json_decref(results);
 			return fail("bus: %s (deleting %s)", strerror(-err), key);
 		}
-		json_array_append_new(results, result(shown(w, "key"), "deleted"));
+		json_array_append_new(results,
+				      result(shown(w, "key"), n_keys ? "deleted" : "not found"));
 	}
 	return json_pack("{s:b, s:o, s:I}", "ok", 1, "results", results, "revision",
 			 (json_int_t)rev);

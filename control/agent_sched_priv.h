@@ -70,4 +70,27 @@ bool agent_rollout_wants(struct agent *a, const struct wl_object *o, const char 
 const struct wl_object *agent_rollout_owner(const struct agent *a, const char *key, char *hash,
 					    uint32_t *index);
 
+/*
+ * agent_wl_keys.c: the bucket keys a workload object NS.KIND.NAME lives
+ * under now: for a placement request, every topic key the bus holds for it
+ * (one, or two while a new version moves to another topic); otherwise its
+ * own key if this agent holds it. *keys: bus_kv_keys_free(). 0 or -errno.
+ */
+int agent_wl_find(struct agent *a, const char *logical, char ***keys, size_t *n);
+
+/*
+ * The manifest text stored under bucket key (this agent's copy, else the
+ * bus's) into *data (free it; NULL when the value has none). 0 or -errno
+ * (-ENOENT: no such key).
+ */
+int agent_wl_data(struct agent *a, const char *key, char **data);
+
+/*
+ * Watch only the placement topics this node serves in bpfmesh-workloads
+ * (every resource class of selector "any" and of each of its labels, with
+ * kubernetes.io/hostname), plus every Service, ServiceAccount and
+ * ConfigMap. Call before the first bus_watch(). 0 or -errno.
+ */
+int agent_wl_watch_keys(struct agent *a);
+
 #endif /* BM_AGENT_SCHED_PRIV_H */

@@ -11,6 +11,7 @@
 
 #include "agent_priv.h"
 #include "log.h"
+#include "sched_topic.h"
 #include "workload_model.h"
 
 static void reject(struct agent *a, const struct agent_ev *ev, const char *why)
@@ -44,16 +45,22 @@ static json_t *body(const char *data, size_t len, char *why, size_t why_len)
 	return NULL;
 }
 
-/* Load one object's text into m; the object must give key. */
+/*
+ * Load one object's text into m; key must be the object's bucket key
+ * (sched_object_key(): a placement request under its topic) or, when
+ * store_key is given, may also be its NAMESPACE.KIND.NAME; store_key (room
+ * for AGENT_WL_KEY_MAX) then gets the bucket key.
+ */
 static int load_object(struct wl_model *m, const char *key, const char *text,
-		       const char *trust_domain, char *why, size_t why_len)
+		       const char *trust_domain, char *store_key, char *why, size_t why_len)
 {
+	char logical[AGENT_WL_KEY_MAX];
 	struct wl_load_opts opts = {.trust_domain = trust_domain};
 	const struct manifest_msg *first;
 	struct manifest_diag diag;
 	const struct wl_object *o;
 	size_t before = m->n_objs;
-	char want[320], name[300];
+	char want[AGENT_WL_KEY_MAX], name[300];
 	int err;
 
 	snprintf(name, sizeof(name), "bus/workload/%s", key);
@@ -71,15 +78,23 @@ static int load_object(struct wl_model *m, const char *key, const char *text,
 		return -EINVAL;
 	}
 	o = &m->objs[before];
-	snprintf(want, sizeof(want), "%s.%s.%s", o->ns, wl_kind_name(o->kind), o->name);
 	if (o->kind == WL_NODE) {
 		snprintf(why, why_len, "Node objects are not workloads");
 		return -EINVAL;
 	}
-	if (strcmp(want, key)) {
-		snprintf(why, why_len, "key must be NAMESPACE.KIND.NAME of its object (%s)", want);
+	snprintf(logical, sizeof(logical), "%s.%s.%s", o->ns, wl_kind_name(o->kind), o->name);
+	if (sched_object_key(o, want, sizeof(want)) < 0) {
+		snprintf(why, why_len, "key of %s too long", logical);
 		return -EINVAL;
 	}
+	if (strcmp(want, key) && (!store_key || strcmp(logical, key))) {
+		snprintf(why, why_len, "key must be %s (its object's%s)", want,
+			 strcmp(want, logical) ? " placement topic, namespace, kind and name"
+					       : " namespace, kind and name");
+		return -EINVAL;
+	}
+	if (store_key)
+		snprintf(store_key, AGENT_WL_KEY_MAX, "%s", want);
 	return 0;
 }
 
@@ -98,7 +113,7 @@ static const char *source_data(const json_t *j, char *why, size_t why_len)
 
 /* See agent_sched.h. */
 int agent_workload_check(const char *key, const char *data, size_t len, const char *trust_domain,
-			 char *why, size_t why_len)
+			 char *store_key, char *why, size_t why_len)
 {
 	struct wl_model *m;
 	const char *text;
@@ -111,7 +126,7 @@ int agent_workload_check(const char *key, const char *data, size_t len, const ch
 	text = source_data(j, why, why_len);
 	m = text ? wl_model_new() : NULL;
 	if (m)
-		err = load_object(m, key, text, trust_domain, why, why_len);
+		err = load_object(m, key, text, trust_domain, store_key, why, why_len);
 	else if (text)
 		snprintf(why, why_len, "out of memory");
 	wl_model_free(m);
@@ -136,7 +151,7 @@ static void apply_workload(struct agent *a, const struct agent_ev *ev)
 		}
 		return;
 	}
-	if (agent_workload_check(ev->key, ev->data, ev->len, a->cfg->trust_domain, why,
+	if (agent_workload_check(ev->key, ev->data, ev->len, a->cfg->trust_domain, NULL, why,
 				 sizeof(why)))
 		return reject(a, ev, why);
 	j = json_loadb(ev->data, ev->len, 0, NULL);
@@ -225,7 +240,7 @@ int agent_workloads_model(const struct agent *a, struct wl_model **out)
 	/* Each value was checked on arrival; one that no longer loads is left out. */
 	for (i = 0; i < a->workloads.n; i++)
 		if (load_object(m, a->workloads.v[i].key, a->workloads.v[i].doc,
-				a->cfg->trust_domain, why, sizeof(why)) == -ENOMEM) {
+				a->cfg->trust_domain, NULL, why, sizeof(why)) == -ENOMEM) {
 			wl_model_free(m);
 			return -ENOMEM;
 		}

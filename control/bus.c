@@ -54,6 +54,7 @@ struct sub_ctx {
 struct watch {
 	struct bus *bus;
 	enum bus_bucket bucket;
+	char *keys; /* the key pattern this watcher follows (">": all) */
 	natsSubscription *sub;
 	size_t prefix_len; /* strlen("$KV.<bucket>.") */
 	pthread_t thread;
@@ -68,7 +69,13 @@ struct bus {
 	natsConnection *nc;
 	jsCtx *js;
 	kvStore *kv[BUS_BUCKET_ALL];
-	struct watch watch[BUS_BUCKET_NR];
+	struct watch watch[BUS_MAX_WATCHES];
+	unsigned int n_watches;
+	/* per watched bucket: its key patterns (NULL: all keys), watchers, replayed ones */
+	char *keys[BUS_BUCKET_NR][BUS_MAX_KEY_PATTERNS];
+	unsigned int n_keys[BUS_BUCKET_NR];
+	unsigned int n_watch_of[BUS_BUCKET_NR];
+	atomic_uint n_replayed[BUS_BUCKET_NR];
 	bus_kv_fn kv_fn;
 	void *kv_ctx;
 	bus_state_fn state_fn;
@@ -367,16 +374,19 @@ static void stop_watches(struct bus *b)
 	struct watch *w;
 	int i;
 
-	for (i = 0; i < BUS_BUCKET_NR; i++)
+	for (i = 0; i < (int)b->n_watches; i++)
 		atomic_store(&b->watch[i].is_stopping, true);
-	for (i = 0; i < BUS_BUCKET_NR; i++) {
+	for (i = 0; i < (int)b->n_watches; i++) {
 		w = &b->watch[i];
-		if (!w->is_running)
-			continue;
-		pthread_join(w->thread, NULL);
-		w->is_running = false;
+		if (w->is_running) {
+			pthread_join(w->thread, NULL);
+			w->is_running = false;
+		}
 		drop_sub(w);
+		free(w->keys);
+		w->keys = NULL;
 	}
+	b->n_watches = 0;
 }
 
 /* See bus.h. */
@@ -399,6 +409,8 @@ void bus_close(struct bus *b)
 	for (i = 0; i < (int)b->n_subs; i++)
 		natsSubscription_Destroy(b->subs[i]);
 	stop_watches(b);
+	for (i = 0; i < BUS_BUCKET_NR; i++)
+		bus_set_watch_keys(b, (enum bus_bucket)i, NULL, 0);
 	for (i = 0; i < BUS_BUCKET_ALL; i++)
 		kvStore_Destroy(b->kv[i]);
 	jsCtx_Destroy(b->js);
@@ -442,12 +454,21 @@ static int open_bucket(struct bus *b, enum bus_bucket bucket)
 	return nats_err(s);
 }
 
+/*
+ * The end of this watcher's replay; the bucket's marker goes out once every
+ * watcher of the bucket has replayed (a later one, after a re-replay, too).
+ */
 static void deliver_marker(struct watch *w)
 {
 	struct bus_kv_event ev = {.bucket = w->bucket};
+	struct bus *b = w->bus;
 
-	w->is_replayed = true;
-	w->bus->kv_fn(w->bus->kv_ctx, &ev);
+	if (!w->is_replayed) {
+		w->is_replayed = true;
+		atomic_fetch_add(&b->n_replayed[w->bucket], 1);
+	}
+	if (atomic_load(&b->n_replayed[w->bucket]) >= b->n_watch_of[w->bucket])
+		b->kv_fn(b->kv_ctx, &ev);
 }
 
 /*
@@ -541,9 +562,9 @@ static int subscribe_bucket(struct bus *b, struct watch *w)
 
 	w->next_seq = 1;
 	w->is_empty = false;
-	snprintf(subject, sizeof(subject), "$KV.%s.>", bucket_names[w->bucket]);
+	snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket_names[w->bucket], w->keys);
 	snprintf(stream, sizeof(stream), "KV_%s", bucket_names[w->bucket]);
-	w->prefix_len = strlen(subject) - 1;
+	w->prefix_len = strlen("$KV.") + strlen(bucket_names[w->bucket]) + 1;
 	jsSubOptions_Init(&so);
 	so.Stream = stream;
 	so.Config.DeliverPolicy = js_DeliverLastPerSubject;
@@ -572,11 +593,19 @@ static int subscribe_bucket(struct bus *b, struct watch *w)
 	return nats_err(s);
 }
 
-static int start_watch(struct bus *b, enum bus_bucket bucket)
+static int start_watch(struct bus *b, enum bus_bucket bucket, const char *keys)
 {
-	struct watch *w = &b->watch[bucket];
+	struct watch *w;
 	int err;
 
+	if (b->n_watches == BUS_MAX_WATCHES)
+		return -ENOSPC;
+	w = &b->watch[b->n_watches];
+	memset(w, 0, sizeof(*w));
+	w->keys = strdup(keys);
+	if (!w->keys)
+		return -ENOMEM;
+	b->n_watches++; /* stop_watches() frees it, running or not */
 	w->bus = b;
 	w->bucket = bucket;
 	w->is_replayed = false;
@@ -596,6 +625,7 @@ static int start_watch(struct bus *b, enum bus_bucket bucket)
 /* See bus.h. */
 int bus_watch(struct bus *b, bus_kv_fn fn, void *ctx)
 {
+	unsigned int k;
 	int i, err = 0;
 
 	if (!bus_is_connected(b))
@@ -603,14 +633,46 @@ int bus_watch(struct bus *b, bus_kv_fn fn, void *ctx)
 	stop_watches(b);
 	b->kv_fn = fn;
 	b->kv_ctx = ctx;
-	for (i = 0; i < BUS_BUCKET_NR && !err; i++) {
+	/* every watcher counted before any starts, so no marker goes out early */
+	for (i = 0; i < BUS_BUCKET_NR; i++) {
+		b->n_watch_of[i] = 0;
+		atomic_store(&b->n_replayed[i], 0);
+	}
+	for (i = 0; i < BUS_BUCKET_NR && !err; i++)
 		err = open_bucket(b, (enum bus_bucket)i);
-		if (!err)
-			err = start_watch(b, (enum bus_bucket)i);
+	for (i = 0; i < BUS_BUCKET_NR && !err; i++)
+		b->n_watch_of[i] = b->n_keys[i] ? b->n_keys[i] : 1;
+	for (i = 0; i < BUS_BUCKET_NR && !err; i++) {
+		for (k = 0; !err && k < (b->n_keys[i] ? b->n_keys[i] : 1); k++)
+			err = start_watch(b, (enum bus_bucket)i, b->n_keys[i] ? b->keys[i][k] : ">");
 		if (err)
 			pr_warn("bus: watch bucket %s: %s", bucket_names[i], strerror(-err));
 	}
 	return err;
+}
+
+/* See bus.h. */
+int bus_set_watch_keys(struct bus *b, enum bus_bucket bucket, const char *const *patterns,
+		       size_t n)
+{
+	char *copy[BUS_MAX_KEY_PATTERNS] = {0};
+	size_t i;
+
+	if ((unsigned int)bucket >= BUS_BUCKET_NR || n > BUS_MAX_KEY_PATTERNS)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		copy[i] = strdup(patterns[i]);
+		if (!copy[i]) {
+			for (i = 0; i < n; i++)
+				free(copy[i]);
+			return -ENOMEM;
+		}
+	}
+	for (i = 0; i < b->n_keys[bucket]; i++)
+		free(b->keys[bucket][i]);
+	memcpy(b->keys[bucket], copy, sizeof(copy));
+	b->n_keys[bucket] = (unsigned int)n;
+	return 0;
 }
 
 static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -702,6 +764,83 @@ int bus_kv_get(struct bus *b, enum bus_bucket bucket, const char *key, char **da
 		*rev = kvEntry_Revision(e);
 	kvEntry_Destroy(e);
 	return 0;
+}
+
+/* See bus.h. */
+int bus_kv_keys(struct bus *b, enum bus_bucket bucket, const char *pattern, char ***keys,
+		size_t *n)
+{
+	char filter[512], stream[128];
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	kvEntry *e = NULL;
+	const char *key;
+	size_t prefix;
+	char **out;
+	jsOptions o;
+	natsStatus s;
+	int i, err;
+
+	*keys = NULL;
+	*n = 0;
+	if ((unsigned int)bucket >= BUS_BUCKET_ALL || !pattern || !*pattern ||
+	    strlen(pattern) > 400)
+		return -EINVAL;
+	if (!bus_is_connected(b))
+		return -ENOTCONN;
+	err = open_bucket(b, bucket);
+	if (err)
+		return err;
+	jsOptions_Init(&o);
+	snprintf(filter, sizeof(filter), "$KV.%s.%s", bucket_names[bucket], pattern);
+	snprintf(stream, sizeof(stream), "KV_%s", bucket_names[bucket]);
+	prefix = strlen("$KV.") + strlen(bucket_names[bucket]) + 1;
+	o.Stream.Info.SubjectsFilter = filter;
+	s = js_GetStreamInfo(&si, b->js, stream, &o, &jerr);
+	if (s != NATS_OK)
+		return nats_err(s);
+	out = si->State.Subjects ? calloc((size_t)si->State.Subjects->Count + 1, sizeof(*out))
+				 : calloc(1, sizeof(*out));
+	err = out ? 0 : -ENOMEM;
+	for (i = 0; !err && si->State.Subjects && i < si->State.Subjects->Count; i++) {
+		key = si->State.Subjects->List[i].Subject;
+		if (strlen(key) <= prefix)
+			continue;
+		key += prefix;
+		/* the stream keeps a deleted key's marker: only live keys count */
+		s = kvStore_Get(&e, b->kv[bucket], key);
+		kvEntry_Destroy(e);
+		e = NULL;
+		if (s == NATS_NOT_FOUND)
+			continue;
+		if (s != NATS_OK) {
+			err = nats_err(s);
+			break;
+		}
+		out[*n] = strdup(key);
+		if (!out[*n])
+			err = -ENOMEM;
+		else
+			(*n)++;
+	}
+	jsStreamInfo_Destroy(si);
+	if (err) {
+		bus_kv_keys_free(out, *n);
+		*n = 0;
+		return err;
+	}
+	*keys = out;
+	return 0;
+}
+
+/* See bus.h. */
+void bus_kv_keys_free(char **keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; keys && i < n; i++)
+		free(keys[i]);
+	free(keys);
 }
 
 /* See bus.h. */

@@ -81,6 +81,20 @@ const char *bus_urls(const struct bus *b);
  */
 int bus_watch(struct bus *b, bus_kv_fn fn, void *ctx);
 
+#define BUS_MAX_KEY_PATTERNS 24
+#define BUS_MAX_WATCHES (BUS_BUCKET_NR + 2 * BUS_MAX_KEY_PATTERNS)
+
+/*
+ * From the next bus_watch() on, watch only the keys of bucket that match
+ * one of the n patterns (NATS subject wildcards: "*" one token, ">" the
+ * rest), one watcher each; n = 0: every key (the default). The bucket's
+ * end-of-replay marker goes out once every one of its watchers replayed.
+ * Patterns should not overlap (a key matching two arrives twice). Returns
+ * 0 or -errno (-EINVAL: more than BUS_MAX_KEY_PATTERNS; nothing changed).
+ */
+int bus_set_watch_keys(struct bus *b, enum bus_bucket bucket, const char *const *patterns,
+		       size_t n);
+
 /*
  * Subscribe to a core subject (wildcards allowed). On return the server has
  * registered the interest (a round trip, at most 2 s): every message
@@ -118,6 +132,18 @@ int bus_kv_get(struct bus *b, enum bus_bucket bucket, const char *key, char **da
 
 /* Remove a key and its history (a purge marker stays). Returns 0 or -errno. */
 int bus_kv_purge(struct bus *b, enum bus_bucket bucket, const char *key);
+
+/*
+ * The live keys of bucket matching pattern (subject wildcards: "*" one
+ * token, ">" the rest), asked of the server (stream subjects, then a get
+ * per key: a deleted key's marker does not count). *keys (free with
+ * bus_kv_keys_free) holds *n keys. Returns 0 or -errno.
+ */
+int bus_kv_keys(struct bus *b, enum bus_bucket bucket, const char *pattern, char ***keys,
+		size_t *n);
+
+/* Free what bus_kv_keys() gave. NULL-safe. */
+void bus_kv_keys_free(char **keys, size_t n);
 
 /* The bucket's name ("bpfmesh-policy"...), or NULL. */
 const char *bus_bucket_name(enum bus_bucket bucket);

@@ -9,6 +9,7 @@
 
 #include "cmd_apply.h"
 #include "sched_expand.h"
+#include "sched_topic.h"
 
 /* See cmd_apply.h. */
 void apply_format_cpu(uint64_t milli, char *buf, size_t cap)
@@ -235,7 +236,7 @@ int apply_print_placement(const struct wl_model *wm, FILE *fp, FILE *warn_fp)
 	out = calloc(b.n_reps ? b.n_reps : 1, sizeof(*out));
 	err = out ? sched_view_init(&v, b.nodes, b.n_nodes) : -ENOMEM;
 	if (!err)
-		err = sched_place(&v, b.reps, b.n_reps, NULL, out);
+		err = sched_place_by_topic(&v, b.reps, b.n_reps, NULL, out, NULL);
 	for (i = 0; err >= 0 && i < b.n_reps; i++) {
 		if (out[i] >= 0) {
 			fprintf(fp, "placement: %s -> %s\n", b.keys[i], b.nodes[out[i]].name);

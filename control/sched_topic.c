@@ -78,18 +78,56 @@ bool sched_node_serves(const struct sched_node *node, const struct sched_topic *
 	return false;
 }
 
+static int fits_in(int n, size_t len)
+{
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+
+/* See sched_topic.h. */
+int sched_topic_key(const struct sched_topic *t, char *buf, size_t len)
+{
+	if (t->selector)
+		return fits_in(snprintf(buf, len, "c%um%u.s%016llx", t->cpu_class, t->mem_class,
+					(unsigned long long)t->selector),
+			       len);
+	return fits_in(snprintf(buf, len, "c%um%u.any", t->cpu_class, t->mem_class), len);
+}
+
 /* See sched_topic.h. */
 int sched_topic_subject(const struct sched_topic *t, char *buf, size_t len)
 {
-	int n;
+	char key[SCHED_TOPIC_SUBJECT_MAX];
 
-	if (t->selector)
-		n = snprintf(buf, len, "bpfmesh.v1.sched.req.c%um%u.s%016llx", t->cpu_class,
-			     t->mem_class, (unsigned long long)t->selector);
-	else
-		n = snprintf(buf, len, "bpfmesh.v1.sched.req.c%um%u.any", t->cpu_class,
-			     t->mem_class);
-	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+	if (sched_topic_key(t, key, sizeof(key)) < 0)
+		return -ENOSPC;
+	return fits_in(snprintf(buf, len, "bpfmesh.v1.sched.req.%s", key), len);
+}
+
+/* See sched_topic.h. */
+int sched_label_token(const char *key, const char *value, char *buf, size_t len)
+{
+	return fits_in(snprintf(buf, len, "s%016llx", (unsigned long long)pair_hash(key, value)),
+		       len);
+}
+
+/* See sched_topic.h. */
+int sched_object_key(const struct wl_object *o, char *buf, size_t len)
+{
+	struct sched_replica r = {.pod = &o->pod};
+	char topic[SCHED_TOPIC_SUBJECT_MAX];
+	struct sched_topic t;
+
+	if (o->kind != WL_POD && o->kind != WL_DEPLOYMENT && o->kind != WL_STATEFULSET &&
+	    o->kind != WL_DAEMONSET)
+		return fits_in(snprintf(buf, len, "%s.%s.%s", o->ns, wl_kind_name(o->kind), o->name),
+			       len);
+	r.req = wl_pod_requests(&o->pod);
+	sched_topic_of(&r, &t);
+	if (sched_topic_key(&t, topic, sizeof(topic)) < 0)
+		return -ENOSPC;
+	return fits_in(snprintf(buf, len, SCHED_REQ_KEY_PREFIX ".%s.%s.%s.%s", topic, o->ns,
+				wl_kind_name(o->kind), o->name),
+		       len);
 }
 
 struct topic_ref {

@@ -48,6 +48,23 @@ bool sched_node_serves(const struct sched_node *node, const struct sched_topic *
  */
 int sched_topic_subject(const struct sched_topic *t, char *buf, size_t len);
 
+/* Bucket keys of placement requests start so (no namespace can: "_" is not in a DNS label). */
+#define SCHED_REQ_KEY_PREFIX "_p"
+
+/* "cCmM.any" or "cCmM.sHEX16": the topic's tokens. Returns the length, or -ENOSPC. */
+int sched_topic_key(const struct sched_topic *t, char *buf, size_t len);
+
+/* "sHEX16": the selector token of a node label KEY=VALUE. Returns the length, or -ENOSPC. */
+int sched_label_token(const char *key, const char *value, char *buf, size_t len);
+
+/*
+ * The bpfmesh-workloads key of o: a placement request (Pod, Deployment,
+ * StatefulSet, DaemonSet) goes under its topic,
+ * SCHED_REQ_KEY_PREFIX.cCmM.SELECTOR.NS.KIND.NAME, every other object
+ * under NS.KIND.NAME. Returns the length, or -ENOSPC.
+ */
+int sched_object_key(const struct wl_object *o, char *buf, size_t len);
+
 /*
  * sched_place() per topic: the replicas are grouped by topic and the groups
  * placed one after another, each starting from the load of the topics it

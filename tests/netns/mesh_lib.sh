@@ -185,31 +185,40 @@ for w in json.load(sys.stdin)["workloads"]:
         print(p["pod"], p["node"] or "-")' | sort
 }
 
-# mesh_converged N: every alive node computes the same placement of N
-# replicas, all on alive nodes, each running (pid alive) exactly where it is
-# placed, and each StatefulSet claim held by the placed node.
+# mesh_placement_all: "POD NODE" lines of every alive node's placement, merged
+# (an agent only knows the placement topics its node serves), sorted.
+mesh_placement_all() {
+	local i
+	for i in $(mesh_alive); do mesh_placement "$i"; done | sort -u
+}
+
+# mesh_converged N: the alive nodes' placements, merged, hold N replicas, all
+# on alive nodes; every node that knows a replica places it alike; each runs
+# (pid alive) exactly where it is placed; each StatefulSet claim is held by
+# the placed node. (A node knows only the topics it serves: docs/scheduler.md.)
 mesh_converged() {
-	local i first="" p alive
+	local i alive views=()
 	alive=$(mesh_alive | sed 's/^/n/' | tr '\n' ' ')
 	for i in $(mesh_alive); do
-		p=$(mesh_placement "$i")
-		[ "$(echo "$p" | grep -c .)" = "$1" ] || return 1
-		[ -z "$first" ] && first=$p
-		[ "$p" = "$first" ] || return 1
+		mesh_bm "$i" get workloads -o json >"$BM_TEST_DIR/conv-n$i.json" 2>/dev/null || return 1
+		views+=("$BM_TEST_DIR/conv-n$i.json")
 	done
-	for i in $(mesh_alive); do
-		mesh_bm "$i" get workloads -o json 2>/dev/null | ALIVE="$alive" ME="n$i" python3 -c '
+	ALIVE="$alive" N="$1" python3 -c '
 import json, os, sys
-alive, me = os.environ["ALIVE"].split(), os.environ["ME"]
-for w in json.load(sys.stdin)["workloads"]:
-    here = {r["pod"] for r in w["running_here"]}
-    for p in w["placement"]:
-        assert p["node"] in alive, p
-        assert (p["node"] == me) == (p["pod"] in here), (p, here)
-        assert p.get("holder", p["node"]) == p["node"], p
-    for r in w["running_here"]:
-        os.kill(r["pid"], 0)' 2>/dev/null || return 1
-	done
+alive, want = os.environ["ALIVE"].split(), int(os.environ["N"])
+where = {}
+for path in sys.argv[1:]:
+    me = path.rsplit("conv-", 1)[1][:-5]
+    for w in json.load(open(path))["workloads"]:
+        here = {r["pod"] for r in w["running_here"]}
+        for p in w["placement"]:
+            assert p["node"] in alive, p
+            assert where.setdefault(p["pod"], p["node"]) == p["node"], (p, where[p["pod"]])
+            assert (p["node"] == me) == (p["pod"] in here), (me, p, here)
+            assert p.get("holder", p["node"]) == p["node"], p
+        for r in w["running_here"]:
+            os.kill(r["pid"], 0)
+assert len(where) == want, (len(where), want)' "${views[@]}" 2>/dev/null
 }
 
 # mesh_dump_logs: the tail of every agent's log; with MESH_KEEP_LOGS=DIR the

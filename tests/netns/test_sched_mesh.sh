@@ -122,7 +122,8 @@ N_REPLICAS=10 # 3 web, 1 other, 1 cache, 3 logger (DaemonSet), 2 db
 wl() { mesh_bm "$1" get workloads -o json 2>/dev/null; }
 
 alive_nodes() { mesh_alive; }
-placement() { mesh_placement "$1"; }
+# placement: every alive node's placement merged (a node knows only the topics it serves)
+placement() { mesh_placement_all; }
 converged() { mesh_converged "$N_REPLICAS"; }
 
 # addr_of POD: the replica's address from the endpoints bucket (node 1's view).
@@ -228,6 +229,9 @@ p1=$(placement 1)
 echo "$p1"
 check "the nodeSelector keeps cache off the unlabelled n1" \
 	[ -n "$(echo "$p1" | awk '$1 ~ /^cache-/ && $2 != "n1"')" ]
+knows() { mesh_placement "$1" | grep -q "^$2"; }
+check "placement topics: n1 (no disk=ssd) never receives the cache request, n2 and n3 do" \
+	eval '! knows 1 cache- && knows 2 cache- && knows 3 cache- && knows 1 web-'
 check "the DaemonSet runs one logger on every node" \
 	[ "$(echo "$p1" | awk '$1 ~ /^logger-/ {print $1 "=" $2}' | tr '\n' ' ')" = "logger-n1=n1 logger-n2=n2 logger-n3=n3 " ]
 check "replicas spread over more than one node" [ "$(echo "$p1" | awk '{print $2}' | sort -u | wc -l)" -gt 1 ]
@@ -296,6 +300,40 @@ check "a StatefulSet ordinal never ran on two nodes at once" [ ! -s "$BM_TEST_DI
 
 # Delete: replicas stop everywhere, endpoints go.
 survivor=$(alive_nodes | sed -n 1p)
+# A new version whose request (1.1 CPU) puts it in another placement topic:
+# its old topic's copy goes, every node that serves either holds it once.
+cat >"$BM_TEST_DIR/other2.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: other, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: other}}
+  template:
+    metadata: {labels: {app: other}}
+    spec:
+      serviceAccountName: other
+      containers:
+        - name: other
+          image: host
+          command: [python3, $NETTOOL_PY, serve, 0.0.0.0, --tcp, "8080", --seconds, "300"]
+          resources: {requests: {cpu: 1100m}}
+YAML
+old_other=$(wl "$survivor" | python3 -c 'import json,sys; print([w["template"] for w in json.load(sys.stdin)["workloads"] if w["name"] == "other" and w["kind"] == "deployment"][0])')
+check "re-apply with 1.1 CPU (resource class c1): configured" \
+	eval 'mesh_bm "$survivor" apply -f "$BM_TEST_DIR/other2.yaml" | grep -q "deployment/shop/other configured"'
+one_other() {
+	local i
+	for i in $(alive_nodes); do
+		[ "$(wl "$i" | OLD="$old_other" python3 -c '
+import json, os, sys
+ws = [w for w in json.load(sys.stdin)["workloads"] if w["name"] == "other" and w["kind"] == "deployment"]
+print(len(ws) == 1 and ws[0]["template"] != os.environ["OLD"])')" = True ] || return 1
+	done
+}
+check "the new version replaces the old replica" mesh_wait 30 converged
+check "every node holds the new version once, not the old topic's copy" mesh_wait 10 one_other
+
 check "delete statefulset/db" eval 'mesh_bm "$survivor" delete statefulset/db -n shop >/dev/null'
 no_db() { ! mesh_bm "$1" get endpoints | grep "db-" >/dev/null; }
 check "db endpoints withdrawn" mesh_wait 10 no_db "$survivor"

@@ -225,35 +225,50 @@ static void workload_doc(char *buf, size_t len, int schema, const char *yaml)
 	"    metadata: {labels: {app: web}}\\n"                                              \
 	"    spec: {containers: [{name: web, command: [sleep, '60']}]}\\n"
 
+#define WEB_KEY "_p.c0m0.any.shop.deployment.web"
+
 static void test_agent_workload_events(void)
 {
 	struct agent a = {.cfg = &cfg};
-	char doc[1024], two[2048], why[256];
+	char doc[1024], two[2048], why[256], store[AGENT_WL_KEY_MAX];
 	struct wl_model *m = NULL;
 
 	workload_doc(doc, sizeof(doc), 1, WL_DEPLOY);
-	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.web", doc, strlen(doc), NULL, why,
+	/* A placement request lives under its topic (no requests, no selector: c0m0.any). */
+	CU_ASSERT_EQUAL(agent_workload_check(WEB_KEY, doc, strlen(doc), NULL, NULL, why,
 					     sizeof(why)),
 			0);
-	/* The key must name the object; one object per value; schema 1. */
-	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.api", doc, strlen(doc), NULL, why,
-					     sizeof(why)),
+	/* apply may name it NAMESPACE.KIND.NAME and learns the bucket key */
+	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.web", doc, strlen(doc), NULL, store,
+					     why, sizeof(why)),
+			0);
+	CU_ASSERT_STRING_EQUAL(store, WEB_KEY);
+	/* on the bus, under any other key (another topic too), it is rejected */
+	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.web", doc, strlen(doc), NULL, NULL,
+					     why, sizeof(why)),
 			-EINVAL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "shop.deployment.web"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, WEB_KEY));
+	CU_ASSERT_EQUAL(agent_workload_check("_p.c1m0.any.shop.deployment.web", doc, strlen(doc),
+					     NULL, NULL, why, sizeof(why)),
+			-EINVAL);
+	/* The key must name the object; one object per value; schema 1. */
+	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.api", doc, strlen(doc), NULL, store,
+					     why, sizeof(why)),
+			-EINVAL);
 	workload_doc(two, sizeof(two), 1, WL_DEPLOY "---\\n" WL_DEPLOY);
-	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.web", two, strlen(two), NULL, why,
+	CU_ASSERT_EQUAL(agent_workload_check(WEB_KEY, two, strlen(two), NULL, NULL, why,
 					     sizeof(why)),
 			-EINVAL);
 	workload_doc(two, sizeof(two), 2, WL_DEPLOY);
-	CU_ASSERT_EQUAL(agent_workload_check("shop.deployment.web", two, strlen(two), NULL, why,
+	CU_ASSERT_EQUAL(agent_workload_check(WEB_KEY, two, strlen(two), NULL, NULL, why,
 					     sizeof(why)),
 			-EINVAL);
 
 	/* Events: newer revisions win, rejects are counted and change nothing. */
-	feed(&a, BUS_BUCKET_WORKLOADS, "shop.deployment.web", 3, doc);
+	feed(&a, BUS_BUCKET_WORKLOADS, WEB_KEY, 3, doc);
 	CU_ASSERT_EQUAL(a.workloads.n, 1);
 	CU_ASSERT_TRUE(a.sched.is_dirty);
-	feed(&a, BUS_BUCKET_WORKLOADS, "shop.deployment.api", 4, doc);
+	feed(&a, BUS_BUCKET_WORKLOADS, "_p.c0m0.any.shop.deployment.api", 4, doc);
 	CU_ASSERT_EQUAL(a.workloads.n, 1);
 	CU_ASSERT_EQUAL(a.n_rejected, 1);
 	CU_ASSERT_EQUAL_FATAL(agent_workloads_model(&a, &m), 0);
