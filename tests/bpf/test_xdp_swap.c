@@ -167,6 +167,42 @@ static void test_xdp_swap_grows(void)
 }
 
 /*
+ * A slot whose inner map has room for more than INNER_CLEAR_MAX (32768)
+ * entries gets a fresh map when it comes round again, even though the table
+ * would fit: emptying a large map costs more than creating one.
+ */
+static void test_xdp_swap_large_replaced(void)
+{
+	uint32_t before[TABLES_NR][BM_GEN_SLOTS], after[TABLES_NR][BM_GEN_SLOTS];
+	uint32_t slot = BM_GEN_SLOT(fx.generation + 1);
+	struct bm_tables t;
+	int i, k;
+
+	CU_ASSERT_EQUAL_FATAL(install_variant(25000, &t), 0); /* room 37516 */
+	CU_ASSERT_EQUAL(BM_GEN_SLOT(fx.generation), slot);
+	expect_counts(&t);
+	expect_extra(true);
+	tables_release(&t);
+	for (i = 1; i < BM_GEN_SLOTS; i++) {
+		CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0);
+		tables_release(&t);
+	}
+	slot_ids(before);
+	CU_ASSERT_EQUAL_FATAL(install_variant(25000, &t), 0); /* the same slot again */
+	CU_ASSERT_EQUAL(BM_GEN_SLOT(fx.generation), slot);
+	slot_ids(after);
+	for (k = 0; k < TABLES_NR; k++)
+		CU_ASSERT_EQUAL(before[k][slot] != after[k][slot], k == TABLES_HOST4);
+	expect_counts(&t);
+	expect_extra(true);
+	tables_release(&t);
+	CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0);
+	expect_counts(&t);
+	expect_extra(false);
+	tables_release(&t);
+}
+
+/*
  * Variant X puts A in class 2 and allows class 2 -> B; Y puts A in class 4
  * and allows class 4 -> B. Each allows A -> B:80 with its own rule; the
  * ipcache of one with the policy of the other denies.
@@ -246,6 +282,7 @@ static const struct bm_test_case cases[] = {
 	{"test_xdp_swap_prepared", test_xdp_swap_prepared},
 	{"test_xdp_swap_in_place", test_xdp_swap_in_place},
 	{"test_xdp_swap_grows", test_xdp_swap_grows},
+	{"test_xdp_swap_large_replaced", test_xdp_swap_large_replaced},
 	{"test_xdp_swap_never_mixed", test_xdp_swap_never_mixed},
 	{NULL, NULL},
 };
