@@ -730,9 +730,15 @@ void agent_tick_members(struct agent *a)
 		a->bus_lost_ms = a->bus_lost_ms ? a->bus_lost_ms : now;
 	for (i = 0; is_connected && a->bus_lost_ms && i < a->n_peers; i++)
 		a->peers[i].last_ms = now;
+	/*
+	 * The peers lost the server too and come back on their own reconnect
+	 * backoff, up to its cap after us: only then does silence count.
+	 */
+	if (is_connected && a->bus_lost_ms)
+		a->judge_peers_ms = now + bus_max_backoff_ms(a->bus);
 	if (is_connected)
 		a->bus_lost_ms = 0;
-	for (i = 0; is_connected && i < a->n_peers; i++) {
+	for (i = 0; is_connected && now >= a->judge_peers_ms && i < a->n_peers; i++) {
 		if (!a->peers[i].is_alive || now - a->peers[i].last_ms <= a->cfg->dead_after_ms)
 			continue;
 		a->peers[i].is_alive = false;

@@ -92,6 +92,7 @@ struct agent {
 	uint64_t hb_sent_us; /* when heartbeat hb_seq was published (monotonic) */
 	uint64_t bus_lag_us; /* own heartbeat back through bus and queue; 0: not yet */
 	uint64_t bus_lost_ms; /* when the bus went away; 0 while connected */
+	uint64_t judge_peers_ms; /* no peer is judged failed before this (after an outage) */
 	uint64_t n_rejected, n_installs;
 	uint32_t generation;
 	double last_install_ms;

@@ -422,6 +422,12 @@ void bus_close(struct bus *b)
 }
 
 /* See bus.h. */
+unsigned int bus_max_backoff_ms(const struct bus *b)
+{
+	return b ? b->max_backoff_ms : 0;
+}
+
+/* See bus.h. */
 bool bus_is_connected(struct bus *b)
 {
 	return b && b->nc && natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED;

@@ -70,6 +70,9 @@ void bus_close(struct bus *b);
 /* Is the connection up right now? (false for NULL) */
 bool bus_is_connected(struct bus *b);
 
+/* The reconnect backoff's cap in ms (a peer reconnects at most this long after us). */
+unsigned int bus_max_backoff_ms(const struct bus *b);
+
 /* The server URL(s) in use. Owned by b. */
 const char *bus_urls(const struct bus *b);
 
