@@ -314,6 +314,10 @@ static void publish(struct agent *a, const struct agent_replica *r, struct agent
 									       : "TCP",
 						 "name", p->name));
 		}
+	if (agent_sidecar_serves_invoke(a, r->obj, r->pod)) /* policies may name it */
+		json_array_append_new(ports, json_pack("{s:i, s:s, s:s}", "port",
+						       AGENT_SIDECAR_INVOKE_PORT, "protocol", "TCP",
+						       "name", AGENT_SIDECAR_INVOKE_PORT_NAME));
 	ep = json_pack("{s:i, s:s, s:s, s:s, s:[s], s:o, s:o, s:s}", "schema", BUS_SCHEMA,
 		       "namespace", r->obj->ns, "name", r->pod, "identity", pod->identity,
 		       "addresses", l->address, "labels", labels, "ports", ports, "node",

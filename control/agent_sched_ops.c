@@ -421,16 +421,17 @@ static json_t *get_endpoints(struct agent *a)
 		doc = json_loads(a->endpoints.v[i].doc, 0, NULL);
 		meta = json_object_get(doc, "metadata");
 		spec = json_object_get(doc, "spec");
-		json_array_append_new(arr,
-				      json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:I}",
-						"key", a->endpoints.v[i].key, "namespace",
-						json_object_get(meta, "namespace"), "name",
-						json_object_get(meta, "name"), "identity",
-						json_object_get(spec, "identity"), "addresses",
-						json_object_get(spec, "addresses"), "node",
-						json_object_get(spec, "nodeName"), "labels",
-						json_object_get(meta, "labels"), "revision",
-						(json_int_t)a->endpoints.v[i].rev));
+		json_array_append_new(
+			arr, json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:I}",
+				       "key", a->endpoints.v[i].key, "namespace",
+				       json_object_get(meta, "namespace"), "name",
+				       json_object_get(meta, "name"), "identity",
+				       json_object_get(spec, "identity"), "addresses",
+				       json_object_get(spec, "addresses"), "ports",
+				       json_object_get(spec, "ports"), "node",
+				       json_object_get(spec, "nodeName"), "labels",
+				       json_object_get(meta, "labels"), "revision",
+				       (json_int_t)a->endpoints.v[i].rev));
 		json_decref(doc);
 	}
 	return json_pack("{s:b, s:s, s:o}", "ok", 1, "node", a->cfg->node, "endpoints",

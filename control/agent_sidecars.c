@@ -41,6 +41,25 @@ bool agent_sidecar_is_wanted(const struct agent *a, const struct wl_object *o)
 	return !a->rl && !a->cfg->is_sidecars_off && !o->pod.is_sidecar_off;
 }
 
+/* See agent_sidecars.h. */
+bool agent_sidecar_serves_invoke(const struct agent *a, const struct wl_object *o, const char *pod)
+{
+	char doc[PATH_MAX];
+	size_t i, j;
+
+	if (!agent_sidecar_is_wanted(a, o) ||
+	    agent_replica_identity_path(a, pod, doc, sizeof(doc)) || access(doc, R_OK))
+		return false;
+	for (i = 0; i < o->pod.n_containers; i++)
+		for (j = 0; j < o->pod.containers[i].n_ports; j++)
+			if (o->pod.containers[i].ports[j].port == AGENT_SIDECAR_INVOKE_PORT ||
+			    (o->pod.containers[i].ports[j].name &&
+			     !strcmp(o->pod.containers[i].ports[j].name,
+				     AGENT_SIDECAR_INVOKE_PORT_NAME)))
+				return false;
+	return true;
+}
+
 static unsigned int app_port(const struct wl_object *o)
 {
 	size_t i;

@@ -25,6 +25,8 @@ struct wl_object;
  * "Sidecars").
  */
 #define AGENT_SIDECAR_INVOKE_PORT 50002
+/* The name of that port on the replica's endpoint, for NetworkPolicy rules. */
+#define AGENT_SIDECAR_INVOKE_PORT_NAME "dapr-invoke"
 
 /* The environment a replica's containers get for its sidecar. */
 struct agent_sidecar_env {
@@ -37,6 +39,14 @@ struct agent_sidecar_env {
  * --no-sidecars, not annotated bpfmesh.io/sidecar: "false")? Cannot fail.
  */
 bool agent_sidecar_is_wanted(const struct agent *a, const struct wl_object *o);
+
+/*
+ * Does the sidecar of o's replica pod serve invocations on this agent
+ * (it gets one, and the replica has an identity document)? Then its
+ * endpoint names port AGENT_SIDECAR_INVOKE_PORT AGENT_SIDECAR_INVOKE_PORT_NAME,
+ * unless a container declares that port or name itself. Cannot fail.
+ */
+bool agent_sidecar_serves_invoke(const struct agent *a, const struct wl_object *o, const char *pod);
 
 /*
  * The containers' environment for a replica of o into e: DAPR_HTTP_PORT

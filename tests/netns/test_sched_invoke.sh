@@ -9,11 +9,14 @@
 #    front -> back:8080 passes (real packets), while front's
 #    POST /v1.0/invoke/back/method/m/hello gets a bounded 504
 #    ERR_DIRECT_INVOKE naming the port, and back's app is never reached;
-#  - the same policy admitting 50002 too: the call reaches back's app, which
+#  - the same policy admitting the named port dapr-invoke too (the agent
+#    names 50002 so on the endpoints): the call reaches back's app, which
 #    sees the caller's app id and verified identity, and front gets its answer;
 #  - identity renewal (--workload-ttl 12s, renewed every 8 s): both sidecars
 #    reload their documents in place (same pids, a new serial in
-#    /v1.0/metadata), and a later handshake presents front's renewed document.
+#    /v1.0/metadata), and a later handshake presents front's renewed document;
+#  - a renewed document that does not check out: the reload fails, the
+#    sidecar exits 1 and the agent starts another, which serves again.
 # ctest-labels: netns agent scheduler sidecar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mesh_lib.sh"
@@ -85,7 +88,8 @@ YAML
 	done
 	policy '{port: 8080}'
 } >"$BM_TEST_DIR/apps.yaml"
-policy '{port: 8080}, {port: 50002}' >"$BM_TEST_DIR/admit.yaml"
+# The named port the agent puts on endpoints whose sidecar serves invocations.
+policy '{port: 8080}, {port: dapr-invoke}' >"$BM_TEST_DIR/admit.yaml"
 
 mesh_up 2
 bmi() { local d=$1; shift; "$BPFMESH" --state-dir "$d" identity "$@" >>"$BM_TEST_DIR/identity.log" 2>&1; }
@@ -98,8 +102,12 @@ bmi "$STATE_DIR/n2" enroll --install "$BM_TEST_DIR/cert2" \
 for i in 1 2; do
 	mesh_agent_start "$i" --sidecar-bin "$SIDECAR" --trust-domain test.bpfmesh --workload-ttl 12s
 done
-both_ready() { mesh_ready 1 && mesh_ready 2; }
-check "two agents ready" mesh_wait 40 both_ready
+# Ready, and each sees both nodes alive, so the first placement is the final one.
+sees_two() {
+	[ "$(mesh_bm "$1" get nodes -o json | python3 -c 'import json,sys; print(sum(n["alive"] for n in json.load(sys.stdin)["nodes"]))')" = 2 ]
+}
+both_ready() { mesh_ready 1 && mesh_ready 2 && sees_two 1 && sees_two 2; }
+check "two agents ready, each seeing both nodes" mesh_wait 40 both_ready
 [ "$BM_FAILS" = 0 ] || { finish; exit 1; }
 check "apply front, back and a policy admitting only 8080 to back" \
 	eval 'mesh_bm 1 apply -f "$BM_TEST_DIR/apps.yaml" >/dev/null'
@@ -185,14 +193,23 @@ check "... within the sidecar's bound (took $secs s, under 8 s)" \
 check "... and back's app was never reached" [ ! -e "$OUT/$BACK.calls" ]
 
 # Admitted: the call goes through.
-check "apply the policy admitting 50002 too" eval 'mesh_bm 2 apply -f "$BM_TEST_DIR/admit.yaml" >/dev/null'
+named_port() {
+	mesh_bm 1 get endpoints -o json | POD=$BACK python3 -c '
+import json, os, sys
+for e in json.load(sys.stdin)["endpoints"]:
+    if e["name"] == os.environ["POD"]:
+        sys.exit(not {"port": 50002, "protocol": "TCP", "name": "dapr-invoke"} in e["ports"])
+sys.exit(1)'
+}
+check "back's endpoint names port 50002 dapr-invoke" named_port
+check "apply the policy admitting port dapr-invoke too" eval 'mesh_bm 2 apply -f "$BM_TEST_DIR/admit.yaml" >/dev/null'
 invoked() {
 	local o
 	o=$(http front- POST /sc/v1.0/invoke/back/method/m/hello '{"n":2}') || return 1
 	[ "${o%% *}" = 200 ] || return 1
 	echo "$o" | cut -d' ' -f3- >"$BM_TEST_DIR/answer.json"
 }
-check "front invokes back once 50002 is admitted" mesh_wait 20 invoked
+check "front invokes back once dapr-invoke is admitted" mesh_wait 20 invoked
 cat "$BM_TEST_DIR/answer.json"; echo
 answer_ok() {
 	BACK="$BACK" python3 - "$BM_TEST_DIR/answer.json" <<'PY'
@@ -242,6 +259,25 @@ check "the sidecars still have not restarted" eval \
 	'[ "$(sc_pid_of "$FRONT")" = "$FRONT_SC" ] && [ "$(sc_pid_of "$BACK")" = "$BACK_SC" ]'
 check "no sidecar restart in the agents' logs" eval \
 	'! grep -q "restarting its sidecar\|sidecar pid .* exited\|killed by signal" "$BM_TEST_DIR"/agent*.log'
+
+# A renewed document that does not check out (garbage, replaced by rename
+# as the agent does): the reload fails, the sidecar exits and the agent
+# starts a new one, which serves once the next renewal brings a good one.
+# (the node front runs on now: its pid file; a replica that moved at the
+# start leaves an old log on the other node)
+FRONT_PIDF=$(ls "$STATE_DIR"/n*/sidecars/shop_"$FRONT".pid | head -1)
+FRONT_LOG=${FRONT_PIDF%.pid}.log
+FRONT_DOC=$(dirname "$(dirname "$FRONT_PIDF")")/replicas/$FRONT.id
+head -c 200 /dev/urandom >"$FRONT_DOC.bad" && mv "$FRONT_DOC.bad" "$FRONT_DOC"
+restarted() {
+	local new
+	new=$(sc_pid_of "$FRONT")
+	[ -n "$new" ] && [ "$new" != "$FRONT_SC" ] && kill -0 "$new" && healthy front-
+}
+check "a bad renewed document: the reload fails and a new sidecar serves" mesh_wait 40 restarted
+check "... the old one said why it exited" grep -q "identity reload failed" "$FRONT_LOG"
+check "... the agent restarted it" grep -q "sidecar pid $FRONT_SC exited with 1" "$BM_TEST_DIR"/agent*.log
+check "... and front invokes back again" mesh_wait 20 invoked
 
 mesh_down
 check "no sanitizer report in the sidecars' logs" sanitizer_check
