@@ -258,21 +258,39 @@ static const char *kind(const struct wl_object *o)
 	}
 }
 
+/* A file's identity for change detection (inode, change time); 0: none. */
+static uint64_t file_sig(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return 0;
+	return ((uint64_t)st.st_ino * 1000003ULL) ^ ((uint64_t)st.st_ctim.tv_sec << 20) ^
+	       (uint64_t)st.st_ctim.tv_nsec ^ 1;
+}
+
 /*
  * The replica's identity document (agent_ident.h) into doc and dir, with a
- * signature of the file (inode, change time: documents are replaced by
- * rename); 0: the replica has none (the node is not enrolled, not issued).
+ * signature of what the sidecar checks it with: the document (replaced by
+ * rename on renewal), the node's trust bundle and revocation list (a
+ * revocation takes effect in the sidecar's next handshakes once it reloads);
+ * 0: the replica has none (the node is not enrolled, not issued).
  */
 static uint64_t identity(const struct agent *a, const struct agent_local *l, char *doc, char *dir,
 			 size_t len)
 {
-	struct stat st;
+	char path[PATH_MAX + 16];
+	uint64_t sig;
 
-	if (agent_replica_identity_path(a, l->pod, doc, len) || agent_identity_dir(a, dir, len) ||
-	    stat(doc, &st))
+	if (agent_replica_identity_path(a, l->pod, doc, len) || agent_identity_dir(a, dir, len))
 		return 0;
-	return ((uint64_t)st.st_ino * 1000003ULL) ^ ((uint64_t)st.st_ctim.tv_sec << 20) ^
-	       (uint64_t)st.st_ctim.tv_nsec ^ 1;
+	sig = file_sig(doc);
+	if (!sig)
+		return 0;
+	snprintf(path, sizeof(path), "%s/crl.bin", dir);
+	sig = sig * 31 + file_sig(path);
+	snprintf(path, sizeof(path), "%s/trust.bundle", dir);
+	return (sig * 31 + file_sig(path)) | 1;
 }
 
 static int start(struct agent *a, const struct agent_replica *r, struct agent_local *l)
@@ -374,9 +392,12 @@ void agent_sidecar_tick(struct agent *a, const struct agent_replica *r, struct a
 		if (sig == l->sc_id_sig)
 			return;
 		if (sig && l->sc_id_sig && !kill(l->sc_pid, SIGHUP)) {
-			/* Renewed: it reloads in place (and exits if it cannot: restarted). */
-			pr_info("sidecar: %s/%s's identity document renewed; sidecar pid %d "
-				"reloads it (SIGHUP)",
+			/*
+			 * Renewed (or a new revocation list): it reloads in place, and
+			 * exits if it cannot (restarted by the supervision).
+			 */
+			pr_info("sidecar: %s/%s's identity document or revocation list "
+				"changed; sidecar pid %d reloads them (SIGHUP)",
 				l->ns, l->pod, l->sc_pid);
 			l->sc_id_sig = sig;
 			return;

@@ -248,6 +248,13 @@ check "a renewed identity document is reloaded by the running sidecar, which ser
 check "... without a restart (same pid $old)" eval '[ "$(cat "$f")" = "$old" ] && kill -0 "$old"'
 check "... with the value it had" eval \
 	'[ "$(call db-0 GET /sc/v1.0/state/statestore/n | cut -d" " -f3-)" = 2 ]'
+# So is a new trust bundle of the node (replaced by rename; the revocation
+# list, crl.bin, is watched the same way).
+bundle="$(dirname "$(dirname "$f")")/identity/trust.bundle"
+reloads_before=$(grep -c "identity reloaded" "$log" || true)
+cp -p "$bundle" "$bundle.tmp" && mv "$bundle.tmp" "$bundle"
+check "a replaced trust bundle is reloaded by the same sidecar" mesh_wait 20 reloaded
+check "... still pid $old" eval '[ "$(cat "$f")" = "$old" ] && kill -0 "$old"'
 
 # Deleted workload: its sidecars are gone.
 WEB_SC=$(cat "$STATE_DIR"/n*/sidecars/shop_web-*.pid)
