@@ -298,27 +298,14 @@ kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLE
 check "a StatefulSet ordinal never ran on two nodes at once" [ ! -s "$BM_TEST_DIR/doubles" ]
 [ -s "$BM_TEST_DIR/doubles" ] && cat "$BM_TEST_DIR/doubles"
 
-# Delete: replicas stop everywhere, endpoints go.
 survivor=$(alive_nodes | sed -n 1p)
 # A new version whose request (1.1 CPU) puts it in another placement topic:
 # its old topic's copy goes, every node that serves either holds it once.
-cat >"$BM_TEST_DIR/other2.yaml" <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: other, namespace: shop}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: other}}
-  template:
-    metadata: {labels: {app: other}}
-    spec:
-      serviceAccountName: other
-      containers:
-        - name: other
-          image: host
-          command: [python3, $NETTOOL_PY, serve, 0.0.0.0, --tcp, "8080", --seconds, "300"]
-          resources: {requests: {cpu: 1100m}}
-YAML
+python3 - "$BM_TEST_DIR/shop.yaml" >"$BM_TEST_DIR/other2.yaml" <<'PY'
+import sys
+doc = next(d for d in open(sys.argv[1]).read().split("\n---\n") if "kind: Deployment\nmetadata: {name: other, namespace: shop}" in d)
+print(doc.rstrip("\n") + "\n          resources: {requests: {cpu: 1100m}}")
+PY
 old_other=$(wl "$survivor" | python3 -c 'import json,sys; print([w["template"] for w in json.load(sys.stdin)["workloads"] if w["name"] == "other" and w["kind"] == "deployment"][0])')
 check "re-apply with 1.1 CPU (resource class c1): configured" \
 	eval 'mesh_bm "$survivor" apply -f "$BM_TEST_DIR/other2.yaml" | grep -q "deployment/shop/other configured"'
@@ -334,6 +321,7 @@ print(len(ws) == 1 and ws[0]["template"] != os.environ["OLD"])')" = True ] || re
 check "the new version replaces the old replica" mesh_wait 30 converged
 check "every node holds the new version once, not the old topic's copy" mesh_wait 10 one_other
 
+# Delete: replicas stop everywhere, endpoints go.
 check "delete statefulset/db" eval 'mesh_bm "$survivor" delete statefulset/db -n shop >/dev/null'
 no_db() { ! mesh_bm "$1" get endpoints | grep "db-" >/dev/null; }
 check "db endpoints withdrawn" mesh_wait 10 no_db "$survivor"
