@@ -88,20 +88,37 @@ static void expect_extra(bool is_known)
 	CU_ASSERT_EQUAL(rec.rule_id, is_known ? FX_R_B_IN_TCP80 : 0);
 }
 
+/* Install the variant with n_extra extra hosts and check what it enforces. */
+static void install_checked(unsigned int n_extra)
+{
+	struct bm_tables t;
+
+	CU_ASSERT_EQUAL_FATAL(install_variant(n_extra, &t), 0);
+	expect_counts(&t);
+	expect_extra(n_extra > 0);
+	tables_release(&t);
+}
+
+/* Between the two snapshots, only slot's IPv4 host map was replaced. */
+static void expect_only_host4_replaced(uint32_t before[TABLES_NR][BM_GEN_SLOTS],
+				       uint32_t after[TABLES_NR][BM_GEN_SLOTS], uint32_t slot)
+{
+	int k;
+
+	for (k = 0; k < TABLES_NR; k++)
+		CU_ASSERT_EQUAL(before[k][slot] != after[k][slot], k == TABLES_HOST4);
+}
+
 /* Prepared slots: every install refills them in place, none gets a fresh map. */
 static void test_xdp_swap_prepared(void)
 {
 	uint32_t before[TABLES_NR][BM_GEN_SLOTS], after[TABLES_NR][BM_GEN_SLOTS];
-	struct bm_tables t;
 	int i;
 
 	CU_ASSERT_EQUAL_FATAL(dp_prepare(fx.live), 0);
 	slot_ids(before);
 	for (i = 0; i < 2 * BM_GEN_SLOTS; i++) {
-		CU_ASSERT_EQUAL_FATAL(install_variant(i % 2 ? 3 : 0, &t), 0);
-		expect_counts(&t);
-		expect_extra(i % 2);
-		tables_release(&t);
+		install_checked(i % 2 ? 3 : 0);
 	}
 	slot_ids(after);
 	CU_ASSERT_EQUAL(memcmp(before, after, sizeof(before)), 0);
@@ -124,10 +141,7 @@ static void test_xdp_swap_in_place(void)
 	}
 	slot_ids(before);
 	for (i = 1; i <= 2 * BM_GEN_SLOTS + 1; i++) {
-		CU_ASSERT_EQUAL_FATAL(install_variant(i % 2 ? 3 : 0, &t), 0);
-		expect_counts(&t);
-		expect_extra(i % 2);
-		tables_release(&t);
+		install_checked(i % 2 ? 3 : 0);
 	}
 	slot_ids(after);
 	CU_ASSERT_EQUAL(memcmp(before, after, sizeof(before)), 0);
@@ -138,32 +152,17 @@ static void test_xdp_swap_grows(void)
 {
 	uint32_t before[TABLES_NR][BM_GEN_SLOTS], after[TABLES_NR][BM_GEN_SLOTS];
 	uint32_t slot = BM_GEN_SLOT(fx.generation + 1);
-	struct bm_tables t;
-	int k;
 
 	slot_ids(before);
-	CU_ASSERT_EQUAL_FATAL(install_variant(1500, &t), 0); /* over the 512 floor */
+	install_checked(1500); /* over the 512 floor */
 	CU_ASSERT_EQUAL(BM_GEN_SLOT(fx.generation), slot);
 	slot_ids(after);
-	for (k = 0; k < TABLES_NR; k++)
-		CU_ASSERT_EQUAL(before[k][slot] != after[k][slot], k == TABLES_HOST4);
-	expect_counts(&t);
-	expect_extra(true);
-	tables_release(&t);
+	expect_only_host4_replaced(before, after, slot);
 	/* And back: the next slot, in place again. */
-	CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0);
-	expect_counts(&t);
-	expect_extra(false);
-	tables_release(&t);
+	install_checked(0);
 	/* Past PARALLEL_MIN_ENTRIES: one thread per table, one batch per table. */
-	CU_ASSERT_EQUAL_FATAL(install_variant(6000, &t), 0);
-	expect_counts(&t);
-	expect_extra(true);
-	tables_release(&t);
-	CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0);
-	expect_counts(&t);
-	expect_extra(false);
-	tables_release(&t);
+	install_checked(6000);
+	install_checked(0);
 }
 
 /*
@@ -176,30 +175,20 @@ static void test_xdp_swap_large_replaced(void)
 	uint32_t before[TABLES_NR][BM_GEN_SLOTS], after[TABLES_NR][BM_GEN_SLOTS];
 	uint32_t slot = BM_GEN_SLOT(fx.generation + 1);
 	struct bm_tables t;
-	int i, k;
+	int i;
 
-	CU_ASSERT_EQUAL_FATAL(install_variant(25000, &t), 0); /* room 37516 */
+	install_checked(25000); /* room 37516 */
 	CU_ASSERT_EQUAL(BM_GEN_SLOT(fx.generation), slot);
-	expect_counts(&t);
-	expect_extra(true);
-	tables_release(&t);
 	for (i = 1; i < BM_GEN_SLOTS; i++) {
 		CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0);
 		tables_release(&t);
 	}
 	slot_ids(before);
-	CU_ASSERT_EQUAL_FATAL(install_variant(25000, &t), 0); /* the same slot again */
+	install_checked(25000); /* the same slot again */
 	CU_ASSERT_EQUAL(BM_GEN_SLOT(fx.generation), slot);
 	slot_ids(after);
-	for (k = 0; k < TABLES_NR; k++)
-		CU_ASSERT_EQUAL(before[k][slot] != after[k][slot], k == TABLES_HOST4);
-	expect_counts(&t);
-	expect_extra(true);
-	tables_release(&t);
-	CU_ASSERT_EQUAL_FATAL(install_variant(0, &t), 0);
-	expect_counts(&t);
-	expect_extra(false);
-	tables_release(&t);
+	expect_only_host4_replaced(before, after, slot);
+	install_checked(0);
 }
 
 /*
