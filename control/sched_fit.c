@@ -121,15 +121,14 @@ bool sched_node_fits(const struct sched_node *node, const struct sched_replica *
 
 static uint64_t mix_str(uint64_t h, const char *s)
 {
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return (h ^ 0xff) * 0x100000001b3ULL; /* a separator, so "ab","c" != "a","bc" */
+	/* then a separator, so "ab","c" != "a","bc" */
+	return (sched_fnv(h, s) ^ 0xff) * 0x100000001b3ULL;
 }
 
 /* See sched_priv.h. */
 uint64_t sched_constraints_hash(const struct wl_pod_spec *pod)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = SCHED_FNV_OFFSET;
 	const struct wl_toleration *t;
 	const struct wl_node_expr *e;
 	size_t i, j, k;

@@ -38,11 +38,7 @@ static unsigned int bucket_of(uint64_t node_hash)
 /* See sched_place.h. */
 uint64_t sched_hash_str(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return sched_mix(h);
+	return sched_mix(sched_fnv(SCHED_FNV_OFFSET, s));
 }
 
 /*

@@ -11,6 +11,16 @@ bool sched_node_matches(const struct sched_node *node, const struct wl_pod_spec 
 /* A hash of pod's placement constraints: equal constraints, equal hash. Cannot fail. */
 uint64_t sched_constraints_hash(const struct wl_pod_spec *pod);
 
+#define SCHED_FNV_OFFSET 0xcbf29ce484222325ULL
+
+/* FNV-1a over the bytes of s (NULL: none), continuing from h. Cannot fail. */
+static inline uint64_t sched_fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
 /* splitmix64's finaliser. Cannot fail. */
 static inline uint64_t sched_mix(uint64_t x)
 {

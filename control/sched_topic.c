@@ -29,15 +29,8 @@ static bool covers(uint64_t amount, uint64_t unit, uint8_t c)
 
 static uint64_t pair_hash(const char *key, const char *value)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const char *s;
+	uint64_t h = sched_mix(sched_fnv(sched_fnv(sched_fnv(SCHED_FNV_OFFSET, key), "="), value));
 
-	for (s = key; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	h = (h ^ '=') * 0x100000001b3ULL;
-	for (s = value; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	h = sched_mix(h);
 	return h ? h : 1;
 }
 
