@@ -22,6 +22,13 @@ struct agent_view {
 	struct sched_view v;
 };
 
+/*
+ * This node's view entry, as its heartbeats present it to every agent
+ * (labels with kubernetes.io/hostname, capacity, taints); NULL when it has
+ * no usable capacity or on ENOMEM.
+ */
+json_t *agent_view_self(const struct agent *a);
+
 /* This node and every alive peer with usable capacity, sorted by name; NULL on ENOMEM. */
 json_t *agent_view_json(const struct agent *a);
 
@@ -87,9 +94,11 @@ int agent_wl_data(struct agent *a, const char *key, char **data);
 
 /*
  * Watch only the placement topics this node serves in bpfmesh-workloads
- * (every resource class of selector "any" and of each of its labels, with
- * kubernetes.io/hostname), plus every Service, ServiceAccount and
- * ConfigMap. Call before the first bus_watch(). 0 or -errno.
+ * (every resource class of selector "any" and of each label of its view
+ * entry, agent_view_self()), plus every Service, ServiceAccount and
+ * ConfigMap; every placement topic when the labels do not fit the watcher
+ * limit or the node has no view entry. Call before the first bus_watch().
+ * 0 or -errno.
  */
 int agent_wl_watch_keys(struct agent *a);
 

@@ -112,18 +112,30 @@ static int by_key(const void *x, const void *y)
 }
 
 /* See agent_sched_priv.h. */
+json_t *agent_view_self(const struct agent *a)
+{
+	json_t *me = json_object(), *e;
+
+	if (!me)
+		return NULL;
+	agent_sched_capacity(a, me);
+	e = node_entry(a->cfg->node, me);
+	json_decref(me);
+	return e;
+}
+
+/* See agent_sched_priv.h. */
 json_t *agent_view_json(const struct agent *a)
 {
-	json_t *me = json_object(), *arr = json_array(), **v;
+	json_t *arr = json_array(), **v;
 	size_t i, n = 0;
 
-	if (!me || !arr)
+	if (!arr)
 		goto err;
-	agent_sched_capacity(a, me);
 	v = calloc(a->n_peers + 1, sizeof(*v));
 	if (!v)
 		goto err;
-	v[n] = node_entry(a->cfg->node, me);
+	v[n] = agent_view_self(a);
 	n += v[n] != NULL;
 	for (i = 0; i < a->n_peers; i++) {
 		if (!a->peers[i].is_alive || !a->peers[i].capacity)
@@ -136,10 +148,8 @@ json_t *agent_view_json(const struct agent *a)
 	for (i = 0; i < n; i++)
 		json_array_append_new(arr, v[i]);
 	free(v);
-	json_decref(me);
 	return arr;
 err:
-	json_decref(me);
 	json_decref(arr);
 	return NULL;
 }

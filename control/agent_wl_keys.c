@@ -86,33 +86,30 @@ int agent_wl_data(struct agent *a, const char *key, char **data)
 int agent_wl_watch_keys(struct agent *a)
 {
 	static const char *const others[] = {"*.service.>", "*.serviceaccount.>", "*.configmap.>"};
-	char bufs[AGENT_MAX_LABELS + 1][64], token[32], key[256];
-	const char *patterns[BUS_MAX_KEY_PATTERNS];
-	const struct agent_config *c = a->cfg;
+	const char *patterns[BUS_MAX_KEY_PATTERNS], *key;
+	char bufs[BUS_MAX_KEY_PATTERNS][64], token[32];
+	json_t *self = agent_view_self(a), *labels, *value;
 	size_t n = 0, i;
-	const char *eq;
+	int err;
 
 	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
 		patterns[n++] = others[i];
 	patterns[n++] = SCHED_REQ_KEY_PREFIX ".*.any.>";
-	/* the node's labels as its view entry has them: --label K=V, then its hostname */
-	if (n + c->n_labels + 1 > BUS_MAX_KEY_PATTERNS) {
-		pr_info("bus: %zu labels: watching every placement topic", c->n_labels);
+	/* the labels every agent's view gives this node select its topics */
+	labels = json_object_get(self, "labels");
+	if (!json_is_object(labels) || n + json_object_size(labels) > BUS_MAX_KEY_PATTERNS) {
+		pr_info("bus: %zu labels: watching every placement topic",
+			json_object_size(labels));
 		patterns[n - 1] = SCHED_REQ_KEY_PREFIX ".>";
-		return bus_set_watch_keys(a->bus, BUS_BUCKET_WORKLOADS, patterns, n);
-	}
-	for (i = 0; i <= c->n_labels; i++) {
-		if (i < c->n_labels) {
-			eq = strchr(c->labels[i], '=');
-			if (!eq)
-				continue;
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - c->labels[i]), c->labels[i]);
-			sched_label_token(key, eq + 1, token, sizeof(token));
-		} else {
-			sched_label_token("kubernetes.io/hostname", c->node, token, sizeof(token));
+	} else {
+		json_object_foreach (labels, key, value) {
+			sched_label_token(key, json_string_value(value), token, sizeof(token));
+			snprintf(bufs[n], sizeof(bufs[n]), SCHED_REQ_KEY_PREFIX ".*.%s.>", token);
+			patterns[n] = bufs[n];
+			n++;
 		}
-		snprintf(bufs[i], sizeof(bufs[i]), SCHED_REQ_KEY_PREFIX ".*.%s.>", token);
-		patterns[n++] = bufs[i];
 	}
-	return bus_set_watch_keys(a->bus, BUS_BUCKET_WORKLOADS, patterns, n);
+	err = bus_set_watch_keys(a->bus, BUS_BUCKET_WORKLOADS, patterns, n);
+	json_decref(self);
+	return err;
 }
