@@ -25,26 +25,8 @@ SIDECAR="$(dirname "$BPFMESH")/../sidecar/bpfmesh-sidecar"
 POD_APP="$(cd "$(dirname "$0")" && pwd)/sidecar_pod.py"
 OUT="$BM_TEST_DIR/out"
 
-sidecar_pids() { cat "$STATE_DIR"/n*/sidecars/*.pid 2>/dev/null || true; }
-kill_sidecars() {
-	local pid
-	for pid in $(sidecar_pids); do
-		grep -q bpfmesh-sidecar "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid"
-	done
-	return 0
-}
-sanitizer_check() {
-	! grep -l "Sanitizer\|runtime error:" "$STATE_DIR"/n*/sidecars/*.log 2>/dev/null
-}
-dump() {
-	mesh_dump_logs
-	local f
-	for f in "$STATE_DIR"/n*/sidecars/*.log; do
-		[ -e "$f" ] && { echo "--- $f (tail)"; tail -n 20 "$f"; }
-	done
-	return 0
-}
-trap 'dump; mesh_down; kill_sidecars; cleanup' EXIT
+source "$(dirname "$0")/sidecar_lib.sh"
+trap 'sidecar_dump; mesh_down; kill_sidecars; cleanup' EXIT
 
 mkdir -p "$OUT"
 # policy.yaml PORTS: back admits front on these TCP ports only.

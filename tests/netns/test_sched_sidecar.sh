@@ -27,33 +27,8 @@ SIDECAR="$(dirname "$BPFMESH")/../sidecar/bpfmesh-sidecar"
 POD_APP="$(cd "$(dirname "$0")" && pwd)/sidecar_pod.py"
 OUT="$BM_TEST_DIR/out"
 
-# sidecar_pids: every sidecar pid the agents recorded (for the cleanup too).
-sidecar_pids() {
-	cat "$STATE_DIR"/n*/sidecars/*.pid 2>/dev/null || true
-}
-kill_sidecars() {
-	local pid
-	for pid in $(sidecar_pids); do
-		grep -q bpfmesh-sidecar "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid"
-	done
-	return 0
-}
-# A sanitizer report in a sidecar's log fails the test (Debug builds).
-sanitizer_check() {
-	if grep -l "Sanitizer\|runtime error:" "$STATE_DIR"/n*/sidecars/*.log 2>/dev/null; then
-		grep -h -B2 -A30 "Sanitizer\|runtime error:" "$STATE_DIR"/n*/sidecars/*.log | head -80
-		return 1
-	fi
-}
-dump() {
-	mesh_dump_logs
-	local f
-	for f in "$STATE_DIR"/n*/sidecars/*.log; do
-		[ -e "$f" ] && { echo "--- $f (tail)"; tail -n 15 "$f"; }
-	done
-	return 0
-}
-trap 'dump; mesh_down; kill_sidecars; cleanup' EXIT
+source "$(dirname "$0")/sidecar_lib.sh"
+trap 'sidecar_dump; mesh_down; kill_sidecars; cleanup' EXIT
 
 mkdir -p "$OUT"
 cat >"$BM_TEST_DIR/apps.yaml" <<YAML

@@ -32,13 +32,7 @@ N=9
 SIDECAR="$BUILD/sidecar/bpfmesh-sidecar"
 POD_APP="$ROOT/tests/netns/sidecar_pod.py"
 OUT="$BM_TEST_DIR/out"
-kill_sidecars() {
-	local pid
-	for pid in $(cat "$STATE_DIR"/n*/sidecars/*.pid 2>/dev/null); do
-		grep -q bpfmesh-sidecar "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid"
-	done
-	return 0
-}
+source "$ROOT/tests/netns/sidecar_lib.sh"
 trap 'mesh_dump_logs >/dev/null; mesh_down; kill_sidecars; cleanup' EXIT
 mkdir -p "$OUT"
 
