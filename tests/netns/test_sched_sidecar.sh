@@ -27,7 +27,7 @@ SIDECAR="$(dirname "$BPFMESH")/../sidecar/bpfmesh-sidecar"
 POD_APP="$(cd "$(dirname "$0")" && pwd)/sidecar_pod.py"
 OUT="$BM_TEST_DIR/out"
 
-source "$(dirname "$0")/sidecar_lib.sh"
+source "$(dirname "$0")/mesh_sidecar_lib.sh"
 trap 'sidecar_dump; mesh_down; kill_sidecars; cleanup' EXIT
 
 mkdir -p "$OUT"

@@ -32,7 +32,7 @@ N=9
 SIDECAR="$BUILD/sidecar/bpfmesh-sidecar"
 POD_APP="$ROOT/tests/netns/sidecar_pod.py"
 OUT="$BM_TEST_DIR/out"
-source "$ROOT/tests/netns/sidecar_lib.sh"
+source "$ROOT/tests/netns/mesh_sidecar_lib.sh"
 trap 'mesh_dump_logs >/dev/null; mesh_down; kill_sidecars; cleanup' EXIT
 mkdir -p "$OUT"
 
