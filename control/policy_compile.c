@@ -7,7 +7,9 @@
  * each {subject, peer, direction, protocol} the allowing rules become
  * disjoint port ranges, each carrying its deciding rule (policy_eval.h
  * step 5). Rules without peers go to {subject, ANY} and are folded into
- * every specific entry of the subject.
+ * every specific entry of the subject. The six protocols of one {subject,
+ * direction, peer} share a BM_PROTO_ANY entry where that saves entries
+ * (emit_group(), bpf/abi/policy.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -365,8 +367,8 @@ static int spill(struct compile_ctx *c, struct bm_tables *out, const struct bm_p
 	return tables_append(out, TABLES_PORTS, &pk, &pv);
 }
 
-/* One policy entry (and its spilled ports) from segments. */
-static int emit(struct compile_ctx *c, struct bm_tables *out, const struct entry *e, int pi,
+/* One policy entry (and its spilled ports) from segments; no segment: a deny entry. */
+static int emit(struct compile_ctx *c, struct bm_tables *out, const struct entry *e, uint8_t proto,
 		const struct seg_vec *segs)
 {
 	bool is_spill = segs->n > BM_POLICY_MAX_RANGES;
@@ -381,7 +383,7 @@ static int emit(struct compile_ctx *c, struct bm_tables *out, const struct entry
 	key.subject_class = e->subject;
 	key.peer_class = e->peer;
 	key.direction = e->dir;
-	key.proto = protos[pi];
+	key.proto = proto;
 	for (i = 0; i < segs->n; i++) {
 		if (is_spill && segs->v[i].lo == segs->v[i].hi) {
 			err = spill(c, out, &key, &segs->v[i]);
@@ -544,18 +546,74 @@ static int peer_rules(struct scratch *s, size_t *at, uint32_t *peer)
 	return err;
 }
 
+/*
+ * The value of vals that occurs most often and may stand under BM_PROTO_ANY
+ * (a spilled one may not: its ports are keyed by the protocol), or -1; *count
+ * is how often it occurs.
+ */
+static int most_frequent(const struct seg_vec *vals, int *count)
+{
+	int k, j, n, best = -1;
+
+	*count = 0;
+	for (k = 0; k < NR_PROTOS; k++) {
+		if (vals[k].n > BM_POLICY_MAX_RANGES)
+			continue;
+		for (n = 0, j = 0; j < NR_PROTOS; j++)
+			n += segs_equal(&vals[k], &vals[j]);
+		if (n > *count) {
+			best = k;
+			*count = n;
+		}
+	}
+	return best;
+}
+
+static bool value_equal(const struct seg_vec *a, const struct seg_vec *b)
+{
+	return b ? segs_equal(a, b) : !a->n;
+}
+
+/*
+ * The entries of one {subject, direction, peer}: vals[k] is what protos[k]
+ * must see, fallback[k] what the lookup finds for it when this group has no
+ * entry at all (NULL: nothing, deny). Either only the protocols whose value
+ * differs from the fallback get an entry, or, when that takes fewer entries,
+ * the most frequent value goes under BM_PROTO_ANY and every protocol that
+ * differs from it gets its own entry, with no range where it must deny.
+ */
+static int emit_group(struct compile_ctx *c, struct bm_tables *out, const struct entry *e,
+		      const struct seg_vec *vals, const struct seg_vec *fallback)
+{
+	int k, best, count, n_plain = 0, err = 0;
+
+	for (k = 0; k < NR_PROTOS; k++)
+		n_plain += !value_equal(&vals[k], fallback ? &fallback[k] : NULL);
+	best = most_frequent(vals, &count);
+	if (best < 0 || 1 + NR_PROTOS - count >= n_plain) {
+		for (k = 0; k < NR_PROTOS && !err; k++) {
+			if (!value_equal(&vals[k], fallback ? &fallback[k] : NULL))
+				err = emit(c, out, e, protos[k], &vals[k]);
+		}
+		return err;
+	}
+	c->rep->nr_any_proto++;
+	err = emit(c, out, e, BM_PROTO_ANY, &vals[best]);
+	for (k = 0; k < NR_PROTOS && !err; k++) {
+		if (!segs_equal(&vals[k], &vals[best]))
+			err = emit(c, out, e, protos[k], &vals[k]);
+	}
+	return err;
+}
+
 static int emit_peer(struct compile_ctx *c, struct bm_tables *out, struct entry *e,
 		     struct scratch *s)
 {
-	int k, err;
+	int err;
 
 	err = compile_segs(c, e, &s->rules, s, s->out);
-	for (k = 0; k < NR_PROTOS && !err; k++) {
-		/* Equal to the ANY entry: the fallback lookup gives the same answer. */
-		if (!s->out[k].n || segs_equal(&s->out[k], &s->any[k]))
-			continue;
-		err = emit(c, out, e, k, &s->out[k]);
-	}
+	if (!err)
+		err = emit_group(c, out, e, s->out, s->any);
 	return err;
 }
 
@@ -564,7 +622,7 @@ static int compile_dir(struct compile_ctx *c, struct bm_tables *out, uint32_t su
 {
 	struct entry e = {subject, BM_CLASS_ANY, dir};
 	size_t i;
-	int k, err;
+	int err;
 
 	s->n_pairs = 0;
 	s->any_rules.n = 0;
@@ -573,10 +631,8 @@ static int compile_dir(struct compile_ctx *c, struct bm_tables *out, uint32_t su
 		err = spread_rule(c, s, s->subject_rules.v[i]);
 	if (!err)
 		err = compile_segs(c, &e, &s->any_rules, s, s->any);
-	for (k = 0; k < NR_PROTOS && !err; k++) {
-		if (s->any[k].n)
-			err = emit(c, out, &e, k, &s->any[k]);
-	}
+	if (!err)
+		err = emit_group(c, out, &e, s->any, NULL);
 	if (err)
 		return err;
 	if (s->n_pairs > 1)

@@ -32,6 +32,7 @@ struct compile_report {
 	uint32_t nr_selectors; /* distinct selector groups evaluated */
 	uint32_t nr_ip_blocks; /* distinct ipBlocks */
 	uint32_t nr_spilled; /* policy entries with BM_POLICY_F_SPILL */
+	uint32_t nr_any_proto; /* policy entries keyed by BM_PROTO_ANY */
 	size_t entries[TABLES_NR]; /* entries per table */
 	uint32_t nr_warnings; /* all warnings; the first few are kept below */
 	char warnings[COMPILE_MAX_WARNINGS][COMPILE_MSG_LEN];

@@ -2,7 +2,8 @@
 /*
  * The mirror of the kernel: judges a tuple with the very lookups the BPF
  * program performs on its maps (ipcache host hash, then LPM, then WORLD;
- * policy {subject, peer}, then {subject, ANY}; ranges; spilled ports; auth),
+ * policy {peer, proto}, {peer, ANY}, {ANY, proto}, {ANY, ANY} of the
+ * subject; ranges; spilled ports; auth),
  * but on the in-memory tables of one generation. Exact-match maps become
  * binary searches over the sorted arrays (see tables_eval.h).
  */
@@ -192,7 +193,10 @@ static bool scan_ranges(const struct bm_policy_value *v, uint16_t port, struct d
 	return false;
 }
 
-/* The policy lookup of one direction: {subject, peer}, else {subject, ANY}. */
+/*
+ * The policy lookup of one direction, as bm_policy_entry(): {peer, proto},
+ * {peer, ANY}, {ANY, proto}, {ANY, ANY}; the spilled ports under the key found.
+ */
 static void lookup_dir(const struct bm_tables *tb, uint32_t subject, uint32_t peer, uint8_t dir,
 		       uint8_t proto, uint16_t port, struct dir_hit *h)
 {
@@ -208,7 +212,16 @@ static void lookup_dir(const struct bm_tables *tb, uint32_t subject, uint32_t pe
 	key.proto = proto;
 	v = find(tb, TABLES_POLICY, &key);
 	if (!v) {
+		key.proto = BM_PROTO_ANY;
+		v = find(tb, TABLES_POLICY, &key);
+	}
+	if (!v) {
 		key.peer_class = BM_CLASS_ANY;
+		key.proto = proto;
+		v = find(tb, TABLES_POLICY, &key);
+	}
+	if (!v) {
+		key.proto = BM_PROTO_ANY;
 		v = find(tb, TABLES_POLICY, &key);
 	}
 	if (!v)

@@ -6,9 +6,17 @@
  *   (dst not ingress-isolated  OR  lookup(dst, src, INGRESS, proto, dport) allows)
  * AND
  *   (src not egress-isolated   OR  lookup(src, dst, EGRESS,  proto, dport) allows)
- * where lookup() tries key {subject, peer} and, if absent, {subject, BM_CLASS_ANY}.
- * The compiler folds every ANY-peer rule into each specific {subject, peer}
- * entry, so the first entry found is complete.
+ * where lookup() takes the first entry found among
+ *   {subject, peer, proto}, {subject, peer, BM_PROTO_ANY},
+ *   {subject, BM_CLASS_ANY, proto}, {subject, BM_CLASS_ANY, BM_PROTO_ANY}
+ * (no entry: not allowed). The compiler folds every ANY-peer rule into each
+ * specific {subject, peer} entry, so the first entry found is complete. Per
+ * {subject, direction, peer} it computes the value of each of the six
+ * protocols, stores the most frequent one (if that saves entries) under
+ * BM_PROTO_ANY and only the protocols that differ under their own key; an
+ * entry with no range (deny) stands where a fallback would otherwise
+ * answer differently. An entry with BM_POLICY_F_SPILL is never stored
+ * under BM_PROTO_ANY, so a spilled port's key always names the protocol.
  *
  * Inside an entry, ranges are disjoint and sorted by port_lo. "All ports" is
  * {0, 65535}; ICMP and BM_PROTO_OTHER packets carry port 0 and so match only

@@ -22,7 +22,7 @@
 #include <linux/types.h>
 
 /* Bumped whenever a size or a field order below or in a sibling header changes. */
-#define BM_ABI_VERSION 4
+#define BM_ABI_VERSION 5
 
 /* Reserved security identities; workload identities are >= BM_ID_FIRST_WORKLOAD. */
 #define BM_ID_NONE 0 /* never a real identity */
@@ -48,8 +48,10 @@
 /*
  * Protocol numbers used in policy keys: the IP protocol number for the five
  * classified protocols, BM_PROTO_OTHER for every other upper-layer protocol.
- * A port-less rule ("all traffic") is compiled into one key per protocol.
+ * BM_PROTO_ANY appears only in policy keys: "every protocol of this {subject,
+ * peer, direction} that has no entry of its own" (see policy.h).
  */
+#define BM_PROTO_ANY 0
 #define BM_PROTO_ICMP 1
 #define BM_PROTO_TCP 6
 #define BM_PROTO_UDP 17

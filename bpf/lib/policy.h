@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The decision of control/policy_eval.h, steps 2-7, on the maps of one
- * generation slot: locality, isolation, {subject, peer} then {subject, ANY},
- * the sorted range scan, the spill map, and the authentication check.
+ * generation slot: locality, isolation, the entry lookup of abi/policy.h
+ * ({peer, proto}, {peer, ANY}, {ANY, proto}, {ANY, ANY}), the sorted range scan, the spill map, and the authentication check.
  */
 #ifndef BM_LIB_POLICY_H
 #define BM_LIB_POLICY_H
@@ -55,8 +55,35 @@ static __always_inline __u8 bm_policy_proto(__u8 proto)
 }
 
 /*
- * Does the policy of subject towards peer (or towards ANY, if there is no
- * entry for peer) allow proto/port in direction dir? Fills *m when it does.
+ * The entry for subject/peer/dir/proto: the first of {peer, proto},
+ * {peer, ANY}, {ANY, proto}, {ANY, ANY} (abi/policy.h). Leaves *k at the key
+ * found (the spilled ports are keyed by it).
+ */
+static __always_inline struct bm_policy_value *bm_policy_entry(void *policy,
+							       struct bm_policy_key *k)
+{
+	struct bm_policy_value *pv;
+	__u8 proto = k->proto;
+
+	pv = bpf_map_lookup_elem(policy, k);
+	if (pv)
+		return pv;
+	k->proto = BM_PROTO_ANY;
+	pv = bpf_map_lookup_elem(policy, k);
+	if (pv)
+		return pv;
+	k->peer_class = BM_CLASS_ANY;
+	k->proto = proto;
+	pv = bpf_map_lookup_elem(policy, k);
+	if (pv)
+		return pv;
+	k->proto = BM_PROTO_ANY;
+	return bpf_map_lookup_elem(policy, k);
+}
+
+/*
+ * Does the policy of subject towards peer (bm_policy_entry()) allow
+ * proto/port in direction dir? Fills *m when it does.
  */
 static __always_inline int bm_policy_allows(void *policy, void *ports, __u32 subject, __u32 peer,
 					    __u8 dir, __u8 proto, __u16 port, struct bm_match *m)
@@ -69,13 +96,9 @@ static __always_inline int bm_policy_allows(void *policy, void *ports, __u32 sub
 	struct bm_port_value *sv;
 	__u32 i, n;
 
-	pv = bpf_map_lookup_elem(policy, &k);
-	if (!pv) {
-		k.peer_class = BM_CLASS_ANY;
-		pv = bpf_map_lookup_elem(policy, &k);
-		if (!pv)
-			return 0;
-	}
+	pv = bm_policy_entry(policy, &k);
+	if (!pv)
+		return 0;
 	n = pv->nr_ranges;
 	for (i = 0; i < BM_POLICY_MAX_RANGES; i++) {
 		if (i >= n)

@@ -299,9 +299,94 @@ static void test_policy_compile_classes_shared(void)
 	CU_ASSERT_EQUAL(v3->flags, BM_IPC_F_LOCAL | BM_IPC_F_INGRESS_ISOLATED);
 	CU_ASSERT_EQUAL(rep.nr_classes, 2);
 	CU_ASSERT_EQUAL(tb.nr_classes, BM_CLASS_FIRST + 2);
-	/* one TCP, UDP, ... entry per protocol: {db, client, ingress, proto} */
-	CU_ASSERT_EQUAL(rep.entries[TABLES_POLICY], 6);
+	/* one entry for the six protocols: {db, client, ingress, BM_PROTO_ANY} */
+	CU_ASSERT_EQUAL(rep.entries[TABLES_POLICY], 1);
+	CU_ASSERT_EQUAL(rep.nr_any_proto, 1);
 	CU_ASSERT_EQUAL(rep.entries[TABLES_HOST4], 3);
+	tables_release(&tb);
+	pm_model_free(m);
+}
+
+/*
+ * A port-less rule is one BM_PROTO_ANY entry, not six; a protocol whose value
+ * differs keeps its own entry; the lookup order of abi/policy.h gives every
+ * protocol the verdict, reason and rule of the model.
+ */
+static void test_policy_compile_any_proto(void)
+{
+	static const uint8_t wire[] = {1, 6, 17, 58, 132, 47};
+	static const char *const srcs[] = {"10.0.0.1", "10.0.0.4", "192.0.2.9"};
+	static const uint16_t ports[] = {0, 22, 443, 444};
+	struct bm_policy_key key = {.direction = BM_DIR_INGRESS};
+	const struct bm_ipcache_value *client, *db;
+	const struct bm_policy_value *v;
+	struct pm_model *m = pm_model_new();
+	struct compile_report rep;
+	struct bm_host4_key hk = {0};
+	struct pe_result res;
+	struct bm_tables tb;
+	struct pe_tuple t;
+	struct pm_rule *r;
+	size_t i, j, k;
+	int pi;
+
+	tables_init(&tb);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(policy_gen_add_namespace(m, "a", "kubernetes.io/metadata.name=a"), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_endpoint(m, "a", "c", "app=client", "10.0.0.1", true, 301),
+			0);
+	CU_ASSERT_EQUAL(policy_gen_add_endpoint(m, "a", "db", "app=db", "10.0.0.3", true, 303), 1);
+	CU_ASSERT_EQUAL(policy_gen_add_endpoint(m, "a", "o", "app=other", "10.0.0.4", true, 304),
+			2);
+	pi = policy_gen_add_policy(m, "a", "db", "app=db", true, false, false);
+	/* rule 1: TCP 443 from anyone; rule 2: everything from the client */
+	r = policy_gen_add_rule(m, (size_t)pi, BM_DIR_INGRESS);
+	CU_ASSERT_EQUAL(policy_gen_add_port(r, BM_PROTO_TCP, "443"), 0);
+	r = policy_gen_add_rule(m, (size_t)pi, BM_DIR_INGRESS);
+	CU_ASSERT_EQUAL(policy_gen_add_peer(r, NULL, "app=client"), 0);
+	CU_ASSERT_EQUAL(policy_gen_finish(m), 0);
+	CU_ASSERT_EQUAL_FATAL(policy_compile(m, &tb, &rep), 0);
+	hk.addr = htobe32(0x0a000001);
+	client = tables_find(&tb, TABLES_HOST4, &hk);
+	hk.addr = htobe32(0x0a000003);
+	db = tables_find(&tb, TABLES_HOST4, &hk);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	/* {db, ANY, TCP} = 443; {db, client, ANY} = all ports (rule 2); {db, client, TCP} = 443 by
+	 * rule 1, the rest by rule 2 */
+	CU_ASSERT_EQUAL(rep.entries[TABLES_POLICY], 3);
+	CU_ASSERT_EQUAL(rep.nr_any_proto, 1);
+	key.subject_class = db->class_id;
+	key.peer_class = client->class_id;
+	key.proto = BM_PROTO_ANY;
+	v = tables_find(&tb, TABLES_POLICY, &key);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(v->nr_ranges, 1);
+	key.proto = BM_PROTO_TCP;
+	v = tables_find(&tb, TABLES_POLICY, &key);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(v->nr_ranges, 3);
+	key.peer_class = BM_CLASS_ANY;
+	CU_ASSERT_PTR_NOT_NULL(tables_find(&tb, TABLES_POLICY, &key));
+	key.proto = BM_PROTO_UDP;
+	CU_ASSERT_PTR_NULL(tables_find(&tb, TABLES_POLICY, &key));
+	for (i = 0; i < sizeof(wire); i++)
+		for (j = 0; j < sizeof(srcs) / sizeof(srcs[0]); j++)
+			for (k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
+				tuple(&t, wire[i], srcs[j], "10.0.0.3", ports[k]);
+				CU_ASSERT_TRUE(agree(0, m, &tb, &t, NULL));
+			}
+	tuple(&t, 17, "10.0.0.1", "10.0.0.3", 53);
+	CU_ASSERT_EQUAL(tables_eval(&tb, &t, NULL, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, BM_REASON_ALLOW_POLICY);
+	CU_ASSERT_EQUAL(res.rule_id, m->policies[pi].ingress[1].rule_id);
+	tuple(&t, 6, "10.0.0.4", "10.0.0.3", 443);
+	CU_ASSERT_EQUAL(tables_eval(&tb, &t, NULL, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, BM_REASON_ALLOW_POLICY);
+	CU_ASSERT_EQUAL(res.rule_id, m->policies[pi].ingress[0].rule_id);
+	tuple(&t, 1, "10.0.0.4", "10.0.0.3", 0);
+	CU_ASSERT_EQUAL(tables_eval(&tb, &t, NULL, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, BM_REASON_DENY_INGRESS);
 	tables_release(&tb);
 	pm_model_free(m);
 }
@@ -435,6 +520,7 @@ int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
 		{"classes_shared", test_policy_compile_classes_shared},
+		{"any_proto", test_policy_compile_any_proto},
 		{"spill", test_policy_compile_spill},
 		{"entries_well_formed", test_policy_compile_entries_well_formed},
 		{"overlap_rejected", test_policy_compile_overlap_rejected},
