@@ -116,6 +116,14 @@ struct {
 } bm_ifguard SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bm_event_budget);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bm_event_budget SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, BM_EVENTS_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

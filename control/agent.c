@@ -264,6 +264,9 @@ static int setup_observability(struct agent *a)
 	    (bpf_map_lookup_elem(dp_map_fd(a->dp, BM_MAP_CONFIG), &zero, &dc) ||
 	     dp_configure(a->dp, dc.flags, a->cfg->allow_sample)))
 		pr_warn("agent: could not set allow event sampling");
+	if (a->cfg->has_deny_event_rate && a->dp &&
+	    dp_set_deny_event_rate(a->dp, a->cfg->deny_event_rate))
+		pr_warn("agent: could not set the deny event rate");
 	err = fc.max_rate ? agent_flows_start(&fc, &a->flows) : 0;
 	if (err)
 		pr_warn("agent: flow events stay in the ring buffer: %s", strerror(-err));

@@ -49,6 +49,8 @@ struct agent_config {
 	bool is_metrics_public; /* allow a non-loopback metrics_addr */
 	bool has_allow_sample; /* set the data plane's allow event sampling: */
 	unsigned int allow_sample; /* 1 in N allows become events; 0: none */
+	bool has_deny_event_rate; /* set the data plane's deny event rate: */
+	unsigned int deny_event_rate; /* deny events per CPU per second; 0: no limit */
 	/* Sidecars of placed replicas (agent_sidecars.h, docs/agent.md). */
 	bool is_sidecars_off; /* --no-sidecars */
 	const char *sidecar_bin; /* --sidecar-bin; NULL: next to bpfmesh, else PATH */

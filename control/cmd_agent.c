@@ -56,7 +56,8 @@ static unsigned long num_min(const struct agent_config *c, const unsigned int *n
 {
 	if (num == &c->nats_port)
 		return 1;
-	return num == &c->flow_rate || num == &c->allow_sample ? 0 : 10;
+	return num == &c->flow_rate || num == &c->allow_sample || num == &c->deny_event_rate ? 0
+											     : 10;
 }
 
 static int parse_run(int argc, char **argv, struct agent_config *c, char *node, size_t len)
@@ -81,6 +82,7 @@ static int parse_run(int argc, char **argv, struct agent_config *c, char *node, 
 		      : !strcmp(argv[i], "--nats-port")	    ? &c->nats_port
 		      : !strcmp(argv[i], "--flow-rate")	    ? &c->flow_rate
 		      : !strcmp(argv[i], "--allow-sample")  ? &c->allow_sample
+		      : !strcmp(argv[i], "--deny-event-rate") ? &c->deny_event_rate
 							    : NULL;
 		if (!strcmp(argv[i], "--metrics-public")) {
 			c->is_metrics_public = true;
@@ -95,9 +97,12 @@ static int parse_run(int argc, char **argv, struct agent_config *c, char *node, 
 		if (!strcmp(argv[i], "run") && i == 1)
 			continue;
 		if (num && cli_parse_u32(v, num_min(c, num),
-					 num == &c->flow_rate ? 1000000 : 3600000, num))
+					 num == &c->flow_rate || num == &c->deny_event_rate ? 1000000
+											     : 3600000,
+					 num))
 			return -EINVAL;
 		c->has_allow_sample |= num == &c->allow_sample;
+		c->has_deny_event_rate |= num == &c->deny_event_rate;
 		if (!strcmp(argv[i], "--bus"))
 			c->bus_urls = v;
 		else if (!strcmp(argv[i], "--node"))
@@ -143,7 +148,7 @@ static int agent_main(const struct cli_globals *g, int argc, char **argv)
 		fprintf(stderr,
 			"usage: bpfmesh agent [run] [--bus nats://HOST:PORT[,...]] "
 			"[--node NAME] [--heartbeat-ms N] [--dead-after-ms N (> heartbeat)] "
-			"[--nats-port N] [--socket PATH] [--flow-rate N] [--allow-sample N] "
+			"[--nats-port N] [--socket PATH] [--flow-rate N] [--allow-sample N] [--deny-event-rate N] "
 			"[--metrics-addr HOST:PORT [--metrics-public]] [--rootless] [--workload "
 			"NS/NAME[=CMD]]... "
 			"[--identity NS/NAME=DOC]... [--port N]... [--udp-port N]... "

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* bpfmesh status: generation, attachments, map fill and verdict counters. */
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,24 @@ static json_t *pair_counters(const char *pin_dir, const struct id_names *names)
 	return arr;
 }
 
+/* Event settings, and the deny events the per-CPU rate held back. */
+static json_t *event_status(const char *pin_dir, const struct bm_config *cfg)
+{
+	uint64_t sum[sizeof(struct bm_event_budget) / sizeof(uint64_t)] = {0};
+	int fd = pinned_map_fd(pin_dir, BM_MAP_EVENT_BUDGET);
+
+	if (fd >= 0) {
+		if (pinned_percpu_sum(fd, 0, sum, sizeof(sum) / sizeof(sum[0])))
+			memset(sum, 0, sizeof(sum));
+		close(fd);
+	}
+	return json_pack("{s:b, s:I, s:I, s:I}", "enabled", !!(cfg->flags & BM_CFG_F_EVENTS),
+			 "allow_sample", (json_int_t)cfg->allow_sample, "deny_rate_per_cpu",
+			 (json_int_t)cfg->deny_event_rate, "deny_suppressed",
+			 (json_int_t)sum[offsetof(struct bm_event_budget, suppressed) /
+					 sizeof(uint64_t)]);
+}
+
 /* rootless_describe() says "mode: M (REASON)"; keep "M (REASON)". */
 static const char *mode_text(const char *line)
 {
@@ -194,6 +213,14 @@ static void print_text(json_t *st)
 		       (long long)json_integer_value(json_object_get(a, "allow")),
 		       (long long)json_integer_value(json_object_get(a, "allow_auth")),
 		       (long long)json_integer_value(json_object_get(a, "deny")));
+	v = json_object_get(st, "events");
+	printf("events:         %s, 1 in %lld allows, deny rate %lld/s per CPU%s, "
+	       "%lld deny events suppressed\n",
+	       json_is_true(json_object_get(v, "enabled")) ? "on" : "off",
+	       (long long)json_integer_value(json_object_get(v, "allow_sample")),
+	       (long long)json_integer_value(json_object_get(v, "deny_rate_per_cpu")),
+	       json_integer_value(json_object_get(v, "deny_rate_per_cpu")) ? "" : " (no limit)",
+	       (long long)json_integer_value(json_object_get(v, "deny_suppressed")));
 	printf("verdicts by reason:\n");
 	json_object_foreach (json_object_get(st, "reasons"), key, v)
 		printf("  %-22s %llu packets\n", key,
@@ -219,11 +246,12 @@ int cmd_status(const struct cli_globals *g, int argc, char **argv)
 		return is_rootless ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 	}
 	names = id_names_load(g->state_dir);
-	st = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "mode", mode_text(mode),
+	st = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "mode", mode_text(mode),
 		       "pin_dir", g->pin_dir, "generation", (json_int_t)cfg.generation,
 		       "abi_version", (json_int_t)cfg.abi_version, "attached", attachments(),
 		       "maps", map_fill(g->pin_dir, BM_GEN_SLOT(cfg.generation)), "reasons",
-		       reason_counters(g->pin_dir), "pairs", pair_counters(g->pin_dir, names));
+		       reason_counters(g->pin_dir), "pairs", pair_counters(g->pin_dir, names),
+		       "events", event_status(g->pin_dir, &cfg));
 	id_names_free(names);
 	if (!st)
 		return CLI_EXIT_ERROR;

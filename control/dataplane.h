@@ -75,6 +75,13 @@ uint32_t dp_generation(const struct dataplane *dp);
 int dp_configure(struct dataplane *dp, uint32_t flags, uint32_t allow_sample);
 
 /*
+ * Deny events each CPU may emit per second (0: no limit; the default is
+ * BM_DENY_EVENT_RATE_DEFAULT); the rest are counted in bm_event_budget.
+ * -EPERM on a dry-run instance.
+ */
+int dp_set_deny_event_rate(struct dataplane *dp, uint32_t per_cpu_per_sec);
+
+/*
  * Attach the program to ifindex through libxdp (multi-program dispatcher),
  * native mode first unless mode is DP_MODE_GENERIC; *got tells the mode in
  * effect. The link is pinned under pin_dir so it outlives the process.

@@ -76,7 +76,7 @@ static const struct cli_command commands[] = {
 	{"agent", cmd_agent,
 	 "  bpfmesh agent [run] [--bus nats://HOST:PORT[,...]] [--node NAME] [--heartbeat-ms N]\n"
 	 "        [--dead-after-ms N] [--nats-port N] [--socket PATH] [--flow-rate N]\n"
-	 "        [--allow-sample N] [--metrics-addr HOST:PORT [--metrics-public]]\n"
+	 "        [--allow-sample N] [--deny-event-rate N] [--metrics-addr HOST:PORT [--metrics-public]]\n"
 	 "        [--rootless] [--workload NS/NAME[=CMD]]... [--identity NS/NAME=DOC]...\n"
 	 "        [--port N]... [--udp-port N]... [--udp-idle S] [--ttl S] [--slirp-cidr CIDR]\n"
 	 "        [--pod-cidr CIDR] [--uplink IFACE] [--cgroup-root DIR] [--rootfs-dir DIR]\n"

@@ -61,6 +61,7 @@ static int check_config(struct dataplane *dp)
 	if (cfg->abi_version == 0 && !dp->is_dry_run) {
 		cfg->flags = BM_CFG_F_FLOW_CACHE | BM_CFG_F_EVENTS;
 		cfg->allow_sample = 64;
+		cfg->deny_event_rate = BM_DENY_EVENT_RATE_DEFAULT;
 		cfg->abi_version = BM_ABI_VERSION;
 		return 0;
 	}
@@ -201,6 +202,15 @@ int dp_configure(struct dataplane *dp, uint32_t flags, uint32_t allow_sample)
 		return -EPERM;
 	dp->config->flags = flags;
 	dp->config->allow_sample = allow_sample;
+	return 0;
+}
+
+/* See dataplane.h. */
+int dp_set_deny_event_rate(struct dataplane *dp, uint32_t per_cpu_per_sec)
+{
+	if (dp->is_dry_run)
+		return -EPERM;
+	dp->config->deny_event_rate = per_cpu_per_sec;
 	return 0;
 }
 

@@ -28,13 +28,23 @@
 #define BM_CFG_F_FLOW_CACHE (1U << 0) /* use and fill bm_flows */
 #define BM_CFG_F_EVENTS (1U << 1) /* emit events to bm_events */
 
+/*
+ * Deny events each CPU may emit per second by default (bm_config.
+ * deny_event_rate). A deny flood would otherwise put every packet on the
+ * ring and keep its reader busy; the ones over the rate are counted in
+ * bm_event_budget instead. The deny counters count every packet anyway.
+ */
+#define BM_DENY_EVENT_RATE_DEFAULT 10000
+
 struct bm_config {
 	__u32 generation; /* written only with an atomic 32-bit store */
 	__u32 abi_version; /* BM_ABI_VERSION of the writer */
 	__u32 flags; /* BM_CFG_F_* */
 	__u32 allow_sample; /* emit 1 in N allow events; 0: none */
+	__u32 deny_event_rate; /* deny events per CPU per second; 0: no limit */
+	__u32 pad; /* zero */
 };
-_Static_assert(sizeof(struct bm_config) == 16, "bm_config layout");
+_Static_assert(sizeof(struct bm_config) == 24, "bm_config layout");
 
 /* Pinned map names (under the pin directory), each < 16 bytes. */
 #define BM_MAP_CONFIG "bm_config"
@@ -52,6 +62,7 @@ _Static_assert(sizeof(struct bm_config) == 16, "bm_config layout");
 #define BM_MAP_REASONS "bm_reasons"
 #define BM_MAP_ALLOC "bm_alloc"
 #define BM_MAP_EVENTS "bm_events"
+#define BM_MAP_EVENT_BUDGET "bm_event_budget"
 
 /* Capacities of the maps that are not generational. */
 #define BM_AUTH_MAX 262144

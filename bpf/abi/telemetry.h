@@ -40,6 +40,18 @@ struct bm_alloc {
 _Static_assert(sizeof(struct bm_alloc) == 8, "bm_alloc layout");
 
 /* bm_flow_event.source */
+/*
+ * One CPU's deny-event budget (a PERCPU_ARRAY of one entry): a one-second
+ * window that starts at the first deny after the previous one ended.
+ */
+struct bm_event_budget {
+	__u64 window_start_ns; /* bpf_ktime_get_coarse_ns() */
+	__u32 emitted; /* deny events in this window */
+	__u32 pad; /* zero */
+	__u64 suppressed; /* deny events over the rate, ever */
+};
+_Static_assert(sizeof(struct bm_event_budget) == 24, "bm_event_budget layout");
+
 #define BM_EVENT_SRC_XDP 0
 #define BM_EVENT_SRC_SOCK 1 /* cgroup socket hooks */
 #define BM_EVENT_SRC_USER 2 /* rootless userland forwarder */

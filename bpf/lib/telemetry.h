@@ -73,7 +73,37 @@ static __always_inline void bm_count_pair(struct bm_verdict *v, __u32 len)
 	ps->bytes[verdict] += len;
 }
 
-/* Every deny, and 1 in allow_sample allows. */
+/*
+ * May this CPU emit one more deny event under cfg->deny_event_rate? Counts
+ * the ones it may not. The coarse clock (a few ns, jiffy resolution) is
+ * plenty for one-second windows.
+ */
+static __always_inline int bm_deny_event_admitted(const struct bm_config *cfg)
+{
+	struct bm_event_budget *b;
+	__u32 zero = 0, rate;
+	__u64 now;
+
+	rate = cfg->deny_event_rate;
+	if (!rate)
+		return 1;
+	b = bpf_map_lookup_elem(&bm_event_budget, &zero);
+	if (!b)
+		return 1;
+	now = bpf_ktime_get_coarse_ns();
+	if (now - b->window_start_ns >= 1000000000ULL) {
+		b->window_start_ns = now;
+		b->emitted = 0;
+	}
+	if (b->emitted < rate) {
+		b->emitted++;
+		return 1;
+	}
+	b->suppressed++;
+	return 0;
+}
+
+/* Deny events up to the rate, and 1 in allow_sample allows. */
 static __always_inline int bm_event_wanted(const struct bm_config *cfg, const struct bm_verdict *v)
 {
 	__u32 sample;
@@ -81,7 +111,7 @@ static __always_inline int bm_event_wanted(const struct bm_config *cfg, const st
 	if (!(cfg->flags & BM_CFG_F_EVENTS))
 		return 0;
 	if (bm_reason_is_deny(v->reason))
-		return 1;
+		return bm_deny_event_admitted(cfg);
 	sample = cfg->allow_sample;
 	return sample && bpf_get_prandom_u32() % sample == 0;
 }

@@ -8,6 +8,8 @@
  * ctest-labels: bpf dataplane
  */
 #include <errno.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include "bm_test.h"
 #include "xdp_expect.h"
@@ -500,6 +502,91 @@ static uint64_t pair_denied(uint32_t src, uint32_t dst, uint32_t *slot)
 	return denied;
 }
 
+/* Zero every CPU's deny-event budget; returns 0 or -errno. */
+static int budget_reset(void)
+{
+	int n = libbpf_num_possible_cpus();
+	struct bm_event_budget *per;
+	uint32_t zero = 0;
+	int err;
+
+	per = calloc((size_t)n, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	err = bpf_map_update_elem(dp_map_fd(fx.live, BM_MAP_EVENT_BUDGET), &zero, per, BPF_ANY);
+	free(per);
+	return err ? -errno : 0;
+}
+
+/* Deny events held back by the rate, summed over the CPUs. */
+static uint64_t budget_suppressed(void)
+{
+	int n = libbpf_num_possible_cpus(), i;
+	struct bm_event_budget *per;
+	uint64_t sum = 0;
+	uint32_t zero = 0;
+
+	per = calloc((size_t)n, sizeof(*per));
+	if (per && !bpf_map_lookup_elem(dp_map_fd(fx.live, BM_MAP_EVENT_BUDGET), &zero, per)) {
+		for (i = 0; i < n; i++)
+			sum += per[i].suppressed;
+	}
+	free(per);
+	return sum;
+}
+
+/* Send b n times; returns how many were dropped. */
+static unsigned int send_n(const struct pb *b, unsigned int n)
+{
+	struct bm_verdict_record rec;
+	unsigned int i, dropped = 0;
+
+	for (i = 0; i < n; i++) {
+		if (dp_test_run(fx.live, b->d, b->len, &rec) == 0 && rec.xdp_action == XDP_DROP)
+			dropped++;
+	}
+	return dropped;
+}
+
+/*
+ * The per-CPU deny event rate: over it, denies are still dropped and
+ * counted but not put on the ring; the next one-second window emits again;
+ * rate 0 is no limit. The thread stays on one CPU so that one budget counts.
+ */
+static void test_xdp_verdict_deny_event_rate(void)
+{
+	cpu_set_t old, one;
+	struct pb b;
+	uint32_t slot;
+	uint64_t denied;
+
+	CU_ASSERT_EQUAL_FATAL(sched_getaffinity(0, sizeof(old), &old), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	CU_ASSERT_EQUAL_FATAL(sched_setaffinity(0, sizeof(one), &one), 0);
+	frame4(&b, 6, FX_C4, FX_B4, 2012, 80);
+	CU_ASSERT_EQUAL(dp_configure(fx.live, BM_CFG_F_FLOW_CACHE | BM_CFG_F_EVENTS, 0), 0);
+	CU_ASSERT_EQUAL(dp_set_deny_event_rate(fx.live, 3), 0);
+	CU_ASSERT_EQUAL(budget_reset(), 0);
+	xfx_events(&fx);
+	denied = pair_denied(FX_ID_C, FX_ID_B, &slot);
+	CU_ASSERT_EQUAL(send_n(&b, 10), 10);
+	CU_ASSERT_EQUAL(xfx_events(&fx), 3);
+	CU_ASSERT_EQUAL(fx.last_event.verdict, BM_VERDICT_DENY);
+	CU_ASSERT_EQUAL(budget_suppressed(), 7);
+	CU_ASSERT_EQUAL(pair_denied(FX_ID_C, FX_ID_B, &slot), denied + 10);
+	usleep(1100 * 1000); /* the next window */
+	CU_ASSERT_EQUAL(send_n(&b, 4), 4);
+	CU_ASSERT_EQUAL(xfx_events(&fx), 3);
+	CU_ASSERT_EQUAL(budget_suppressed(), 8);
+	CU_ASSERT_EQUAL(dp_set_deny_event_rate(fx.live, 0), 0);
+	CU_ASSERT_EQUAL(send_n(&b, 10), 10);
+	CU_ASSERT_EQUAL(xfx_events(&fx), 10);
+	CU_ASSERT_EQUAL(budget_suppressed(), 8);
+	CU_ASSERT_EQUAL(dp_set_deny_event_rate(fx.live, BM_DENY_EVENT_RATE_DEFAULT), 0);
+	CU_ASSERT_EQUAL(sched_setaffinity(0, sizeof(old), &old), 0);
+}
+
 static void test_xdp_verdict_pair_stats(void)
 {
 	uint64_t before, after;
@@ -618,6 +705,7 @@ static const struct bm_test_case cases[] = {
 	{"test_xdp_verdict_fragments6", test_xdp_verdict_fragments6},
 	{"test_xdp_verdict_internal", test_xdp_verdict_internal},
 	{"test_xdp_verdict_events", test_xdp_verdict_events},
+	{"test_xdp_verdict_deny_event_rate", test_xdp_verdict_deny_event_rate},
 	{"test_xdp_verdict_pair_stats", test_xdp_verdict_pair_stats},
 	{"test_xdp_verdict_related", test_xdp_verdict_related},
 	{"test_xdp_verdict_related6", test_xdp_verdict_related6},

@@ -16,7 +16,8 @@ static void test_abi_sizes(void)
 	CU_ASSERT_EQUAL(sizeof(struct bm_policy_value), 8 + 12 * BM_POLICY_MAX_RANGES);
 	CU_ASSERT_EQUAL(sizeof(struct bm_flow_key), 40);
 	CU_ASSERT_EQUAL(sizeof(struct bm_flow_event), 80);
-	CU_ASSERT_EQUAL(sizeof(struct bm_config), 16);
+	CU_ASSERT_EQUAL(sizeof(struct bm_config), 24);
+	CU_ASSERT_EQUAL(sizeof(struct bm_event_budget), 24);
 	CU_ASSERT_EQUAL(sizeof(struct bm_addr), 20);
 	CU_ASSERT_EQUAL(sizeof(struct bm_ifguard_key), 4);
 	CU_ASSERT_EQUAL(sizeof(struct bm_ifguard), 88);
