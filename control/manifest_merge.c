@@ -353,6 +353,9 @@ static void move_namespaces(struct pm_model *m, struct pm_model *st)
 			swap = have->labels;
 			have->labels = ns->labels;
 			ns->labels = swap;
+			/* interned again by pm_model_intern() after the commit */
+			free(have->label_ids);
+			have->label_ids = NULL;
 			have->is_declared = true;
 			have->pos = ns->pos;
 		}
@@ -417,5 +420,6 @@ int mf_commit(struct mf_ctx *c, struct pm_model *m)
 	if (m->n_policies > 1)
 		qsort(m->policies, m->n_policies, sizeof(*m->policies), cmp_policy);
 	number_rules(m);
+	pm_model_changed(m);
 	return 0;
 }

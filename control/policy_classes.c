@@ -29,40 +29,39 @@
 struct ns_index {
 	const char *name;
 	const struct pm_labels *labels;
+	const uint32_t *label_ids; /* interned labels (policy_model.h) */
 	uint32_t first;
 	uint32_t count;
 };
 
 /*
- * (namespace, label) -> endpoint, sorted into runs of one (namespace, hash).
+ * (namespace, label) -> endpoint, sorted into runs of one (namespace,
+ * label). A label is its interned key and value as one number (label_key()).
  * Only the first label of a key on an endpoint is indexed: it is the one
  * pm_labels_get() and so every selector sees.
  */
 struct label_ent {
 	uint32_t ns;
-	uint64_t hash;
+	uint64_t label;
 	uint32_t ep;
-	const struct pm_label *label;
 };
 
 /* A namespace's label (the first of its key), for namespaceSelector lookups. */
 struct ns_label {
-	uint64_t hash;
+	uint64_t label;
 	uint32_t ns;
 };
 
 /*
  * One run of label_ent, found by hashing (a binary search over every label
- * of the cluster missed the cache at each step). is_pure: every entry of the
- * run has the very key and value of labels[first] (no hash collision), so
- * one string comparison decides for the whole run.
+ * of the cluster missed the cache at each step): the endpoints of namespace
+ * ns carrying exactly label.
  */
 struct label_run {
-	uint64_t hash;
+	uint64_t label;
 	uint32_t ns;
 	uint32_t first;
 	uint32_t count; /* 0: empty slot */
-	uint32_t is_pure;
 };
 
 struct ep_index {
@@ -73,9 +72,8 @@ struct ep_index {
 	size_t n_labels;
 	struct label_run *runs; /* open addressing, runs_cap a power of two */
 	size_t runs_cap;
-	const char *last_ns_name; /* find_ns() of the previous group */
-	int last_ns;
-	struct cc_hset ns_names; /* namespace name -> index into ns */
+	uint32_t *ns_of_str; /* string id -> index into ns, CC_NONE if no endpoint is there */
+	uint32_t n_strs;
 	struct cc_vec rows; /* (endpoint, feature) pairs being collected */
 	struct cc_vec vals;
 	/* namespaceSelector -> matching namespaces, evaluated once per distinct selector */
@@ -197,28 +195,23 @@ typedef bool (*hset_eq_fn)(const void *ctx, uint32_t id, const void *key);
 /* Rehash s into cap slots (a power of two above twice its ids). */
 static int hset_resize(struct cc_hset *s, size_t cap)
 {
+	struct cc_hslot *slots = malloc(cap * sizeof(*slots));
 	size_t i, j;
-	uint64_t *hashes = malloc(cap * sizeof(*hashes));
-	uint32_t *ids = malloc(cap * sizeof(*ids));
 
-	if (!hashes || !ids) {
-		free(hashes);
-		free(ids);
+	if (!slots)
 		return -ENOMEM;
-	}
-	memset(ids, 0xff, cap * sizeof(*ids));
+	for (i = 0; i < cap; i++)
+		slots[i].id = CC_NONE;
 	for (i = 0; i < s->cap; i++) {
-		if (s->ids[i] == CC_NONE)
+		if (s->slots[i].id == CC_NONE)
 			continue;
-		for (j = s->hashes[i] & (cap - 1); ids[j] != CC_NONE; j = (j + 1) & (cap - 1))
+		for (j = s->slots[i].hash & (cap - 1); slots[j].id != CC_NONE;
+		     j = (j + 1) & (cap - 1))
 			;
-		ids[j] = s->ids[i];
-		hashes[j] = s->hashes[i];
+		slots[j] = s->slots[i];
 	}
-	free(s->hashes);
-	free(s->ids);
-	s->hashes = hashes;
-	s->ids = ids;
+	free(s->slots);
+	s->slots = slots;
 	s->cap = cap;
 	return 0;
 }
@@ -255,17 +248,17 @@ static int hset_get(struct cc_hset *s, uint64_t h, hset_eq_fn eq, const void *ct
 		if (err)
 			return err;
 	}
-	for (j = s->cap ? h & (s->cap - 1) : 0; s->cap && s->ids[j] != CC_NONE;
+	for (j = s->cap ? h & (s->cap - 1) : 0; s->cap && s->slots[j].id != CC_NONE;
 	     j = (j + 1) & (s->cap - 1)) {
-		if (s->hashes[j] == h && eq(ctx, s->ids[j], key)) {
-			*id = s->ids[j];
+		if (s->slots[j].hash == h && eq(ctx, s->slots[j].id, key)) {
+			*id = s->slots[j].id;
 			return 0;
 		}
 	}
 	if (new_id == CC_NONE)
 		return 0;
-	s->ids[j] = new_id;
-	s->hashes[j] = h;
+	s->slots[j].id = new_id;
+	s->slots[j].hash = h;
 	s->n++;
 	*id = new_id;
 	return 1;
@@ -273,8 +266,7 @@ static int hset_get(struct cc_hset *s, uint64_t h, hset_eq_fn eq, const void *ct
 
 static void hset_free(struct cc_hset *s)
 {
-	free(s->hashes);
-	free(s->ids);
+	free(s->slots);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -293,13 +285,12 @@ static bool sel_equal(const struct pm_selector *a, const struct pm_selector *b)
 		return false;
 	if (!a->is_present)
 		return true;
-	if (a->match_labels.n != b->match_labels.n || a->n_exprs != b->n_exprs)
+	if (a->sig != b->sig || a->match_labels.n != b->match_labels.n || a->n_exprs != b->n_exprs)
 		return false;
-	for (i = 0; i < a->match_labels.n; i++) {
-		if (!str_eq(a->match_labels.items[i].key, b->match_labels.items[i].key) ||
-		    !str_eq(a->match_labels.items[i].value, b->match_labels.items[i].value))
-			return false;
-	}
+	/* interned (policy_model.h): equal ids, equal strings */
+	if (a->match_labels.n &&
+	    memcmp(a->label_ids, b->label_ids, 2 * a->match_labels.n * sizeof(*a->label_ids)))
+		return false;
 	for (i = 0; i < a->n_exprs; i++) {
 		if (!str_eq(a->exprs[i].key, b->exprs[i].key) || a->exprs[i].op != b->exprs[i].op ||
 		    a->exprs[i].n_values != b->exprs[i].n_values)
@@ -312,40 +303,16 @@ static bool sel_equal(const struct pm_selector *a, const struct pm_selector *b)
 	return true;
 }
 
-static uint64_t label_hash(const char *key, const char *value)
+/* Interned label i (of ids, see policy_model.h) as one number: equal labels, equal numbers. */
+static inline uint64_t label_key(const uint32_t *ids, size_t i)
 {
-	return hash_str(hash_str(HASH_SEED, key), value);
+	return (uint64_t)ids[2 * i] << 32 | ids[2 * i + 1];
 }
 
-/* *label0: label_hash() of the first matchLabels label, 0 without one. */
-static uint64_t sel_hash_label0(uint64_t h, const struct pm_selector *s, uint64_t *label0)
-{
-	uint64_t lh;
-	size_t i, j;
-
-	*label0 = 0;
-	if (!s || !s->is_present)
-		return hash_u32(h, s ? 1 : 2);
-	for (i = 0; i < s->match_labels.n; i++) {
-		lh = label_hash(s->match_labels.items[i].key, s->match_labels.items[i].value);
-		if (!i)
-			*label0 = lh;
-		h = hash_mix(h, lh);
-	}
-	for (i = 0; i < s->n_exprs; i++) {
-		h = hash_str(h, s->exprs[i].key);
-		h = hash_u32(h, s->exprs[i].op);
-		for (j = 0; j < s->exprs[i].n_values; j++)
-			h = hash_str(h, s->exprs[i].values[j]);
-	}
-	return h;
-}
-
+/* A selector (NULL, absent or present) by its interned signature (policy_model.h). */
 static uint64_t sel_hash(uint64_t h, const struct pm_selector *s)
 {
-	uint64_t label0;
-
-	return sel_hash_label0(h, s, &label0);
+	return hash_mix(h, s ? s->sig : 2);
 }
 
 static bool group_eq(const void *ctx, uint32_t id, const void *key)
@@ -353,7 +320,7 @@ static bool group_eq(const void *ctx, uint32_t id, const void *key)
 	const struct cc_group *a = &((const struct compile_ctx *)ctx)->groups[id];
 	const struct cc_group *b = key;
 
-	return str_eq(a->ns, b->ns) && sel_equal(a->ns_sel, b->ns_sel) &&
+	return a->ns_id == b->ns_id && sel_equal(a->ns_sel, b->ns_sel) &&
 	       sel_equal(a->pod_sel, b->pod_sel);
 }
 
@@ -364,10 +331,6 @@ struct interner {
 	struct cc_hset names;
 	struct cc_hset nps;
 	size_t group_cap;
-	/* hash_str() of ns_name: a policy's groups all name its namespace */
-	const char *ns_name;
-	uint64_t ns_hash;
-	bool is_ns_hashed;
 };
 
 static int intern_group(struct compile_ctx *c, struct interner *in, const struct cc_group *g,
@@ -375,15 +338,10 @@ static int intern_group(struct compile_ctx *c, struct interner *in, const struct
 {
 	const struct pm_selector *pod = g->pod_sel;
 	struct cc_group *ng;
-	uint64_t h, label0;
+	uint64_t h;
 	int err;
 
-	if (!in->is_ns_hashed || g->ns != in->ns_name) {
-		in->ns_name = g->ns;
-		in->ns_hash = hash_str(HASH_SEED, g->ns);
-		in->is_ns_hashed = true;
-	}
-	h = sel_hash_label0(sel_hash(in->ns_hash, g->ns_sel), pod, &label0);
+	h = sel_hash(sel_hash(hash_u32(HASH_SEED, g->ns_id), g->ns_sel), pod);
 	if (c->n_groups == in->group_cap) {
 		in->group_cap = in->group_cap ? in->group_cap * 2 : 64;
 		ng = realloc(c->groups, in->group_cap * sizeof(*ng));
@@ -392,7 +350,6 @@ static int intern_group(struct compile_ctx *c, struct interner *in, const struct
 		c->groups = ng;
 	}
 	c->groups[c->n_groups] = *g;
-	c->groups[c->n_groups].label0_hash = label0;
 	err = hset_get(&in->groups, h, group_eq, c, g, c->n_groups, id);
 	if (err == 1)
 		c->n_groups++;
@@ -469,7 +426,7 @@ static int intern_peer(struct compile_ctx *c, struct interner *in, const struct 
 	if (peer->ns_selector.is_present)
 		g.ns_sel = &peer->ns_selector;
 	else
-		g.ns = p->ns;
+		g.ns_id = p->ns_id;
 	g.pod_sel = &peer->pod_selector;
 	err = intern_group(c, in, &g, &id);
 	return err ? err : cc_vec_push(&c->peer_feats, id);
@@ -512,7 +469,7 @@ static int intern_rule(struct compile_ctx *c, struct interner *in, uint32_t pi, 
 static int intern_policy(struct compile_ctx *c, struct interner *in, uint32_t pi)
 {
 	const struct pm_policy *p = &c->m->policies[pi];
-	struct cc_group g = {.ns = p->ns, .pod_sel = &p->pod_selector};
+	struct cc_group g = {.ns_id = p->ns_id, .pod_sel = &p->pod_selector};
 	uint32_t id;
 	size_t i;
 	int err;
@@ -622,69 +579,76 @@ static inline int cmp_label_ent(const struct label_ent *x, const struct label_en
 {
 	if (x->ns != y->ns)
 		return x->ns < y->ns ? -1 : 1;
-	if (x->hash != y->hash)
-		return x->hash < y->hash ? -1 : 1;
+	if (x->label != y->label)
+		return x->label < y->label ? -1 : 1;
 	return (x->ep > y->ep) - (x->ep < y->ep);
 }
 
 #define LABEL_LESS(ctx, a, b) (cmp_label_ent(a, b) < 0)
 CC_SORT_DEFINE(sort_labels, struct label_ent, LABEL_LESS)
 
-static bool ns_name_eq(const void *ctx, uint32_t id, const void *key)
-{
-	return !strcmp(((const struct ep_index *)ctx)->ns[id].name, key);
-}
-
 /* Namespaces by first appearance; their endpoints as runs of ns_eps (a counting sort). */
 static int index_namespaces(struct compile_ctx *c, struct ep_index *ix)
 {
 	const struct pm_model *m = c->m;
-	const struct pm_namespace *ns;
-	uint32_t *ep_ns, id, *pos = NULL;
+	uint32_t *ep_ns, id, *pos = NULL, *decl = NULL, s;
 	size_t i;
 	int err = -ENOMEM;
 
+	ix->n_strs = m->strs ? pm_strtab_count(m->strs) : 0;
 	ix->ns_eps = malloc((m->n_endpoints + 1) * sizeof(*ix->ns_eps));
 	ix->ns = calloc(m->n_endpoints + 1, sizeof(*ix->ns));
 	ep_ns = malloc((m->n_endpoints + 1) * sizeof(*ep_ns));
-	if (!ix->ns_eps || !ix->ns || !ep_ns)
+	ix->ns_of_str = malloc((ix->n_strs + 1) * sizeof(*ix->ns_of_str));
+	decl = malloc((ix->n_strs + 1) * sizeof(*decl));
+	if (!ix->ns_eps || !ix->ns || !ep_ns || !ix->ns_of_str || !decl)
 		goto out;
+	memset(ix->ns_of_str, 0xff, (ix->n_strs + 1) * sizeof(*ix->ns_of_str));
+	memset(decl, 0xff, (ix->n_strs + 1) * sizeof(*decl));
 	for (i = 0; i < m->n_endpoints; i++) {
-		ix->ns[ix->n_ns].name = m->endpoints[i].ns;
-		err = hset_get(&ix->ns_names, hash_str(HASH_SEED, m->endpoints[i].ns), ns_name_eq,
-			       ix, m->endpoints[i].ns, ix->n_ns, &id);
-		if (err < 0)
-			goto out;
-		ix->n_ns += err;
-		ep_ns[i] = id;
-		ix->ns[id].count++;
+		s = m->endpoints[i].ns_id;
+		if (ix->ns_of_str[s] == CC_NONE) {
+			ix->ns[ix->n_ns].name = m->endpoints[i].ns;
+			ix->ns_of_str[s] = ix->n_ns++;
+		}
+		ep_ns[i] = ix->ns_of_str[s];
+		ix->ns[ep_ns[i]].count++;
 	}
+	/* the first namespace of a name, as pm_model_namespace() finds it */
+	for (i = m->n_namespaces; i-- > 0;)
+		decl[m->namespaces[i].name_id] = (uint32_t)i;
 	pos = calloc(ix->n_ns + 1, sizeof(*pos));
-	err = -ENOMEM;
 	if (!pos)
 		goto out;
+	for (s = 0; s <= ix->n_strs; s++) {
+		id = ix->ns_of_str[s];
+		if (id == CC_NONE)
+			continue;
+		ix->ns[id].labels =
+			decl[s] != CC_NONE ? &m->namespaces[decl[s]].labels : &no_labels;
+		ix->ns[id].label_ids = decl[s] != CC_NONE ? m->namespaces[decl[s]].label_ids : NULL;
+	}
 	for (id = 0; id < ix->n_ns; id++) {
 		ix->ns[id].first = id ? ix->ns[id - 1].first + ix->ns[id - 1].count : 0;
 		pos[id] = ix->ns[id].first;
-		ns = pm_model_namespace(m, ix->ns[id].name);
-		ix->ns[id].labels = ns ? &ns->labels : &no_labels;
 	}
 	for (i = 0; i < m->n_endpoints; i++)
 		ix->ns_eps[pos[ep_ns[i]]++] = (uint32_t)i;
 	err = 0;
 out:
+	free(decl);
 	free(pos);
 	free(ep_ns);
 	return err;
 }
 
-/* Is labels[k] the first label with its key (the one selectors see)? */
-static bool is_first_key(const struct pm_labels *labels, size_t k)
+/* Is label k (of interned ids) the first label with its key (the one selectors see)? */
+static bool is_first_key(const uint32_t *ids, size_t k)
 {
 	size_t i;
 
 	for (i = 0; i < k; i++) {
-		if (str_eq(labels->items[i].key, labels->items[k].key))
+		if (ids[2 * i] == ids[2 * k])
 			return false;
 	}
 	return true;
@@ -695,11 +659,6 @@ static uint64_t run_slot_hash(uint32_t ns, uint64_t h)
 	return (h ^ ((uint64_t)ns << 40 | ns)) * 0x9e3779b97f4a7c15ULL;
 }
 
-static bool label_same(const struct pm_label *a, const struct pm_label *b)
-{
-	return str_eq(a->key, b->key) && str_eq(a->value, b->value);
-}
-
 /* Hash the sorted runs of ix->labels into ix->runs. */
 static int index_runs(struct ep_index *ix)
 {
@@ -708,7 +667,7 @@ static int index_runs(struct ep_index *ix)
 
 	for (i = 0; i < ix->n_labels; i = j) {
 		for (j = i + 1; j < ix->n_labels && ix->labels[j].ns == ix->labels[i].ns &&
-				ix->labels[j].hash == ix->labels[i].hash;
+				ix->labels[j].label == ix->labels[i].label;
 		     j++)
 			;
 		n_runs++;
@@ -721,17 +680,15 @@ static int index_runs(struct ep_index *ix)
 	ix->runs_cap = cap;
 	for (i = 0; i < ix->n_labels; i = j) {
 		for (j = i + 1; j < ix->n_labels && ix->labels[j].ns == ix->labels[i].ns &&
-				ix->labels[j].hash == ix->labels[i].hash;
+				ix->labels[j].label == ix->labels[i].label;
 		     j++)
 			;
-		k = run_slot_hash(ix->labels[i].ns, ix->labels[i].hash) & (cap - 1);
+		k = run_slot_hash(ix->labels[i].ns, ix->labels[i].label) & (cap - 1);
 		while (ix->runs[k].count)
 			k = (k + 1) & (cap - 1);
 		r = &ix->runs[k];
-		*r = (struct label_run){ix->labels[i].hash, ix->labels[i].ns, (uint32_t)i,
-					(uint32_t)(j - i), 1};
-		for (k = i + 1; k < j && r->is_pure; k++)
-			r->is_pure = label_same(ix->labels[k].label, ix->labels[i].label);
+		*r = (struct label_run){ix->labels[i].label, ix->labels[i].ns, (uint32_t)i,
+					(uint32_t)(j - i)};
 	}
 	return 0;
 }
@@ -751,13 +708,11 @@ static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 		for (j = 0; j < ix->ns[i].count; j++) {
 			e = &c->m->endpoints[ix->ns_eps[ix->ns[i].first + j]];
 			for (k = 0; k < e->labels.n; k++) {
-				if (!is_first_key(&e->labels, k))
+				if (!is_first_key(e->label_ids, k))
 					continue;
-				ix->labels[ix->n_labels++] = (struct label_ent){
-					(uint32_t)i,
-					label_hash(e->labels.items[k].key,
-						   e->labels.items[k].value),
-					ix->ns_eps[ix->ns[i].first + j], &e->labels.items[k]};
+				ix->labels[ix->n_labels++] =
+					(struct label_ent){(uint32_t)i, label_key(e->label_ids, k),
+							   ix->ns_eps[ix->ns[i].first + j]};
 			}
 		}
 		/*
@@ -771,16 +726,17 @@ static int index_labels(struct compile_ctx *c, struct ep_index *ix)
 	return index_runs(ix);
 }
 
-/* The run of endpoints in namespace ns with a label of hash h, or NULL. */
-static const struct label_run *label_run_find(const struct ep_index *ix, uint32_t ns, uint64_t h)
+/* The run of endpoints in namespace ns with label (a label_key()), or NULL. */
+static const struct label_run *label_run_find(const struct ep_index *ix, uint32_t ns,
+					      uint64_t label)
 {
 	size_t k;
 
 	if (!ix->runs_cap)
 		return NULL;
-	for (k = run_slot_hash(ns, h) & (ix->runs_cap - 1); ix->runs[k].count;
+	for (k = run_slot_hash(ns, label) & (ix->runs_cap - 1); ix->runs[k].count;
 	     k = (k + 1) & (ix->runs_cap - 1)) {
-		if (ix->runs[k].hash == h && ix->runs[k].ns == ns)
+		if (ix->runs[k].label == label && ix->runs[k].ns == ns)
 			return &ix->runs[k];
 	}
 	return NULL;
@@ -793,22 +749,41 @@ static int add_member(struct ep_index *ix, uint32_t ep, uint32_t g)
 	return err ? err : cc_vec_push(&ix->vals, g);
 }
 
+/*
+ * pm_selector_matches() on interned labels: the first label of a key is the
+ * one that counts, as in pm_labels_get(). Expressions take the string path.
+ */
+static bool selector_matches(const struct pm_selector *sel, const struct pm_labels *labels,
+			     const uint32_t *ids)
+{
+	const uint32_t *want = sel->label_ids;
+	size_t i, j;
+
+	if (sel->n_exprs || !sel->is_present)
+		return pm_selector_matches(sel, labels);
+	for (i = 0; i < sel->match_labels.n; i++) {
+		for (j = 0; j < labels->n && ids[2 * j] != want[2 * i]; j++)
+			;
+		if (j == labels->n || ids[2 * j + 1] != want[2 * i + 1])
+			return false;
+	}
+	return true;
+}
+
 /* Members of group g in namespace ns: sel NULL means every pod there. */
 static int scan_ns(const struct compile_ctx *c, struct ep_index *ix, uint32_t ns,
 		   const struct pm_selector *sel, uint32_t g)
 {
+	const struct pm_endpoint *e;
 	const struct label_ent *best = NULL;
 	const struct label_run *run;
-	const struct pm_label *l;
 	size_t n_best = ix->ns[ns].count, n, i;
 	bool is_check = sel != NULL;
 	uint32_t ep;
 	int err;
 
 	for (i = 0; sel && i < sel->match_labels.n; i++) {
-		l = &sel->match_labels.items[i];
-		run = label_run_find(ix, ns,
-				     i ? label_hash(l->key, l->value) : c->groups[g].label0_hash);
+		run = label_run_find(ix, ns, label_key(sel->label_ids, i));
 		n = run ? run->count : 0;
 		if (n < n_best) {
 			best = run ? &ix->labels[run->first] : NULL;
@@ -816,20 +791,14 @@ static int scan_ns(const struct compile_ctx *c, struct ep_index *ix, uint32_t ns
 		}
 		if (!n)
 			return 0; /* nobody in ns has this label */
-		/*
-		 * A lone label: a pure run holds exactly the endpoints whose
-		 * value for the key is the selector's, or (another label of
-		 * the same hash) none of them.
-		 */
-		if (sel->match_labels.n == 1 && !sel->n_exprs && run->is_pure) {
-			if (!label_same(ix->labels[run->first].label, l))
-				return 0;
-			is_check = false;
-		}
 	}
+	/* A lone label: its run holds exactly the endpoints it selects. */
+	if (sel && sel->match_labels.n == 1 && !sel->n_exprs)
+		is_check = false;
 	for (i = 0; i < n_best; i++) {
 		ep = best ? best[i].ep : ix->ns_eps[ix->ns[ns].first + i];
-		if (is_check && !pm_selector_matches(sel, &c->m->endpoints[ep].labels))
+		e = &c->m->endpoints[ep];
+		if (is_check && !selector_matches(sel, &e->labels, e->label_ids))
 			continue;
 		err = add_member(ix, ep, g);
 		if (err)
@@ -838,17 +807,11 @@ static int scan_ns(const struct compile_ctx *c, struct ep_index *ix, uint32_t ns
 	return 0;
 }
 
-/* Consecutive groups mostly name the same namespace string: one-entry cache. */
-static int find_ns(struct ep_index *ix, const char *name)
+/* The index of the namespace of string id ns_id, -1 if no endpoint is there. */
+static int find_ns(const struct ep_index *ix, uint32_t ns_id)
 {
-	uint32_t id;
-
-	if (name == ix->last_ns_name)
-		return ix->last_ns;
-	hset_get(&ix->ns_names, hash_str(HASH_SEED, name), ns_name_eq, ix, name, CC_NONE, &id);
-	ix->last_ns_name = name;
-	ix->last_ns = id == CC_NONE ? -1 : (int)id;
-	return ix->last_ns;
+	return ns_id <= ix->n_strs && ix->ns_of_str[ns_id] != CC_NONE ? (int)ix->ns_of_str[ns_id]
+								      : -1;
 }
 
 static bool ns_sel_eq(const void *ctx, uint32_t id, const void *key)
@@ -858,7 +821,7 @@ static bool ns_sel_eq(const void *ctx, uint32_t id, const void *key)
 
 static inline bool ns_label_less(const struct ns_label *a, const struct ns_label *b)
 {
-	return a->hash != b->hash ? a->hash < b->hash : a->ns < b->ns;
+	return a->label != b->label ? a->label < b->label : a->ns < b->ns;
 }
 
 #define NS_LABEL_LESS(ctx, a, b) ns_label_less(a, b)
@@ -866,7 +829,7 @@ CC_SORT_DEFINE(sort_ns_labels, struct ns_label, NS_LABEL_LESS)
 
 static int index_ns_labels(struct ep_index *ix)
 {
-	const struct pm_labels *l;
+	const uint32_t *ids;
 	size_t n = 0, i, k;
 
 	ix->is_ns_labels_built = true;
@@ -876,12 +839,11 @@ static int index_ns_labels(struct ep_index *ix)
 	if (!ix->ns_labels)
 		return -ENOMEM;
 	for (i = 0; i < ix->n_ns; i++) {
-		l = ix->ns[i].labels;
-		for (k = 0; k < l->n; k++) {
-			if (is_first_key(l, k))
-				ix->ns_labels[ix->n_ns_labels++] = (struct ns_label){
-					label_hash(l->items[k].key, l->items[k].value),
-					(uint32_t)i};
+		ids = ix->ns[i].label_ids;
+		for (k = 0; k < ix->ns[i].labels->n; k++) {
+			if (is_first_key(ids, k))
+				ix->ns_labels[ix->n_ns_labels++] =
+					(struct ns_label){label_key(ids, k), (uint32_t)i};
 		}
 	}
 	sort_ns_labels(ix->ns_labels, ix->n_ns_labels, NULL);
@@ -890,19 +852,18 @@ static int index_ns_labels(struct ep_index *ix)
 
 /*
  * Push the namespaces matching sel to ix->ns_sel_ns, ascending. A lone
- * matchLabels label only needs the namespaces that carry its hash.
+ * matchLabels label only needs the namespaces that carry it.
  */
 static int ns_sel_eval(struct ep_index *ix, const struct pm_selector *sel)
 {
-	const struct pm_label *l;
 	size_t lo = 0, hi, mid;
 	uint32_t i, last = CC_NONE;
-	uint64_t h;
+	uint64_t label;
 	int err = 0;
 
 	if (!sel->is_present || sel->match_labels.n != 1 || sel->n_exprs) {
 		for (i = 0; i < ix->n_ns && !err; i++) {
-			if (pm_selector_matches(sel, ix->ns[i].labels))
+			if (selector_matches(sel, ix->ns[i].labels, ix->ns[i].label_ids))
 				err = cc_vec_push(&ix->ns_sel_ns, i);
 		}
 		return err;
@@ -912,19 +873,18 @@ static int ns_sel_eval(struct ep_index *ix, const struct pm_selector *sel)
 		if (err)
 			return err;
 	}
-	l = &sel->match_labels.items[0];
-	h = label_hash(l->key, l->value);
+	label = label_key(sel->label_ids, 0);
 	hi = ix->n_ns_labels;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (ix->ns_labels[mid].hash < h)
+		if (ix->ns_labels[mid].label < label)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < ix->n_ns_labels && ix->ns_labels[lo].hash == h && !err; lo++) {
+	for (; lo < ix->n_ns_labels && ix->ns_labels[lo].label == label && !err; lo++) {
 		i = ix->ns_labels[lo].ns;
-		if (i != last && pm_selector_matches(sel, ix->ns[i].labels))
+		if (i != last)
 			err = cc_vec_push(&ix->ns_sel_ns, i);
 		last = i;
 	}
@@ -968,8 +928,8 @@ static int eval_group(const struct compile_ctx *c, struct ep_index *ix, uint32_t
 	size_t first, n, i;
 	int ns, err;
 
-	if (gr->ns) {
-		ns = find_ns(ix, gr->ns);
+	if (!gr->ns_sel) {
+		ns = find_ns(ix, gr->ns_id);
 		/* An absent podSelector without a namespaceSelector selects nothing. */
 		if (ns < 0 || !pod)
 			return 0;
@@ -978,6 +938,59 @@ static int eval_group(const struct compile_ctx *c, struct ep_index *ix, uint32_t
 	err = ns_sel_lookup(ix, gr->ns_sel, &first, &n);
 	for (i = 0; i < n && !err; i++)
 		err = scan_ns(c, ix, ix->ns_sel_ns.v[first + i], pod, g);
+	return err;
+}
+
+/*
+ * Evaluating a group follows a chain of pointers into the model (group ->
+ * selector -> its label ids -> a run of the label index), each a cache miss
+ * on a large model. The groups are independent, so the loop asks for the
+ * data of the groups ahead: selectors PF_SEL ahead, label ids PF_IDS ahead,
+ * the run's slot PF_RUN ahead. Only speed depends on it.
+ */
+#define PF_SEL 12
+#define PF_IDS 6
+#define PF_RUN 3
+
+static void prefetch_sel(const struct pm_selector *s)
+{
+	if (s && s->label_ids)
+		__builtin_prefetch(s->label_ids);
+}
+
+static void prefetch_run(const struct compile_ctx *c, const struct ep_index *ix, uint32_t g)
+{
+	const struct cc_group *gr = &c->groups[g];
+	const struct pm_selector *pod = gr->pod_sel;
+	int ns;
+
+	if (gr->ns_sel || !pod->is_present || !pod->match_labels.n || !ix->runs_cap)
+		return;
+	ns = find_ns(ix, gr->ns_id);
+	if (ns >= 0)
+		__builtin_prefetch(
+			&ix->runs[run_slot_hash((uint32_t)ns, label_key(pod->label_ids, 0)) &
+				  (ix->runs_cap - 1)]);
+}
+
+static int eval_groups(const struct compile_ctx *c, struct ep_index *ix)
+{
+	uint32_t g, n = c->n_groups;
+	int err = 0;
+
+	for (g = 0; g < n && !err; g++) {
+		if (g + PF_SEL < n) {
+			__builtin_prefetch(c->groups[g + PF_SEL].pod_sel);
+			__builtin_prefetch(c->groups[g + PF_SEL].ns_sel);
+		}
+		if (g + PF_IDS < n) {
+			prefetch_sel(c->groups[g + PF_IDS].pod_sel);
+			prefetch_sel(c->groups[g + PF_IDS].ns_sel);
+		}
+		if (g + PF_RUN < n)
+			prefetch_run(c, ix, g + PF_RUN);
+		err = eval_group(c, ix, g);
+	}
 	return err;
 }
 
@@ -1015,7 +1028,7 @@ static void ep_index_free(struct ep_index *ix)
 	cc_vec_free(&ix->rows);
 	cc_vec_free(&ix->vals);
 	hset_free(&ix->ns_sels);
-	hset_free(&ix->ns_names);
+	free(ix->ns_of_str);
 	free(ix->ns_sel_of);
 	cc_vec_free(&ix->ns_sel_off);
 	cc_vec_free(&ix->ns_sel_ns);
@@ -1026,15 +1039,14 @@ static int build_ep_feats(struct compile_ctx *c, struct interner *in)
 {
 	struct ep_index ix = {0};
 	struct cc_vec np = {0};
-	uint32_t g;
 	size_t i;
 	int err;
 
 	err = index_namespaces(c, &ix);
 	if (!err)
 		err = index_labels(c, &ix);
-	for (g = 0; g < c->n_groups && !err; g++)
-		err = eval_group(c, &ix, g);
+	if (!err)
+		err = eval_groups(c, &ix);
 	if (!err)
 		err = intern_endpoint_ports(c, in, &ix.rows, &np);
 	for (i = 0; i < np.n && !err; i++)

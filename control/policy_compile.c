@@ -698,7 +698,7 @@ static void fill_report(const struct compile_ctx *c, const struct bm_tables *out
 }
 
 /* See policy_compile.h. */
-int policy_compile(const struct pm_model *m, struct bm_tables *out, struct compile_report *rep)
+int policy_compile(struct pm_model *m, struct bm_tables *out, struct compile_report *rep)
 {
 	struct compile_report local;
 	struct compile_ctx c;
@@ -712,7 +712,9 @@ int policy_compile(const struct pm_model *m, struct bm_tables *out, struct compi
 	c.rep = rep;
 	tables_release(out);
 	tables_init(out);
-	err = cc_classes_build(&c, out);
+	err = pm_model_intern(m);
+	if (!err)
+		err = cc_classes_build(&c, out);
 	if (!err)
 		err = emit_policy(&c, out);
 	if (!err)

@@ -45,8 +45,10 @@ struct compile_report {
  * tables_eval.h order. Returns 0; -ENOMEM; -E2BIG when one policy entry
  * needs more than BM_POLICY_MAX_RANGES true port ranges (rep->error names
  * the subject); -EINVAL for a model that breaks policy_model.h (overlapping
- * endpoint prefixes, unknown family). On error out is left empty.
+ * endpoint prefixes, unknown family). On error out is left empty. m's
+ * strings are interned first (pm_model_intern()) unless its loader did;
+ * nothing else of m changes.
  */
-int policy_compile(const struct pm_model *m, struct bm_tables *out, struct compile_report *rep);
+int policy_compile(struct pm_model *m, struct bm_tables *out, struct compile_report *rep);
 
 #endif /* BM_POLICY_COMPILE_H */

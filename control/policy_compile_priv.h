@@ -38,10 +38,16 @@ struct cc_csr {
 	size_t n_rows;
 };
 
+/* One slot of a cc_hset: a probe reads one cache line, not two. */
+struct cc_hslot {
+	uint64_t hash;
+	uint32_t id; /* CC_NONE: empty slot */
+	uint32_t pad;
+};
+
 /* Open-addressing set of ids; equality is decided by the caller. */
 struct cc_hset {
-	uint64_t *hashes;
-	uint32_t *ids; /* CC_NONE: empty slot */
+	struct cc_hslot *slots;
 	size_t cap;
 	size_t n;
 };
@@ -55,13 +61,12 @@ struct cc_prefix {
 	uint32_t class_id;
 };
 
-/* A selector group: pods matching pod_sel in namespace ns, or in namespaces matching ns_sel. */
+/* A selector group: pods matching pod_sel in namespace ns_id, or in namespaces matching ns_sel. */
 struct cc_group {
-	const char *ns; /* NULL: ns_sel decides */
-	const struct pm_selector *ns_sel;
+	uint32_t ns_id; /* the namespace's string id when ns_sel is NULL */
+	const struct pm_selector *ns_sel; /* NULL: the pods of namespace ns_id */
 	const struct pm_selector *pod_sel; /* absent with ns_sel: every pod */
 	uint32_t policy_flags; /* BM_IPC_F_*_ISOLATED of the policies it selects for */
-	uint64_t label0_hash; /* of pod_sel's first matchLabel, when it has one */
 };
 
 struct cc_rule {

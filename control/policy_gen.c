@@ -27,6 +27,13 @@ struct gen {
 	struct pm_model *m;
 	uint32_t counter; /* next free address offset in the plan */
 	bool has_failed; /* an allocation failed */
+	/* string ids of the vocabulary, interned on first use (0: not yet) */
+	uint32_t key_ids[4]; /* label_keys */
+	uint32_t *value_ids; /* "v%u" */
+	uint32_t *ns_ids; /* "ns%u" */
+	uint32_t meta_key_id; /* kubernetes.io/metadata.name */
+	uint32_t team_key_id;
+	uint32_t team_ids[2]; /* "t%u" */
 };
 
 /* See policy_gen.h. */
@@ -135,26 +142,56 @@ static char *dup(struct gen *g, const char *text)
 	return s;
 }
 
+/* The string id of s, interned once into *cache: the strings are hot now, not in the compiler. */
+static uint32_t vocab_id(struct gen *g, uint32_t *cache, const char *s)
+{
+	if (!*cache && s) {
+		*cache = pm_model_str_id(g->m, s);
+		if (!*cache)
+			g->has_failed = true;
+	}
+	return *cache;
+}
+
 static int cmp_label(const void *a, const void *b)
 {
 	return strcmp(((const struct pm_label *)a)->key, ((const struct pm_label *)b)->key);
 }
 
-/* Labels from the key vocabulary, each key with probability pct. */
-static void gen_labels(struct gen *g, struct pm_labels *l, uint32_t pct)
+/* Label i of l: key k of the vocabulary, value "v<x>", with their ids. */
+static void set_label(struct gen *g, struct pm_labels *l, uint32_t *ids, size_t i, uint32_t k,
+		      uint32_t x)
+{
+	l->items[i].key = dup(g, label_keys[k]);
+	l->items[i].value = sprint(g, "v%u", x);
+	ids[2 * i] = vocab_id(g, &g->key_ids[k], l->items[i].key);
+	ids[2 * i + 1] = vocab_id(g, &g->value_ids[x], l->items[i].value);
+}
+
+/* Labels from the key vocabulary, each key with probability pct, and their ids. */
+static void gen_labels(struct gen *g, struct pm_labels *l, uint32_t **ids, uint32_t pct)
 {
 	size_t k;
 
 	l->items = zalloc(g, ARRAY_LEN(label_keys), sizeof(*l->items));
-	if (!l->items)
+	*ids = zalloc(g, 2 * ARRAY_LEN(label_keys), sizeof(**ids));
+	if (!l->items || !*ids)
 		return;
 	for (k = 0; k < ARRAY_LEN(label_keys); k++) {
 		if (!chance(g, pct))
 			continue;
-		l->items[l->n].key = dup(g, label_keys[k]);
-		l->items[l->n].value = sprint(g, "v%u", below(g, g->p->n_label_values));
+		set_label(g, l, *ids, l->n, (uint32_t)k, below(g, g->p->n_label_values));
 		l->n++;
 	}
+}
+
+/* "ns<x>" and its id. */
+static char *ns_name(struct gen *g, uint32_t x, uint32_t *id)
+{
+	char *s = sprint(g, "ns%u", x);
+
+	*id = vocab_id(g, &g->ns_ids[x], s);
+	return s;
 }
 
 static void set_addr(struct pm_addr *a, uint8_t family, uint32_t offset, uint8_t prefixlen)
@@ -219,9 +256,13 @@ static void copy_workload(struct gen *g, struct pm_endpoint *e, const struct pm_
 	size_t k;
 
 	e->ns = dup(g, from->ns);
+	e->ns_id = from->ns_id;
 	e->labels.items = zalloc(g, from->labels.n, sizeof(*e->labels.items));
-	if (!e->labels.items)
+	e->label_ids = zalloc(g, 2 * from->labels.n, sizeof(*e->label_ids));
+	if (!e->labels.items || !e->label_ids)
 		return;
+	if (from->label_ids)
+		memcpy(e->label_ids, from->label_ids, 2 * from->labels.n * sizeof(*e->label_ids));
 	for (k = 0; k < from->labels.n; k++, e->labels.n++) {
 		e->labels.items[k].key = dup(g, from->labels.items[k].key);
 		e->labels.items[k].value = dup(g, from->labels.items[k].value);
@@ -244,9 +285,9 @@ static void gen_endpoint(struct gen *g, uint32_t i)
 	if (g->p->replicas > 1 && i % g->p->replicas)
 		copy_workload(g, e, &g->m->endpoints[i - 1]);
 	else
-		e->ns = sprint(g, "ns%u", below(g, g->p->n_namespaces));
+		e->ns = ns_name(g, below(g, g->p->n_namespaces), &e->ns_id);
 	if (!(g->p->replicas > 1 && i % g->p->replicas))
-		gen_labels(g, &e->labels, 60);
+		gen_labels(g, &e->labels, &e->label_ids, 60);
 	gen_endpoint_addrs(g, e);
 	if (!(g->p->replicas > 1 && i % g->p->replicas))
 		gen_endpoint_ports(g, e);
@@ -295,13 +336,15 @@ static void gen_expr(struct gen *g, struct pm_sel_expr *e, const char *key, bool
 /* A pod selector: empty, or at least one match label, maybe an expression. */
 static void gen_pod_selector(struct gen *g, struct pm_selector *s)
 {
+	uint32_t k;
+
 	s->is_present = true;
 	if (chance(g, g->p->pct_broad))
 		return;
-	gen_labels(g, &s->match_labels, 30);
-	if (!s->match_labels.n && s->match_labels.items) {
-		s->match_labels.items[0].key = dup(g, label_keys[below(g, ARRAY_LEN(label_keys))]);
-		s->match_labels.items[0].value = sprint(g, "v%u", below(g, g->p->n_label_values));
+	gen_labels(g, &s->match_labels, &s->label_ids, 30);
+	if (!s->match_labels.n && s->match_labels.items && s->label_ids) {
+		k = below(g, ARRAY_LEN(label_keys));
+		set_label(g, &s->match_labels, s->label_ids, 0, k, below(g, g->p->n_label_values));
 		s->match_labels.n = 1;
 	}
 	if (!chance(g, 30))
@@ -315,25 +358,31 @@ static void gen_pod_selector(struct gen *g, struct pm_selector *s)
 
 static void gen_ns_selector(struct gen *g, struct pm_selector *s)
 {
-	uint32_t r = below(g, 100);
+	uint32_t r = below(g, 100), x;
 
 	s->is_present = true;
 	if (r < 2 * g->p->pct_broad)
 		return;
 	if (r < 35 + g->p->pct_broad * 2 || !g->p->pct_broad) {
 		s->match_labels.items = zalloc(g, 1, sizeof(*s->match_labels.items));
-		if (!s->match_labels.items)
+		s->label_ids = zalloc(g, 2, sizeof(*s->label_ids));
+		if (!s->match_labels.items || !s->label_ids)
 			return;
 		s->match_labels.n = 1;
 		if (!g->p->pct_broad) {
 			/* narrow models: one namespace by name */
 			s->match_labels.items[0].key = dup(g, "kubernetes.io/metadata.name");
 			s->match_labels.items[0].value =
-				sprint(g, "ns%u", below(g, g->p->n_namespaces));
+				ns_name(g, below(g, g->p->n_namespaces), &s->label_ids[1]);
+			s->label_ids[0] =
+				vocab_id(g, &g->meta_key_id, s->match_labels.items[0].key);
 			return;
 		}
 		s->match_labels.items[0].key = dup(g, "team");
-		s->match_labels.items[0].value = sprint(g, "t%u", below(g, 2));
+		x = below(g, 2);
+		s->match_labels.items[0].value = sprint(g, "t%u", x);
+		s->label_ids[0] = vocab_id(g, &g->team_key_id, s->match_labels.items[0].key);
+		s->label_ids[1] = vocab_id(g, &g->team_ids[x], s->match_labels.items[0].value);
 		return;
 	}
 	s->exprs = zalloc(g, 1, sizeof(*s->exprs));
@@ -473,7 +522,7 @@ static void gen_policy(struct gen *g, uint32_t i)
 	p->kind = chance(g, g->p->pct_mesh) ? PM_KIND_MESH_POLICY : PM_KIND_NETWORK_POLICY;
 	p->auth_required = p->kind == PM_KIND_MESH_POLICY;
 	p->name = sprint(g, "p%05u", i);
-	p->ns = sprint(g, "ns%u", below(g, g->p->n_namespaces));
+	p->ns = ns_name(g, below(g, g->p->n_namespaces), &p->ns_id);
 	gen_pod_selector(g, &p->pod_selector);
 	p->has_ingress = types < 80;
 	p->has_egress = types >= 45;
@@ -500,6 +549,8 @@ int policy_gen_model(uint64_t seed, const struct policy_gen_params *p, struct pm
 	g.m->namespaces = zalloc(&g, p->n_namespaces, sizeof(*g.m->namespaces));
 	g.m->endpoints = zalloc(&g, p->n_endpoints, sizeof(*g.m->endpoints));
 	g.m->policies = zalloc(&g, p->n_policies, sizeof(*g.m->policies));
+	g.value_ids = zalloc(&g, p->n_label_values, sizeof(*g.value_ids));
+	g.ns_ids = zalloc(&g, p->n_namespaces, sizeof(*g.ns_ids));
 	if (g.has_failed)
 		goto err_free;
 	for (i = 0; i < p->n_namespaces; i++, g.m->n_namespaces++)
@@ -513,9 +564,13 @@ int policy_gen_model(uint64_t seed, const struct policy_gen_params *p, struct pm
 	err = policy_gen_finish(g.m);
 	if (err)
 		goto err_free;
+	free(g.value_ids);
+	free(g.ns_ids);
 	*out = g.m;
 	return 0;
 err_free:
+	free(g.value_ids);
+	free(g.ns_ids);
 	pm_model_free(g.m);
 	return err;
 }

@@ -96,7 +96,9 @@ int policy_gen_auth(struct policy_gen_rng *rng, const struct pm_model *m, size_t
  * Label and selector text is "k=v,k2=v2" (matchLabels; "" is the empty
  * selector {}), NULL means absent. Addresses are pm_addr_parse() text,
  * comma-separated. Call policy_gen_finish() last: it sorts the policies by
- * (namespace, name) and numbers the rules, which invalidates rule pointers.
+ * (namespace, name), numbers the rules, which invalidates rule pointers, and
+ * interns the model's strings (pm_model_intern()); peers or selectors added
+ * after it need another policy_gen_finish().
  * All return 0 (or an index) or a negative errno.
  */
 int policy_gen_add_namespace(struct pm_model *m, const char *name, const char *labels);

@@ -70,6 +70,7 @@ int policy_gen_add_namespace(struct pm_model *m, const char *name, const char *l
 	if (!ns)
 		return -ENOMEM;
 	m->namespaces = ns;
+	pm_model_changed(m);
 	ns = &m->namespaces[m->n_namespaces++];
 	ns->is_declared = true;
 	ns->name = strdup(name);
@@ -111,6 +112,7 @@ int policy_gen_add_endpoint(struct pm_model *m, const char *ns, const char *name
 	if (!e)
 		return -ENOMEM;
 	m->endpoints = e;
+	pm_model_changed(m);
 	e = &m->endpoints[m->n_endpoints++];
 	e->is_local = is_local;
 	e->sec_id = sec_id;
@@ -152,6 +154,7 @@ int policy_gen_add_policy(struct pm_model *m, const char *ns, const char *name,
 	if (!p)
 		return -ENOMEM;
 	m->policies = p;
+	pm_model_changed(m);
 	p = &m->policies[m->n_policies++];
 	p->kind = is_auth_required ? PM_KIND_MESH_POLICY : PM_KIND_NETWORK_POLICY;
 	p->auth_required = is_auth_required;
@@ -326,5 +329,6 @@ int policy_gen_finish(struct pm_model *m)
 		number(m, i, BM_DIR_INGRESS, p->ingress, p->n_ingress);
 		number(m, i, BM_DIR_EGRESS, p->egress, p->n_egress);
 	}
-	return 0;
+	pm_model_changed(m);
+	return pm_model_intern(m);
 }

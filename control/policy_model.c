@@ -36,6 +36,7 @@ static void selector_release(struct pm_selector *s)
 	size_t i, j;
 
 	labels_release(&s->match_labels);
+	free(s->label_ids);
 	for (i = 0; i < s->n_exprs; i++) {
 		for (j = 0; j < s->exprs[i].n_values; j++)
 			free(s->exprs[i].values[j]);
@@ -79,6 +80,7 @@ static void endpoint_release(struct pm_endpoint *e)
 	free(e->name);
 	free(e->ns);
 	labels_release(&e->labels);
+	free(e->label_ids);
 	free(e->identity_uri);
 	free(e->addrs);
 	for (i = 0; i < e->n_ports; i++)
@@ -97,6 +99,7 @@ void pm_model_free(struct pm_model *m)
 	for (i = 0; i < m->n_namespaces; i++) {
 		free(m->namespaces[i].name);
 		labels_release(&m->namespaces[i].labels);
+		free(m->namespaces[i].label_ids);
 	}
 	free(m->namespaces);
 	for (i = 0; i < m->n_endpoints; i++)
@@ -109,7 +112,138 @@ void pm_model_free(struct pm_model *m)
 	for (i = 0; i < m->n_files; i++)
 		free(m->files[i]);
 	free(m->files);
+	pm_strtab_free(m->strs);
 	free(m);
+}
+
+static bool intern_str(struct pm_model *m, const char *s, uint32_t *id)
+{
+	if (!*id && s)
+		*id = pm_strtab_intern(m->strs, s);
+	return *id || !s;
+}
+
+static bool intern_labels(struct pm_model *m, const struct pm_labels *l, uint32_t **ids)
+{
+	size_t i;
+
+	if (*ids || !l->n)
+		return true;
+	*ids = calloc(2 * l->n, sizeof(**ids));
+	if (!*ids)
+		return false;
+	for (i = 0; i < l->n; i++) {
+		if (!intern_str(m, l->items[i].key, &(*ids)[2 * i]) ||
+		    !intern_str(m, l->items[i].value, &(*ids)[2 * i + 1])) {
+			free(*ids);
+			*ids = NULL;
+			return false;
+		}
+	}
+	return true;
+}
+
+static uint64_t sig_mix(uint64_t h, uint64_t x)
+{
+	h = (h ^ x) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
+
+static uint64_t sig_str(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return sig_mix(h, 0xff);
+}
+
+/* Equal selectors (absent ones, matchLabels ids, expressions), equal sig. */
+static uint64_t selector_sig(const struct pm_selector *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i, j;
+
+	if (!s->is_present)
+		return sig_mix(h, 1);
+	for (i = 0; i < 2 * s->match_labels.n; i++)
+		h = sig_mix(h, s->label_ids[i]);
+	for (i = 0; i < s->n_exprs; i++) {
+		h = sig_mix(sig_str(h, s->exprs[i].key), s->exprs[i].op);
+		for (j = 0; j < s->exprs[i].n_values; j++)
+			h = sig_str(h, s->exprs[i].values[j]);
+	}
+	return sig_mix(h, s->match_labels.n << 16 | s->n_exprs);
+}
+
+static bool intern_selector(struct pm_model *m, struct pm_selector *s)
+{
+	if (!intern_labels(m, &s->match_labels, &s->label_ids))
+		return false;
+	s->sig = selector_sig(s);
+	return true;
+}
+
+static bool intern_rules(struct pm_model *m, struct pm_rule *rules, size_t n)
+{
+	bool ok = true;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < rules[i].n_peers; j++) {
+			ok &= intern_selector(m, &rules[i].peers[j].pod_selector);
+			ok &= intern_selector(m, &rules[i].peers[j].ns_selector);
+		}
+	}
+	return ok;
+}
+
+/* See policy_model.h. */
+int pm_model_intern(struct pm_model *m)
+{
+	struct pm_policy *p;
+	bool ok = true;
+	size_t i;
+
+	if (m->is_interned)
+		return 0;
+	if (!m->strs) {
+		m->strs = pm_strtab_new();
+		if (!m->strs)
+			return -ENOMEM;
+	}
+	for (i = 0; i < m->n_namespaces; i++) {
+		ok &= intern_str(m, m->namespaces[i].name, &m->namespaces[i].name_id);
+		ok &= intern_labels(m, &m->namespaces[i].labels, &m->namespaces[i].label_ids);
+	}
+	for (i = 0; i < m->n_endpoints; i++) {
+		ok &= intern_str(m, m->endpoints[i].ns, &m->endpoints[i].ns_id);
+		ok &= intern_labels(m, &m->endpoints[i].labels, &m->endpoints[i].label_ids);
+	}
+	for (i = 0; i < m->n_policies; i++) {
+		p = &m->policies[i];
+		ok &= intern_str(m, p->ns, &p->ns_id);
+		ok &= intern_selector(m, &p->pod_selector);
+		ok &= intern_rules(m, p->ingress, p->n_ingress);
+		ok &= intern_rules(m, p->egress, p->n_egress);
+	}
+	m->is_interned = ok;
+	return ok ? 0 : -ENOMEM;
+}
+
+/* See policy_model.h. */
+void pm_model_changed(struct pm_model *m)
+{
+	m->is_interned = false;
+}
+
+/* See policy_model.h. */
+uint32_t pm_model_str_id(struct pm_model *m, const char *s)
+{
+	if (!m->strs) {
+		m->strs = pm_strtab_new();
+		if (!m->strs)
+			return 0;
+	}
+	return pm_strtab_intern(m->strs, s);
 }
 
 /* See policy_model.h. Linear: label sets are small, and it stays correct on unsorted input. */

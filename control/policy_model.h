@@ -6,6 +6,18 @@
  * (policy_compile.c). Plain data; every string and array is owned by the
  * model and freed by pm_model_free().
  *
+ * Interned strings: the label keys and values of endpoints, namespaces and
+ * matchLabels, namespace names and the namespaces of endpoints and policies
+ * also have an id from the model's string table (pm_model.strs; equal
+ * strings, equal ids). label_ids holds two per label, key then value, in
+ * the labels' order (NULL: not interned); a name's id is 0 when not
+ * interned. A selector also gets sig, a hash of its interned form.
+ * pm_model_intern() fills them; the loaders (manifest.c) and the
+ * generators (policy_gen*.c) call it when they are done, so the compiler
+ * compares and hashes ids, never strings. Code that changes such labels or
+ * names afterwards frees label_ids (NULL) or zeroes the id and calls
+ * pm_model_changed().
+ *
  * Semantics follow Kubernetes NetworkPolicy exactly (see docs/policy.md):
  *  - a selector that is absent differs from an empty one ({} selects all);
  *  - a rule with no peers allows every peer, a rule with no ports every port
@@ -20,6 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "policy_strtab.h"
 
 /* Where an object or field came from, for error messages. */
 struct pm_src_pos {
@@ -57,8 +71,10 @@ struct pm_sel_expr {
 struct pm_selector {
 	bool is_present; /* false: the field was absent (null) */
 	struct pm_labels match_labels;
+	uint32_t *label_ids; /* interned match_labels, see above */
 	struct pm_sel_expr *exprs;
 	size_t n_exprs;
+	uint64_t sig; /* set with label_ids: a hash of the selector, equal selectors equal sig */
 };
 
 /* An address or prefix. IPv4 uses addr[0..3], the rest is zero. */
@@ -117,6 +133,7 @@ struct pm_policy {
 	enum pm_policy_kind kind;
 	char *name;
 	char *ns;
+	uint32_t ns_id; /* interned ns */
 	struct pm_selector pod_selector; /* is_present always true after parsing */
 	bool has_ingress; /* policyTypes, after Kubernetes defaulting */
 	bool has_egress;
@@ -137,7 +154,9 @@ struct pm_named_port {
 struct pm_endpoint {
 	char *name;
 	char *ns;
+	uint32_t ns_id; /* interned ns */
 	struct pm_labels labels;
+	uint32_t *label_ids; /* interned labels */
 	char *identity_uri; /* spiffe://DOMAIN/ns/NS/sa/SA */
 	uint32_t sec_id; /* from identity_uri, see ident_numeric_id() */
 	struct pm_addr *addrs; /* hosts or CIDRs; no two endpoints overlap */
@@ -151,7 +170,9 @@ struct pm_endpoint {
 
 struct pm_namespace {
 	char *name;
+	uint32_t name_id; /* interned name */
 	struct pm_labels labels; /* includes kubernetes.io/metadata.name */
+	uint32_t *label_ids; /* interned labels */
 	bool is_declared; /* false: only referenced by an endpoint or policy */
 	struct pm_src_pos pos; /* of the Namespace manifest; zero when not declared */
 };
@@ -174,6 +195,8 @@ struct pm_model {
 	size_t n_rules; /* including the unused slot 0 */
 	char **files; /* interned file names */
 	size_t n_files;
+	struct pm_strtab *strs; /* the ids' strings; NULL until pm_model_intern() */
+	bool is_interned; /* every id above is set (cleared by pm_model_changed()) */
 };
 
 /* Allocate an empty model. Returns NULL with errno = ENOMEM. */
@@ -181,6 +204,20 @@ struct pm_model *pm_model_new(void);
 
 /* Free a model and everything it owns. NULL-safe. */
 void pm_model_free(struct pm_model *m);
+
+/*
+ * Give every label key and value, namespace name and endpoint and policy
+ * namespace of m its string id (only those not interned are looked at). Returns
+ * at once when nothing changed since the last call. Returns 0 or -ENOMEM
+ * (then m is left not interned).
+ */
+int pm_model_intern(struct pm_model *m);
+
+/* m was changed: the next pm_model_intern() walks it again. Cannot fail. */
+void pm_model_changed(struct pm_model *m);
+
+/* The interned id of s in m, interning it if new; 0 on ENOMEM. */
+uint32_t pm_model_str_id(struct pm_model *m, const char *s);
 
 /* Does sel match labels? An absent selector matches nothing; an empty one everything. */
 bool pm_selector_matches(const struct pm_selector *sel, const struct pm_labels *labels);

@@ -677,6 +677,15 @@ static void test_manifest_namespace_declared_later(void)
 	CU_ASSERT_STRING_EQUAL(ns->labels.items[0].key, "env");
 	CU_ASSERT_STRING_EQUAL(ns->labels.items[1].value, "ns1");
 	CU_ASSERT_STRING_EQUAL(ns->pos.file, "b.yaml");
+	/* the declared labels replaced the referenced ones: interned again, not stale */
+	CU_ASSERT_TRUE(m->is_interned);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ns->label_ids);
+	CU_ASSERT_EQUAL(ns->label_ids[0], pm_strtab_find(m->strs, "env"));
+	CU_ASSERT_EQUAL(ns->label_ids[1], pm_strtab_find(m->strs, "prod"));
+	CU_ASSERT_EQUAL(ns->label_ids[3], pm_strtab_find(m->strs, "ns1"));
+	CU_ASSERT_EQUAL(ns->name_id, pm_strtab_find(m->strs, "ns1"));
+	CU_ASSERT_EQUAL(m->policies[0].ns_id, ns->name_id);
+	CU_ASSERT_NOT_EQUAL(ns->label_ids[0], 0);
 }
 
 static void test_manifest_list_and_anchors(void)

@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Policy model helpers: selectors, labels, address parsing and formatting.
+/* Policy model helpers: selectors, labels, address parsing and formatting,
+ * the string table and interning.
  * ctest-labels: unit dataplane
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <abi/types.h>
 
 #include "bm_test.h"
+#include "policy_gen.h"
 #include "policy_model.h"
+#include "policy_strtab.h"
 
 static struct pm_label app_web_tier_fe[] = {
 	{.key = "app", .value = "web"},
@@ -114,6 +119,107 @@ static void test_policy_model_new_free(void)
 	pm_model_free(NULL);
 }
 
+static void test_policy_model_strtab(void)
+{
+	struct pm_strtab *t = pm_strtab_new();
+	char name[32];
+	uint32_t a, b, i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(pm_strtab_find(t, "app"), 0);
+	a = pm_strtab_intern(t, "app");
+	b = pm_strtab_intern(t, "");
+	CU_ASSERT_EQUAL(a, 1);
+	CU_ASSERT_EQUAL(b, 2);
+	CU_ASSERT_EQUAL(pm_strtab_intern(t, "app"), a);
+	CU_ASSERT_EQUAL(pm_strtab_find(t, ""), b);
+	CU_ASSERT_EQUAL(pm_strtab_find(t, "ap"), 0);
+	CU_ASSERT_STRING_EQUAL(pm_strtab_str(t, a), "app");
+	CU_ASSERT_PTR_NULL(pm_strtab_str(t, 0));
+	CU_ASSERT_PTR_NULL(pm_strtab_str(t, 3));
+	/* through several rehashes and chunks: ids stay dense and stable */
+	for (i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "value-%u-of-a-longer-string", i);
+		CU_ASSERT_EQUAL_FATAL(pm_strtab_intern(t, name), 3 + i);
+	}
+	CU_ASSERT_EQUAL(pm_strtab_count(t), 20002);
+	CU_ASSERT_EQUAL(pm_strtab_find(t, "value-777-of-a-longer-string"), 3 + 777);
+	CU_ASSERT_STRING_EQUAL(pm_strtab_str(t, 3 + 19999), "value-19999-of-a-longer-string");
+	CU_ASSERT_EQUAL(pm_strtab_intern(t, "app"), a);
+	pm_strtab_free(t);
+	pm_strtab_free(NULL);
+}
+
+/* Every id of labels names the label's own string. */
+static bool ids_match(const struct pm_model *m, const struct pm_labels *l, const uint32_t *ids)
+{
+	size_t i;
+
+	if (l->n && !ids)
+		return false;
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(pm_strtab_str(m->strs, ids[2 * i]), l->items[i].key) ||
+		    strcmp(pm_strtab_str(m->strs, ids[2 * i + 1]), l->items[i].value))
+			return false;
+	}
+	return true;
+}
+
+static void test_policy_model_intern(void)
+{
+	struct pm_model *m = pm_model_new();
+	const struct pm_selector *s1, *s2, *s3;
+	const struct pm_endpoint *e;
+	struct pm_rule *r;
+	int pi;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(policy_gen_add_namespace(m, "a", "kubernetes.io/metadata.name=a"), 0);
+	CU_ASSERT_EQUAL(
+		policy_gen_add_endpoint(m, "a", "w", "app=web,tier=fe", "10.0.0.1", true, 301), 0);
+	pi = policy_gen_add_policy(m, "a", "p", "app=web", true, false, false);
+	CU_ASSERT_TRUE_FATAL(pi >= 0);
+	r = policy_gen_add_rule(m, (size_t)pi, BM_DIR_INGRESS);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(policy_gen_add_peer(r, NULL, "app=web"), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_peer(r, "kubernetes.io/metadata.name=a", "tier=fe"), 0);
+	CU_ASSERT_FALSE(m->is_interned);
+	CU_ASSERT_EQUAL_FATAL(policy_gen_finish(m), 0);
+	CU_ASSERT_TRUE(m->is_interned);
+
+	e = &m->endpoints[0];
+	CU_ASSERT_EQUAL(e->ns_id, m->policies[0].ns_id);
+	CU_ASSERT_EQUAL(e->ns_id, m->namespaces[0].name_id);
+	CU_ASSERT_EQUAL(e->ns_id, pm_strtab_find(m->strs, "a"));
+	CU_ASSERT_TRUE(ids_match(m, &e->labels, e->label_ids));
+	CU_ASSERT_TRUE(ids_match(m, &m->namespaces[0].labels, m->namespaces[0].label_ids));
+	s1 = &m->policies[0].pod_selector;
+	s2 = &m->policies[0].ingress[0].peers[0].pod_selector;
+	s3 = &m->policies[0].ingress[0].peers[1].pod_selector;
+	CU_ASSERT_TRUE(ids_match(m, &s3->match_labels, s3->label_ids));
+	CU_ASSERT_TRUE(ids_match(m, &m->policies[0].ingress[0].peers[1].ns_selector.match_labels,
+				 m->policies[0].ingress[0].peers[1].ns_selector.label_ids));
+	/* equal strings, equal ids; equal selectors, equal signatures */
+	CU_ASSERT_EQUAL(s1->label_ids[0], e->label_ids[0]);
+	CU_ASSERT_EQUAL(s1->label_ids[1], e->label_ids[1]);
+	CU_ASSERT_EQUAL(s1->sig, s2->sig);
+	CU_ASSERT_NOT_EQUAL(s1->sig, s3->sig);
+	CU_ASSERT_NOT_EQUAL(s1->sig, m->policies[0].ingress[0].peers[0].ns_selector.sig);
+
+	/* a replaced label is interned again after pm_model_changed() */
+	free(m->endpoints[0].labels.items[1].value);
+	m->endpoints[0].labels.items[1].value = strdup("be");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m->endpoints[0].labels.items[1].value);
+	free(m->endpoints[0].label_ids);
+	m->endpoints[0].label_ids = NULL;
+	pm_model_changed(m);
+	CU_ASSERT_EQUAL(pm_model_intern(m), 0);
+	CU_ASSERT_TRUE(m->is_interned);
+	CU_ASSERT_TRUE(ids_match(m, &e->labels, e->label_ids));
+	CU_ASSERT_EQUAL(e->label_ids[3], pm_strtab_find(m->strs, "be"));
+	pm_model_free(m);
+}
+
 int bm_test_register(void)
 {
 	static const struct bm_test_case cases[] = {
@@ -124,6 +230,8 @@ int bm_test_register(void)
 		{"addr_parse", test_policy_model_addr_parse},
 		{"addr_in_prefix", test_policy_model_addr_in_prefix},
 		{"new_free", test_policy_model_new_free},
+		{"strtab", test_policy_model_strtab},
+		{"intern", test_policy_model_intern},
 		{NULL, NULL},
 	};
 
