@@ -325,35 +325,66 @@ static bool group_eq(const void *ctx, uint32_t id, const void *key)
 }
 
 /* Interning state of step 1. */
+/*
+ * A mention of a selector group, collected in the order of the policies and
+ * their rules and deduplicated afterwards (dedupe_groups()), so that the
+ * hash table's cache misses can be asked for ahead of time.
+ */
+struct cc_cand {
+	uint64_t hash;
+	struct cc_group g; /* policy_flags: of the policy whose subject it is */
+	uint32_t policy; /* the policy whose subject selector it is, or CC_NONE */
+};
+
 struct interner {
 	struct cc_hset groups;
 	struct cc_hset blocks;
 	struct cc_hset names;
 	struct cc_hset nps;
-	size_t group_cap;
+	struct cc_cand *cands; /* room for every mention (reserve()) */
+	uint32_t n_cands;
 };
 
-static int intern_group(struct compile_ctx *c, struct interner *in, const struct cc_group *g,
-			uint32_t *id)
+/* Collect a mention of group g; its index in in->cands is what peer_feats holds for now. */
+static uint32_t intern_group(struct interner *in, const struct cc_group *g, uint32_t policy)
 {
-	const struct pm_selector *pod = g->pod_sel;
-	struct cc_group *ng;
-	uint64_t h;
+	struct cc_cand *k = &in->cands[in->n_cands];
+
+	k->hash = sel_hash(sel_hash(hash_u32(HASH_SEED, g->ns_id), g->ns_sel), g->pod_sel);
+	k->g = *g;
+	k->policy = policy;
+	return in->n_cands++;
+}
+
+/* How far ahead dedupe_groups() asks for hash slots; only speed depends on it. */
+#define PF_SLOT 8
+
+/* Group ids by first mention: the same ids the mentions would get one by one. */
+static int dedupe_groups(struct compile_ctx *c, struct interner *in, uint32_t *cand_id)
+{
+	const struct cc_hset *set = &in->groups;
+	struct cc_cand *k;
+	uint32_t i, id;
 	int err;
 
-	h = sel_hash(sel_hash(hash_u32(HASH_SEED, g->ns_id), g->ns_sel), pod);
-	if (c->n_groups == in->group_cap) {
-		in->group_cap = in->group_cap ? in->group_cap * 2 : 64;
-		ng = realloc(c->groups, in->group_cap * sizeof(*ng));
-		if (!ng)
-			return -ENOMEM;
-		c->groups = ng;
+	for (i = 0; i < in->n_cands; i++) {
+		if (i + PF_SLOT < in->n_cands)
+			__builtin_prefetch(
+				&set->slots[in->cands[i + PF_SLOT].hash & (set->cap - 1)]);
+		k = &in->cands[i];
+		c->groups[c->n_groups] = k->g;
+		c->groups[c->n_groups].policy_flags = 0;
+		err = hset_get(&in->groups, k->hash, group_eq, c, &k->g, c->n_groups, &id);
+		if (err < 0)
+			return err;
+		c->n_groups += err;
+		cand_id[i] = id;
+		if (k->policy != CC_NONE) {
+			c->policy_group[k->policy] = id;
+			c->groups[id].policy_flags |= k->g.policy_flags;
+		}
 	}
-	c->groups[c->n_groups] = *g;
-	err = hset_get(&in->groups, h, group_eq, c, g, c->n_groups, id);
-	if (err == 1)
-		c->n_groups++;
-	return err < 0 ? err : 0;
+	return 0;
 }
 
 static bool addr_equal(const struct pm_addr *a, const struct pm_addr *b)
@@ -428,8 +459,7 @@ static int intern_peer(struct compile_ctx *c, struct interner *in, const struct 
 	else
 		g.ns_id = p->ns_id;
 	g.pod_sel = &peer->pod_selector;
-	err = intern_group(c, in, &g, &id);
-	return err ? err : cc_vec_push(&c->peer_feats, id);
+	return cc_vec_push(&c->peer_feats, intern_group(in, &g, CC_NONE));
 }
 
 static int intern_rule(struct compile_ctx *c, struct interner *in, uint32_t pi, uint8_t dir,
@@ -470,21 +500,28 @@ static int intern_policy(struct compile_ctx *c, struct interner *in, uint32_t pi
 {
 	const struct pm_policy *p = &c->m->policies[pi];
 	struct cc_group g = {.ns_id = p->ns_id, .pod_sel = &p->pod_selector};
-	uint32_t id;
 	size_t i;
-	int err;
+	int err = 0;
 
-	err = intern_group(c, in, &g, &id);
-	if (err)
-		return err;
-	c->policy_group[pi] = id;
-	c->groups[id].policy_flags |= (p->has_ingress ? BM_IPC_F_INGRESS_ISOLATED : 0) |
-				      (p->has_egress ? BM_IPC_F_EGRESS_ISOLATED : 0);
+	g.policy_flags = (p->has_ingress ? BM_IPC_F_INGRESS_ISOLATED : 0) |
+			 (p->has_egress ? BM_IPC_F_EGRESS_ISOLATED : 0);
+	intern_group(in, &g, pi);
 	for (i = 0; i < p->n_ingress && p->has_ingress && !err; i++)
 		err = intern_rule(c, in, pi, BM_DIR_INGRESS, &p->ingress[i]);
 	for (i = 0; i < p->n_egress && p->has_egress && !err; i++)
 		err = intern_rule(c, in, pi, BM_DIR_EGRESS, &p->egress[i]);
 	return err;
+}
+
+/* Group mentions in peer_feats become group ids. */
+static void resolve_peers(struct compile_ctx *c, const uint32_t *cand_id)
+{
+	size_t i;
+
+	for (i = 0; i < c->peer_feats.n; i++) {
+		if (!(c->peer_feats.v[i] & BLOCK_TAG))
+			c->peer_feats.v[i] = cand_id[c->peer_feats.v[i]];
+	}
 }
 
 /* Peer features were tagged while the feature spaces were still growing. */
@@ -1497,32 +1534,61 @@ static int reserve(struct compile_ctx *c, size_t *max_groups)
 	return c->blocks && c->names && c->nps ? 0 : -ENOMEM;
 }
 
+/* The rules of policy pi ahead, and their peers further ahead: only speed depends on it. */
+#define PF_RULES 8
+#define PF_PEERS 4
+
+static void prefetch_rules(const struct pm_model *m, uint32_t pi)
+{
+	__builtin_prefetch(m->policies[pi].ingress);
+	__builtin_prefetch(m->policies[pi].egress);
+}
+
+static void prefetch_peers(const struct pm_model *m, uint32_t pi)
+{
+	const struct pm_policy *p = &m->policies[pi];
+	size_t i;
+
+	for (i = 0; i < p->n_ingress && i < 4; i++)
+		__builtin_prefetch(p->ingress[i].peers);
+	for (i = 0; i < p->n_egress && i < 4; i++)
+		__builtin_prefetch(p->egress[i].peers);
+}
+
 static int intern_all(struct compile_ctx *c, struct interner *in)
 {
+	uint32_t pi, n = (uint32_t)c->m->n_policies, *cand_id = NULL;
 	size_t max_groups;
-	uint32_t pi;
 	int err;
 
 	err = reserve(c, &max_groups);
 	if (!err)
 		err = hset_reserve(&in->groups, max_groups);
-	if (!err) {
-		c->groups = malloc(max_groups * sizeof(*c->groups));
-		in->group_cap = c->groups ? max_groups : 0;
-		err = c->groups ? 0 : -ENOMEM;
-	}
 	if (err)
 		return err;
-
+	c->groups = malloc(max_groups * sizeof(*c->groups));
+	in->cands = malloc(max_groups * sizeof(*in->cands));
 	c->n_rules = c->m->n_rules ? c->m->n_rules : 1;
 	c->rules = calloc(c->n_rules, sizeof(*c->rules));
 	c->policy_group = calloc(c->m->n_policies + 1, sizeof(*c->policy_group));
-	if (!c->rules || !c->policy_group)
+	if (!c->groups || !in->cands || !c->rules || !c->policy_group)
 		return -ENOMEM;
-	for (pi = 0; pi < c->m->n_policies && !err; pi++)
+	for (pi = 0; pi < n && !err; pi++) {
+		if (pi + PF_RULES < n)
+			prefetch_rules(c->m, pi + PF_RULES);
+		if (pi + PF_PEERS < n)
+			prefetch_peers(c->m, pi + PF_PEERS);
 		err = intern_policy(c, in, pi);
-	if (!err)
+	}
+	if (!err) {
+		cand_id = malloc((in->n_cands + 1) * sizeof(*cand_id));
+		err = cand_id ? dedupe_groups(c, in, cand_id) : -ENOMEM;
+	}
+	if (!err) {
+		resolve_peers(c, cand_id);
 		err = build_group_policies(c);
+	}
+	free(cand_id);
 	return err;
 }
 
@@ -1554,6 +1620,7 @@ int cc_classes_build(struct compile_ctx *c, struct bm_tables *out)
 	if (!err)
 		err = emit_ipcache(c, out);
 	hset_free(&in.groups);
+	free(in.cands);
 	hset_free(&in.blocks);
 	hset_free(&in.names);
 	hset_free(&in.nps);
