@@ -16,6 +16,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,18 +75,35 @@ struct ep_index {
 	size_t runs_cap;
 	uint32_t *ns_of_str; /* string id -> index into ns, CC_NONE if no endpoint is there */
 	uint32_t n_strs;
+	/* (label, namespace) of every namespace's labels, sorted */
+	struct ns_label *ns_labels;
+	size_t n_ns_labels;
+	/* endpoint prefixes, sorted (collect_prefixes() merges the ipBlocks' in) */
+	struct cc_prefix *pfx;
+	size_t n_pfx;
+	size_t cap_pfx;
+	const struct pm_addr *bad_addr; /* an endpoint address of no known family */
+};
+
+/*
+ * What evaluating a share of the groups writes: the index above is shared
+ * and read-only then, so shards can run on two threads.
+ */
+struct eval_shard {
+	const struct compile_ctx *c;
+	const struct ep_index *ix;
+	uint32_t first_group;
+	uint32_t end_group;
 	struct cc_vec rows; /* (endpoint, feature) pairs being collected */
 	struct cc_vec vals;
 	/* namespaceSelector -> matching namespaces, evaluated once per distinct selector */
 	struct cc_hset ns_sels;
 	const struct pm_selector **ns_sel_of; /* by id */
+	size_t cap_ns_sel_of;
 	struct cc_vec ns_sel_off; /* id -> first in ns_sel_ns; ends where the next starts */
 	struct cc_vec ns_sel_ns;
 	uint32_t n_ns_sels;
-	/* (label hash, namespace) of every namespace's labels, sorted; built on first use */
-	struct ns_label *ns_labels;
-	size_t n_ns_labels;
-	bool is_ns_labels_built;
+	int err;
 };
 
 static const struct pm_labels no_labels;
@@ -625,7 +643,7 @@ static inline int cmp_label_ent(const struct label_ent *x, const struct label_en
 CC_SORT_DEFINE(sort_labels, struct label_ent, LABEL_LESS)
 
 /* Namespaces by first appearance; their endpoints as runs of ns_eps (a counting sort). */
-static int index_namespaces(struct compile_ctx *c, struct ep_index *ix)
+static int index_namespaces(const struct compile_ctx *c, struct ep_index *ix)
 {
 	const struct pm_model *m = c->m;
 	uint32_t *ep_ns, id, *pos = NULL, *decl = NULL, s;
@@ -730,7 +748,7 @@ static int index_runs(struct ep_index *ix)
 	return 0;
 }
 
-static int index_labels(struct compile_ctx *c, struct ep_index *ix)
+static int index_labels(const struct compile_ctx *c, struct ep_index *ix)
 {
 	const struct pm_endpoint *e;
 	size_t n = 0, i, j, k, start;
@@ -779,11 +797,11 @@ static const struct label_run *label_run_find(const struct ep_index *ix, uint32_
 	return NULL;
 }
 
-static int add_member(struct ep_index *ix, uint32_t ep, uint32_t g)
+static int add_member(struct eval_shard *sh, uint32_t ep, uint32_t g)
 {
-	int err = cc_vec_push(&ix->rows, ep);
+	int err = cc_vec_push(&sh->rows, ep);
 
-	return err ? err : cc_vec_push(&ix->vals, g);
+	return err ? err : cc_vec_push(&sh->vals, g);
 }
 
 /*
@@ -808,9 +826,10 @@ static bool selector_matches(const struct pm_selector *sel, const struct pm_labe
 }
 
 /* Members of group g in namespace ns: sel NULL means every pod there. */
-static int scan_ns(const struct compile_ctx *c, struct ep_index *ix, uint32_t ns,
-		   const struct pm_selector *sel, uint32_t g)
+static int scan_ns(struct eval_shard *sh, uint32_t ns, const struct pm_selector *sel, uint32_t g)
 {
+	const struct compile_ctx *c = sh->c;
+	const struct ep_index *ix = sh->ix;
 	const struct pm_endpoint *e;
 	const struct label_ent *best = NULL;
 	const struct label_run *run;
@@ -837,7 +856,7 @@ static int scan_ns(const struct compile_ctx *c, struct ep_index *ix, uint32_t ns
 		e = &c->m->endpoints[ep];
 		if (is_check && !selector_matches(sel, &e->labels, e->label_ids))
 			continue;
-		err = add_member(ix, ep, g);
+		err = add_member(sh, ep, g);
 		if (err)
 			return err;
 	}
@@ -853,7 +872,7 @@ static int find_ns(const struct ep_index *ix, uint32_t ns_id)
 
 static bool ns_sel_eq(const void *ctx, uint32_t id, const void *key)
 {
-	return sel_equal(((const struct ep_index *)ctx)->ns_sel_of[id], key);
+	return sel_equal(((const struct eval_shard *)ctx)->ns_sel_of[id], key);
 }
 
 static inline bool ns_label_less(const struct ns_label *a, const struct ns_label *b)
@@ -869,7 +888,6 @@ static int index_ns_labels(struct ep_index *ix)
 	const uint32_t *ids;
 	size_t n = 0, i, k;
 
-	ix->is_ns_labels_built = true;
 	for (i = 0; i < ix->n_ns; i++)
 		n += ix->ns[i].labels->n;
 	ix->ns_labels = malloc((n ? n : 1) * sizeof(*ix->ns_labels));
@@ -891,8 +909,9 @@ static int index_ns_labels(struct ep_index *ix)
  * Push the namespaces matching sel to ix->ns_sel_ns, ascending. A lone
  * matchLabels label only needs the namespaces that carry it.
  */
-static int ns_sel_eval(struct ep_index *ix, const struct pm_selector *sel)
+static int ns_sel_eval(struct eval_shard *sh, const struct pm_selector *sel)
 {
+	const struct ep_index *ix = sh->ix;
 	size_t lo = 0, hi, mid;
 	uint32_t i, last = CC_NONE;
 	uint64_t label;
@@ -901,14 +920,9 @@ static int ns_sel_eval(struct ep_index *ix, const struct pm_selector *sel)
 	if (!sel->is_present || sel->match_labels.n != 1 || sel->n_exprs) {
 		for (i = 0; i < ix->n_ns && !err; i++) {
 			if (selector_matches(sel, ix->ns[i].labels, ix->ns[i].label_ids))
-				err = cc_vec_push(&ix->ns_sel_ns, i);
+				err = cc_vec_push(&sh->ns_sel_ns, i);
 		}
 		return err;
-	}
-	if (!ix->is_ns_labels_built) {
-		err = index_ns_labels(ix);
-		if (err)
-			return err;
 	}
 	label = label_key(sel->label_ids, 0);
 	hi = ix->n_ns_labels;
@@ -922,59 +936,64 @@ static int ns_sel_eval(struct ep_index *ix, const struct pm_selector *sel)
 	for (; lo < ix->n_ns_labels && ix->ns_labels[lo].label == label && !err; lo++) {
 		i = ix->ns_labels[lo].ns;
 		if (i != last)
-			err = cc_vec_push(&ix->ns_sel_ns, i);
+			err = cc_vec_push(&sh->ns_sel_ns, i);
 		last = i;
 	}
 	return err;
 }
 
-/* The namespaces matching sel, as *first and *n in ix->ns_sel_ns. */
-static int ns_sel_lookup(struct ep_index *ix, const struct pm_selector *sel, size_t *first,
+/* The namespaces matching sel, as *first and *n in sh->ns_sel_ns. */
+static int ns_sel_lookup(struct eval_shard *sh, const struct pm_selector *sel, size_t *first,
 			 size_t *n)
 {
 	const struct pm_selector **of;
+	size_t cap;
 	uint32_t id;
 	int err;
 
-	of = realloc(ix->ns_sel_of, (ix->n_ns_sels + 1) * sizeof(*of));
-	if (!of)
-		return -ENOMEM;
-	ix->ns_sel_of = of;
-	of[ix->n_ns_sels] = sel;
-	err = hset_get(&ix->ns_sels, sel_hash(HASH_SEED, sel), ns_sel_eq, ix, sel, ix->n_ns_sels,
+	if (sh->n_ns_sels == sh->cap_ns_sel_of) {
+		cap = sh->cap_ns_sel_of ? 2 * sh->cap_ns_sel_of : 64;
+		of = realloc(sh->ns_sel_of, cap * sizeof(*of));
+		if (!of)
+			return -ENOMEM;
+		sh->ns_sel_of = of;
+		sh->cap_ns_sel_of = cap;
+	}
+	sh->ns_sel_of[sh->n_ns_sels] = sel;
+	err = hset_get(&sh->ns_sels, sel_hash(HASH_SEED, sel), ns_sel_eq, sh, sel, sh->n_ns_sels,
 		       &id);
 	if (err < 0)
 		return err;
 	if (err == 1) {
-		ix->n_ns_sels++;
-		err = cc_vec_push(&ix->ns_sel_off, (uint32_t)ix->ns_sel_ns.n);
+		sh->n_ns_sels++;
+		err = cc_vec_push(&sh->ns_sel_off, (uint32_t)sh->ns_sel_ns.n);
 		if (!err)
-			err = ns_sel_eval(ix, sel);
+			err = ns_sel_eval(sh, sel);
 		if (err)
 			return err;
 	}
-	*first = ix->ns_sel_off.v[id];
-	*n = (id + 1 < ix->n_ns_sels ? ix->ns_sel_off.v[id + 1] : ix->ns_sel_ns.n) - *first;
+	*first = sh->ns_sel_off.v[id];
+	*n = (id + 1 < sh->n_ns_sels ? sh->ns_sel_off.v[id + 1] : sh->ns_sel_ns.n) - *first;
 	return 0;
 }
 
-static int eval_group(const struct compile_ctx *c, struct ep_index *ix, uint32_t g)
+static int eval_group(struct eval_shard *sh, uint32_t g)
 {
-	const struct cc_group *gr = &c->groups[g];
+	const struct cc_group *gr = &sh->c->groups[g];
 	const struct pm_selector *pod = gr->pod_sel->is_present ? gr->pod_sel : NULL;
 	size_t first, n, i;
 	int ns, err;
 
 	if (!gr->ns_sel) {
-		ns = find_ns(ix, gr->ns_id);
+		ns = find_ns(sh->ix, gr->ns_id);
 		/* An absent podSelector without a namespaceSelector selects nothing. */
 		if (ns < 0 || !pod)
 			return 0;
-		return scan_ns(c, ix, (uint32_t)ns, pod, g);
+		return scan_ns(sh, (uint32_t)ns, pod, g);
 	}
-	err = ns_sel_lookup(ix, gr->ns_sel, &first, &n);
+	err = ns_sel_lookup(sh, gr->ns_sel, &first, &n);
 	for (i = 0; i < n && !err; i++)
-		err = scan_ns(c, ix, ix->ns_sel_ns.v[first + i], pod, g);
+		err = scan_ns(sh, sh->ns_sel_ns.v[first + i], pod, g);
 	return err;
 }
 
@@ -1010,12 +1029,14 @@ static void prefetch_run(const struct compile_ctx *c, const struct ep_index *ix,
 				  (ix->runs_cap - 1)]);
 }
 
-static int eval_groups(const struct compile_ctx *c, struct ep_index *ix)
+static int eval_groups(struct eval_shard *sh)
 {
-	uint32_t g, n = c->n_groups;
+	const struct compile_ctx *c = sh->c;
+	const struct ep_index *ix = sh->ix;
+	uint32_t g, n = sh->end_group;
 	int err = 0;
 
-	for (g = 0; g < n && !err; g++) {
+	for (g = sh->first_group; g < n && !err; g++) {
 		if (g + PF_SEL < n) {
 			__builtin_prefetch(c->groups[g + PF_SEL].pod_sel);
 			__builtin_prefetch(c->groups[g + PF_SEL].ns_sel);
@@ -1026,8 +1047,85 @@ static int eval_groups(const struct compile_ctx *c, struct ep_index *ix)
 		}
 		if (g + PF_RUN < n)
 			prefetch_run(c, ix, g + PF_RUN);
-		err = eval_group(c, ix, g);
+		err = eval_group(sh, g);
 	}
+	return err;
+}
+
+static void *eval_thread(void *arg)
+{
+	struct eval_shard *sh = arg;
+
+	sh->err = eval_groups(sh);
+	return NULL;
+}
+
+static void shard_free(struct eval_shard *sh)
+{
+	cc_vec_free(&sh->rows);
+	cc_vec_free(&sh->vals);
+	hset_free(&sh->ns_sels);
+	free(sh->ns_sel_of);
+	cc_vec_free(&sh->ns_sel_off);
+	cc_vec_free(&sh->ns_sel_ns);
+}
+
+/* Threads of the next compiles (cc_set_threads()): 0 by model size. */
+static unsigned int cc_threads;
+
+/* See policy_compile_priv.h. */
+void cc_set_threads(unsigned int n)
+{
+	cc_threads = n;
+}
+
+/* A second thread pays for itself on large models only (it costs ~50 us to start). */
+#define PARALLEL_MIN 20000
+
+static bool use_threads(const struct compile_ctx *c)
+{
+	if (cc_threads)
+		return cc_threads > 1;
+	return c->m->n_endpoints + c->m->n_policies >= PARALLEL_MIN;
+}
+
+/*
+ * Evaluate every group, the second half on another thread when it pays.
+ * The pairs come out in the order one thread gives (the first half's, then
+ * the second's), whatever the timing.
+ */
+static int eval_all(const struct compile_ctx *c, const struct ep_index *ix, struct cc_vec *rows,
+		    struct cc_vec *vals)
+{
+	struct eval_shard sh[2] = {
+		{.c = c, .ix = ix, .end_group = c->n_groups / 2},
+		{.c = c, .ix = ix, .first_group = c->n_groups / 2, .end_group = c->n_groups}};
+	bool is_started = false;
+	pthread_t t;
+	size_t i;
+	int err;
+
+	if (use_threads(c))
+		is_started = !pthread_create(&t, NULL, eval_thread, &sh[1]);
+	sh[0].err = eval_groups(&sh[0]);
+	if (is_started)
+		pthread_join(t, NULL);
+	else if (!sh[0].err)
+		sh[1].err = eval_groups(&sh[1]);
+	err = sh[0].err ? sh[0].err : sh[1].err;
+	for (i = 0; i < sh[1].rows.n && !err; i++) {
+		err = cc_vec_push(&sh[0].rows, sh[1].rows.v[i]);
+		if (!err)
+			err = cc_vec_push(&sh[0].vals, sh[1].vals.v[i]);
+	}
+	if (!err) {
+		*rows = sh[0].rows;
+		*vals = sh[0].vals;
+		memset(&sh[0].rows, 0, sizeof(sh[0].rows));
+		memset(&sh[0].vals, 0, sizeof(sh[0].vals));
+	}
+	shard_free(&sh[0]);
+	shard_free(&sh[1]);
 	return err;
 }
 
@@ -1062,39 +1160,29 @@ static void ep_index_free(struct ep_index *ix)
 	free(ix->labels);
 	free(ix->runs);
 	free(ix->ns_labels);
-	cc_vec_free(&ix->rows);
-	cc_vec_free(&ix->vals);
-	hset_free(&ix->ns_sels);
 	free(ix->ns_of_str);
-	free(ix->ns_sel_of);
-	cc_vec_free(&ix->ns_sel_off);
-	cc_vec_free(&ix->ns_sel_ns);
+	free(ix->pfx);
 }
 
-/* Step 2: endpoint -> features (selector groups, then named ports). */
-static int build_ep_feats(struct compile_ctx *c, struct interner *in)
+/* Step 2: endpoint -> features (selector groups, then named ports), over the index ix. */
+static int build_ep_feats(struct compile_ctx *c, struct interner *in, const struct ep_index *ix)
 {
-	struct ep_index ix = {0};
-	struct cc_vec np = {0};
+	struct cc_vec np = {0}, rows = {0}, vals = {0};
 	size_t i;
 	int err;
 
-	err = index_namespaces(c, &ix);
+	err = eval_all(c, ix, &rows, &vals);
 	if (!err)
-		err = index_labels(c, &ix);
-	if (!err)
-		err = eval_groups(c, &ix);
-	if (!err)
-		err = intern_endpoint_ports(c, in, &ix.rows, &np);
+		err = intern_endpoint_ports(c, in, &rows, &np);
 	for (i = 0; i < np.n && !err; i++)
-		err = cc_vec_push(&ix.vals, cc_np_feat(c, np.v[i]));
+		err = cc_vec_push(&vals, cc_np_feat(c, np.v[i]));
 	if (!err)
-		err = cc_csr_build(&c->ep_feats, c->m->n_endpoints, ix.rows.v, ix.vals.v,
-				   ix.rows.n);
+		err = cc_csr_build(&c->ep_feats, c->m->n_endpoints, rows.v, vals.v, rows.n);
 	if (!err)
 		csr_normalize(&c->ep_feats);
 	cc_vec_free(&np);
-	ep_index_free(&ix);
+	cc_vec_free(&rows);
+	cc_vec_free(&vals);
 	return err;
 }
 
@@ -1144,46 +1232,95 @@ static bool addr_valid(const struct pm_addr *a)
 	return a->family == BM_FAMILY_IPV6 && a->prefixlen <= 128;
 }
 
-static int push_prefix(struct compile_ctx *c, size_t *cap, const struct pm_addr *a, uint32_t ep)
+static int bad_addr(struct compile_ctx *c, const struct pm_addr *a)
+{
+	cc_error(c, "address of family %u with prefix length %u", a->family, a->prefixlen);
+	return -EINVAL;
+}
+
+/* Append prefix a of endpoint ep (CC_NONE: of an ipBlock) to *pfx. */
+static int push_prefix(struct cc_prefix **pfx, size_t *n, size_t *cap, const struct pm_addr *a,
+		       uint32_t ep)
 {
 	struct cc_prefix *np;
 
-	if (!addr_valid(a)) {
-		cc_error(c, "address of family %u with prefix length %u", a->family, a->prefixlen);
-		return -EINVAL;
-	}
-	if (c->n_pfx == *cap) {
+	if (*n == *cap) {
 		*cap = *cap ? *cap * 2 : 256;
-		np = realloc(c->pfx, *cap * sizeof(*np));
+		np = realloc(*pfx, *cap * sizeof(*np));
 		if (!np)
 			return -ENOMEM;
-		c->pfx = np;
+		*pfx = np;
 	}
-	memset(&c->pfx[c->n_pfx], 0, sizeof(c->pfx[0]));
-	c->pfx[c->n_pfx].a = *a;
-	c->pfx[c->n_pfx].ep = ep;
-	c->pfx[c->n_pfx].owner = CC_NONE;
-	c->n_pfx++;
+	memset(&(*pfx)[*n], 0, sizeof(**pfx));
+	(*pfx)[*n].a = *a;
+	(*pfx)[*n].ep = ep;
+	(*pfx)[*n].owner = CC_NONE;
+	(*n)++;
 	return 0;
 }
 
-static int collect_prefixes(struct compile_ctx *c)
+/* The endpoints' prefixes, sorted, into ix (they do not depend on the rules). */
+static int collect_endpoint_prefixes(const struct compile_ctx *c, struct ep_index *ix)
 {
 	const struct pm_endpoint *e;
-	size_t cap = 0, i, j;
+	size_t i, j;
 	int err = 0;
 
 	for (i = 0; i < c->m->n_endpoints && !err; i++) {
 		e = &c->m->endpoints[i];
-		for (j = 0; j < e->n_addrs && !err; j++)
-			err = push_prefix(c, &cap, &e->addrs[j], (uint32_t)i);
+		for (j = 0; j < e->n_addrs && !err; j++) {
+			if (!addr_valid(&e->addrs[j])) {
+				ix->bad_addr = &e->addrs[j];
+				return -EINVAL;
+			}
+			err = push_prefix(&ix->pfx, &ix->n_pfx, &ix->cap_pfx, &e->addrs[j],
+					  (uint32_t)i);
+		}
 	}
-	for (i = 0; i < c->n_blocks && !err; i++) {
-		err = push_prefix(c, &cap, &c->blocks[i]->cidr, CC_NONE);
-		for (j = 0; j < c->blocks[i]->n_except && !err; j++)
-			err = push_prefix(c, &cap, &c->blocks[i]->except[j], CC_NONE);
-	}
+	if (!err && ix->n_pfx > 1)
+		sort_prefixes(ix->pfx, ix->n_pfx, NULL);
 	return err;
+}
+
+/*
+ * Every prefix, sorted: the ipBlocks' sorted and merged into the endpoints'.
+ * Prefixes that sort alike are equal in every field, so this is the order a
+ * sort of all of them gives.
+ */
+static int collect_prefixes(struct compile_ctx *c, const struct ep_index *ix)
+{
+	struct cc_prefix *blk = NULL, *all;
+	size_t n_blk = 0, cap = 0, i, j, k;
+	int err = 0;
+
+	for (i = 0; i < c->n_blocks && !err; i++) {
+		err = push_prefix(&blk, &n_blk, &cap, &c->blocks[i]->cidr, CC_NONE);
+		for (j = 0; j < c->blocks[i]->n_except && !err; j++)
+			err = push_prefix(&blk, &n_blk, &cap, &c->blocks[i]->except[j], CC_NONE);
+	}
+	for (i = 0; i < n_blk && !err; i++) {
+		if (!addr_valid(&blk[i].a))
+			err = bad_addr(c, &blk[i].a);
+	}
+	all = err ? NULL : malloc((ix->n_pfx + n_blk + 1) * sizeof(*all));
+	if (!err && !all)
+		err = -ENOMEM;
+	if (err) {
+		free(blk);
+		return err;
+	}
+	if (n_blk > 1)
+		sort_prefixes(blk, n_blk, NULL);
+	for (i = j = k = 0; i < ix->n_pfx || j < n_blk;) {
+		if (j == n_blk || (i < ix->n_pfx && !prefix_less(&blk[j], &ix->pfx[i])))
+			all[k++] = ix->pfx[i++];
+		else
+			all[k++] = blk[j++];
+	}
+	free(blk);
+	c->pfx = all;
+	c->n_pfx = k;
+	return 0;
 }
 
 static int overlap_error(struct compile_ctx *c, uint32_t a, uint32_t b)
@@ -1193,13 +1330,11 @@ static int overlap_error(struct compile_ctx *c, uint32_t a, uint32_t b)
 	return -EINVAL;
 }
 
-/* Sort, merge duplicates (an endpoint prefix sorts first and wins). */
+/* Merge duplicates of the sorted prefixes (an endpoint prefix sorts first and wins). */
 static int dedupe_prefixes(struct compile_ctx *c)
 {
 	size_t i, w = 0;
 
-	if (c->n_pfx > 1)
-		sort_prefixes(c->pfx, c->n_pfx, NULL);
 	for (i = 0; i < c->n_pfx; i++) {
 		if (w && !cmp_addr(&c->pfx[w - 1].a, &c->pfx[i].a)) {
 			if (c->pfx[i].ep != CC_NONE && c->pfx[i].ep != c->pfx[w - 1].ep)
@@ -1592,21 +1727,67 @@ static int intern_all(struct compile_ctx *c, struct interner *in)
 	return err;
 }
 
+/* The rules' side, the endpoints' side: the second may run on a second thread. */
+struct prepare_job {
+	const struct compile_ctx *c;
+	struct ep_index *ix;
+	int err;
+};
+
+static int prepare_endpoints(const struct compile_ctx *c, struct ep_index *ix)
+{
+	int err;
+
+	err = index_namespaces(c, ix);
+	if (!err)
+		err = index_labels(c, ix);
+	if (!err)
+		err = index_ns_labels(ix);
+	if (!err)
+		err = collect_endpoint_prefixes(c, ix);
+	return err;
+}
+
+static void *prepare_thread(void *arg)
+{
+	struct prepare_job *job = arg;
+
+	job->err = prepare_endpoints(job->c, job->ix);
+	return NULL;
+}
+
 /* See policy_compile_priv.h. Fills c and appends the ipcache entries to out. */
 int cc_classes_build(struct compile_ctx *c, struct bm_tables *out)
 {
+	struct prepare_job job = {.c = c};
+	struct ep_index ix = {0};
 	struct interner in = {0};
+	bool is_started = false;
+	pthread_t t;
 	int err;
 
+	/* the endpoints' side of steps 2 and 3 does not depend on the rules */
+	job.ix = &ix;
+	if (use_threads(c))
+		is_started = !pthread_create(&t, NULL, prepare_thread, &job);
 	err = intern_all(c, &in);
+	if (is_started)
+		pthread_join(t, NULL);
+	else if (!err)
+		job.err = prepare_endpoints(c, &ix);
+	if (!err && ix.bad_addr)
+		err = bad_addr(c, ix.bad_addr);
 	if (!err)
-		err = build_ep_feats(c, &in);
+		err = job.err;
+	if (!err)
+		err = build_ep_feats(c, &in, &ix);
 	if (!err) {
 		untag_peers(c);
 		err = build_name_nps(c);
 	}
 	if (!err)
-		err = collect_prefixes(c);
+		err = collect_prefixes(c, &ix);
+	ep_index_free(&ix);
 	if (!err)
 		err = dedupe_prefixes(c);
 	if (!err)

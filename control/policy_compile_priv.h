@@ -160,6 +160,13 @@ void cc_class_sig(const struct compile_ctx *c, uint32_t class_id, const uint32_t
 void cc_warn(struct compile_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cc_error(struct compile_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Threads for the compiles that follow: 0 picks by model size (the
+ * default), 1 never starts a second thread, 2 always does. The output is
+ * the same either way; tests use it to check that. Not thread-safe.
+ */
+void cc_set_threads(unsigned int n);
+
 /* policy_classes.c: everything up to classes and their ipcache entries. */
 int cc_classes_build(struct compile_ctx *c, struct bm_tables *out);
 void cc_classes_free(struct compile_ctx *c);

@@ -14,7 +14,10 @@
  *              of 20000 endpoints or more run at most 3 rounds.
  *  swap        one userland update of an outer map slot, the fixed cost
  *              dp_install() pays once per outer map;
- * Each is run --rounds times; the best and the median are printed. Lines
+ * Each is run --rounds times; the best and the median are printed. The
+ * process runs on CPU 1 alone, or with --cpus 2 on CPUs 0 and 1 (the
+ * compiler then uses a second thread for large models, and the install's
+ * per-table threads spread too). Lines
  * "@install <what> <entries> <phase> <best_ms> <median_ms>" are for run.sh.
  */
 #include <errno.h>
@@ -46,13 +49,15 @@ struct opts {
 	uint32_t entries;
 	uint32_t rounds;
 	uint32_t max_rules;
+	uint32_t cpus;
 	uint64_t seed;
 };
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_install --pin-dir DIR [--entries N] [--rounds N]\n"
-			"                     [--models E|E:P[,...]] [--max-rules N]\n");
+	fprintf(stderr,
+		"usage: bench_install --pin-dir DIR [--entries N] [--rounds N]\n"
+		"                     [--models E|E:P[,...]] [--max-rules N] [--cpus 1|2]\n");
 }
 
 static int parse_models(char *s, struct opts *o)
@@ -86,6 +91,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		.entries = 100000,
 		.rounds = 5,
 		.max_rules = 4,
+		.cpus = 1,
 		.seed = 1,
 		.models = {{300, 100}},
 		.nr_models = 1,
@@ -103,6 +109,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			err = parse_models(argv[++i], o);
 		else if (!strcmp(argv[i], "--max-rules"))
 			err = bench_parse_u32(argv[++i], 1, 64, &o->max_rules);
+		else if (!strcmp(argv[i], "--cpus"))
+			err = bench_parse_u32(argv[++i], 1, 2, &o->cpus);
 		else
 			return -EINVAL;
 	}
@@ -281,7 +289,11 @@ int main(int argc, char **argv)
 	}
 	log_set_level(LOG_LEVEL_WARN);
 	log_hook_libbpf();
-	bench_pin_cpu(1);
+	if (o.cpus == 1)
+		bench_pin_cpu(1);
+	else if (bench_pin_cpu_range(0, o.cpus))
+		fprintf(stderr, "cannot run on CPUs 0-%u, running where the system puts us\n",
+			o.cpus - 1);
 	err = dp_open(o.pin_dir, false, &dp);
 	if (err) {
 		fprintf(stderr, "open data plane under %s: %s\n", o.pin_dir, strerror(-err));

@@ -240,6 +240,20 @@ int bench_pin_cpu(int cpu)
 }
 
 /* See benchlib.h. */
+int bench_pin_cpu_range(int first, unsigned int n)
+{
+	cpu_set_t set;
+	unsigned int i;
+
+	CPU_ZERO(&set);
+	for (i = 0; i < n; i++)
+		CPU_SET(first + (int)i, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -errno;
+	return 0;
+}
+
+/* See benchlib.h. */
 int bench_read_reasons(int fd, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -76,6 +76,9 @@ int bench_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 /* Pin the calling thread to cpu. Returns 0 or -errno. */
 int bench_pin_cpu(int cpu);
 
+/* Let the calling thread (and the threads it starts) run on CPUs first .. first + n - 1. */
+int bench_pin_cpu_range(int first, unsigned int n);
+
 /*
  * Sum the per-CPU bm_reasons packet counters of fd into out[BM_REASON_MAX].
  * Returns 0 or -errno.
