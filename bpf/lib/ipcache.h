@@ -20,19 +20,14 @@ static __always_inline void bm_ipcache_world(struct bm_ipcache_value *out)
 	out->pad = 0;
 }
 
-/* Returns 0, or -1 when the slot's inner maps are missing (fail closed). */
-static __always_inline int bm_ipcache_lookup4(__u32 slot, const __u8 *addr,
-					      struct bm_ipcache_value *out)
+/* addr in the slot's inner maps host (hash) then cidr (LPM), else world. */
+static __always_inline void bm_ipcache_find4(void *host, void *cidr, const __u8 *addr,
+					     struct bm_ipcache_value *out)
 {
 	struct bm_cidr4_key ck = {.prefixlen = 32};
 	struct bm_host4_key hk;
 	struct bm_ipcache_value *v;
-	void *host, *cidr;
 
-	host = bpf_map_lookup_elem(&bm_host4_o, &slot);
-	cidr = bpf_map_lookup_elem(&bm_cidr4_o, &slot);
-	if (!host || !cidr)
-		return -1;
 	__builtin_memcpy(&hk.addr, addr, 4);
 	v = bpf_map_lookup_elem(host, &hk);
 	if (!v) {
@@ -43,21 +38,15 @@ static __always_inline int bm_ipcache_lookup4(__u32 slot, const __u8 *addr,
 		*out = *v;
 	else
 		bm_ipcache_world(out);
-	return 0;
 }
 
-static __always_inline int bm_ipcache_lookup6(__u32 slot, const __u8 *addr,
-					      struct bm_ipcache_value *out)
+static __always_inline void bm_ipcache_find6(void *host, void *cidr, const __u8 *addr,
+					     struct bm_ipcache_value *out)
 {
 	struct bm_cidr6_key ck = {.prefixlen = 128};
 	struct bm_host6_key hk;
 	struct bm_ipcache_value *v;
-	void *host, *cidr;
 
-	host = bpf_map_lookup_elem(&bm_host6_o, &slot);
-	cidr = bpf_map_lookup_elem(&bm_cidr6_o, &slot);
-	if (!host || !cidr)
-		return -1;
 	__builtin_memcpy(hk.addr, addr, 16);
 	v = bpf_map_lookup_elem(host, &hk);
 	if (!v) {
@@ -68,22 +57,63 @@ static __always_inline int bm_ipcache_lookup6(__u32 slot, const __u8 *addr,
 		*out = *v;
 	else
 		bm_ipcache_world(out);
+}
+
+/* Returns 0, or -1 when the slot's inner maps are missing (fail closed). */
+static __always_inline int bm_ipcache_lookup4(__u32 slot, const __u8 *addr,
+					      struct bm_ipcache_value *out)
+{
+	void *host = bpf_map_lookup_elem(&bm_host4_o, &slot);
+	void *cidr = bpf_map_lookup_elem(&bm_cidr4_o, &slot);
+
+	/* *out defined on every path: clang may read it where the verifier cannot tell */
+	bm_ipcache_world(out);
+	if (!host || !cidr)
+		return -1;
+	bm_ipcache_find4(host, cidr, addr, out);
 	return 0;
 }
 
-/* Resolve both ends of key. Returns 0, or -1 when a map is missing. */
+static __always_inline int bm_ipcache_lookup6(__u32 slot, const __u8 *addr,
+					      struct bm_ipcache_value *out)
+{
+	void *host = bpf_map_lookup_elem(&bm_host6_o, &slot);
+	void *cidr = bpf_map_lookup_elem(&bm_cidr6_o, &slot);
+
+	/* *out defined on every path: clang may read it where the verifier cannot tell */
+	bm_ipcache_world(out);
+	if (!host || !cidr)
+		return -1;
+	bm_ipcache_find6(host, cidr, addr, out);
+	return 0;
+}
+
+/*
+ * Resolve both ends of key, looking the slot's inner maps up once for both.
+ * Returns 0, or -1 when a map is missing.
+ */
 static __always_inline int bm_ipcache_resolve(__u32 slot, const struct bm_flow_key *key,
 					      struct bm_ipcache_value *src,
 					      struct bm_ipcache_value *dst)
 {
+	void *host, *cidr;
+
 	if (key->family == BM_FAMILY_IPV4) {
-		if (bm_ipcache_lookup4(slot, key->saddr, src))
+		host = bpf_map_lookup_elem(&bm_host4_o, &slot);
+		cidr = bpf_map_lookup_elem(&bm_cidr4_o, &slot);
+		if (!host || !cidr)
 			return -1;
-		return bm_ipcache_lookup4(slot, key->daddr, dst);
+		bm_ipcache_find4(host, cidr, key->saddr, src);
+		bm_ipcache_find4(host, cidr, key->daddr, dst);
+		return 0;
 	}
-	if (bm_ipcache_lookup6(slot, key->saddr, src))
+	host = bpf_map_lookup_elem(&bm_host6_o, &slot);
+	cidr = bpf_map_lookup_elem(&bm_cidr6_o, &slot);
+	if (!host || !cidr)
 		return -1;
-	return bm_ipcache_lookup6(slot, key->daddr, dst);
+	bm_ipcache_find6(host, cidr, key->saddr, src);
+	bm_ipcache_find6(host, cidr, key->daddr, dst);
+	return 0;
 }
 
 #endif /* BM_LIB_IPCACHE_H */
