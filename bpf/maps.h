@@ -41,6 +41,8 @@ BM_OUTER(bm_cidr6_o, BPF_MAP_TYPE_LPM_TRIE, struct bm_cidr6_key, struct bm_ipcac
 	 BPF_F_NO_PREALLOC);
 BM_OUTER(bm_policy_o, BPF_MAP_TYPE_HASH, struct bm_policy_key, struct bm_policy_value, 0);
 BM_OUTER(bm_ports_o, BPF_MAP_TYPE_HASH, struct bm_port_key, struct bm_port_value, 0);
+/* The range pool (abi/policy.h): sized per generation, hence BPF_F_INNER_MAP. */
+BM_OUTER(bm_ranges_o, BPF_MAP_TYPE_ARRAY, __u32, struct bm_port_range, BPF_F_INNER_MAP);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

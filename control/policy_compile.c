@@ -9,7 +9,8 @@
  * step 5). Rules without peers go to {subject, ANY} and are folded into
  * every specific entry of the subject. The six protocols of one {subject,
  * direction, peer} share a BM_PROTO_ANY entry where that saves entries
- * (emit_group(), bpf/abi/policy.h).
+ * (emit_group(), bpf/abi/policy.h). A range list of two or more goes to the
+ * range pool once (pool_slice()); every entry with that list points at it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -41,8 +42,20 @@ struct seg_vec {
 	size_t cap;
 };
 
+/*
+ * Which range lists the pool (TABLES_RANGES) already holds: open addressing
+ * over the slices, by content, so that equal lists share one slice.
+ */
+struct pool_index {
+	uint32_t *first; /* slice start + 1; 0: free */
+	uint32_t *len;
+	size_t cap; /* a power of two */
+	size_t n;
+};
+
 /* Reused buffers: one compile allocates them once. */
 struct scratch {
+	struct pool_index pool;
 	struct seg_vec items[NR_PROTOS];
 	struct seg_vec any[NR_PROTOS]; /* the {subject, ANY} segments */
 	struct seg_vec out[NR_PROTOS];
@@ -367,14 +380,112 @@ static int spill(struct compile_ctx *c, struct bm_tables *out, const struct bm_p
 	return tables_append(out, TABLES_PORTS, &pk, &pv);
 }
 
-/* One policy entry (and its spilled ports) from segments; no segment: a deny entry. */
-static int emit(struct compile_ctx *c, struct bm_tables *out, const struct entry *e, uint8_t proto,
-		const struct seg_vec *segs)
+/* FNV-1a over the list (struct bm_port_range has no padding). */
+static uint64_t ranges_hash(const struct bm_port_range *r, uint32_t n)
 {
+	const unsigned char *p = (const unsigned char *)r;
+	uint64_t h = 14695981039346656037ULL ^ n;
+	size_t i;
+
+	for (i = 0; i < n * sizeof(*r); i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The free position of the index for a list with hash h (its first free probe). */
+static size_t pool_probe(const struct pool_index *px, const struct bm_tables *out,
+			 const struct bm_port_range *r, uint32_t n, uint64_t h, bool *is_found)
+{
+	size_t mask = px->cap - 1, i;
+
+	*is_found = false;
+	for (i = h & mask; px->first[i]; i = (i + 1) & mask) {
+		if (px->len[i] == n && r &&
+		    !memcmp(tables_value(out, TABLES_RANGES, px->first[i] - 1), r, n * sizeof(*r))) {
+			*is_found = true;
+			break;
+		}
+	}
+	return i;
+}
+
+static int pool_grow(struct pool_index *px, const struct bm_tables *out)
+{
+	struct pool_index nx = {.cap = px->cap ? px->cap * 2 : 1024, .n = px->n};
+	const struct bm_port_range *r;
+	bool is_found;
+	size_t i, j;
+
+	nx.first = calloc(nx.cap, sizeof(*nx.first));
+	nx.len = calloc(nx.cap, sizeof(*nx.len));
+	if (!nx.first || !nx.len) {
+		free(nx.first);
+		free(nx.len);
+		return -ENOMEM;
+	}
+	for (i = 0; i < px->cap; i++) {
+		if (!px->first[i])
+			continue;
+		r = tables_value(out, TABLES_RANGES, px->first[i] - 1);
+		j = pool_probe(&nx, out, NULL, 0, ranges_hash(r, px->len[i]), &is_found);
+		nx.first[j] = px->first[i];
+		nx.len[j] = px->len[i];
+	}
+	free(px->first);
+	free(px->len);
+	*px = nx;
+	return 0;
+}
+
+/* The pool slice holding r[0 .. n - 1]: an equal one already there, or a new one. */
+static int pool_slice(struct scratch *s, struct bm_tables *out, const struct bm_port_range *r,
+		      uint32_t n, uint32_t *first)
+{
+	struct pool_index *px = &s->pool;
+	uint32_t start, k, idx;
+	bool is_found;
+	uint64_t h;
+	size_t i;
+	int err;
+
+	if ((px->n + 1) * 2 > px->cap) {
+		err = pool_grow(px, out);
+		if (err)
+			return err;
+	}
+	h = ranges_hash(r, n);
+	i = pool_probe(px, out, r, n, h, &is_found);
+	if (is_found) {
+		*first = px->first[i] - 1;
+		return 0;
+	}
+	start = (uint32_t)out->maps[TABLES_RANGES].n;
+	for (k = 0; k < n; k++) {
+		idx = start + k;
+		err = tables_append(out, TABLES_RANGES, &idx, &r[k]);
+		if (err)
+			return err;
+	}
+	px->first[i] = start + 1;
+	px->len[i] = n;
+	px->n++;
+	*first = start;
+	return 0;
+}
+
+/*
+ * One policy entry (and its spilled ports) from segments; no segment: a deny
+ * entry. One range goes inline, more into a pool slice.
+ */
+static int emit(struct compile_ctx *c, struct scratch *s, struct bm_tables *out,
+		const struct entry *e, uint8_t proto, const struct seg_vec *segs)
+{
+	struct bm_port_range rs[BM_POLICY_MAX_RANGES], *r;
 	bool is_spill = segs->n > BM_POLICY_MAX_RANGES;
 	struct bm_policy_value v;
 	struct bm_policy_key key;
-	struct bm_port_range *r;
 	size_t i;
 	int err;
 
@@ -393,11 +504,18 @@ static int emit(struct compile_ctx *c, struct bm_tables *out, const struct entry
 		}
 		if (v.nr_ranges == BM_POLICY_MAX_RANGES)
 			return too_many(c, e, segs->n);
-		r = &v.ranges[v.nr_ranges++];
+		r = &rs[v.nr_ranges++];
 		r->rule_id = segs->v[i].rule_id;
 		r->port_lo = (uint16_t)segs->v[i].lo;
 		r->port_hi = (uint16_t)segs->v[i].hi;
 		r->flags = segs->v[i].flags;
+	}
+	if (v.nr_ranges == 1)
+		v.range = rs[0];
+	if (v.nr_ranges > 1) {
+		err = pool_slice(s, out, rs, v.nr_ranges, &v.first);
+		if (err)
+			return err;
 	}
 	if (is_spill) {
 		v.flags |= BM_POLICY_F_SPILL;
@@ -582,8 +700,9 @@ static bool value_equal(const struct seg_vec *a, const struct seg_vec *b)
  * the most frequent value goes under BM_PROTO_ANY and every protocol that
  * differs from it gets its own entry, with no range where it must deny.
  */
-static int emit_group(struct compile_ctx *c, struct bm_tables *out, const struct entry *e,
-		      const struct seg_vec *vals, const struct seg_vec *fallback)
+static int emit_group(struct compile_ctx *c, struct scratch *s, struct bm_tables *out,
+		      const struct entry *e, const struct seg_vec *vals,
+		      const struct seg_vec *fallback)
 {
 	int k, best, count, n_plain = 0, err = 0;
 
@@ -593,15 +712,15 @@ static int emit_group(struct compile_ctx *c, struct bm_tables *out, const struct
 	if (best < 0 || 1 + NR_PROTOS - count >= n_plain) {
 		for (k = 0; k < NR_PROTOS && !err; k++) {
 			if (!value_equal(&vals[k], fallback ? &fallback[k] : NULL))
-				err = emit(c, out, e, protos[k], &vals[k]);
+				err = emit(c, s, out, e, protos[k], &vals[k]);
 		}
 		return err;
 	}
 	c->rep->nr_any_proto++;
-	err = emit(c, out, e, BM_PROTO_ANY, &vals[best]);
+	err = emit(c, s, out, e, BM_PROTO_ANY, &vals[best]);
 	for (k = 0; k < NR_PROTOS && !err; k++) {
 		if (!segs_equal(&vals[k], &vals[best]))
-			err = emit(c, out, e, protos[k], &vals[k]);
+			err = emit(c, s, out, e, protos[k], &vals[k]);
 	}
 	return err;
 }
@@ -613,7 +732,7 @@ static int emit_peer(struct compile_ctx *c, struct bm_tables *out, struct entry 
 
 	err = compile_segs(c, e, &s->rules, s, s->out);
 	if (!err)
-		err = emit_group(c, out, e, s->out, s->any);
+		err = emit_group(c, s, out, e, s->out, s->any);
 	return err;
 }
 
@@ -632,7 +751,7 @@ static int compile_dir(struct compile_ctx *c, struct bm_tables *out, uint32_t su
 	if (!err)
 		err = compile_segs(c, &e, &s->any_rules, s, s->any);
 	if (!err)
-		err = emit_group(c, out, &e, s->any, NULL);
+		err = emit_group(c, s, out, &e, s->any, NULL);
 	if (err)
 		return err;
 	if (s->n_pairs > 1)
@@ -661,6 +780,8 @@ static void scratch_free(struct scratch *s)
 	free(s->bounds);
 	free(s->owner);
 	free(s->next);
+	free(s->pool.first);
+	free(s->pool.len);
 }
 
 static int emit_policy(struct compile_ctx *c, struct bm_tables *out)

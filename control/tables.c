@@ -22,6 +22,7 @@ static const struct {
 	[TABLES_POLICY] = {sizeof(struct bm_policy_key), sizeof(struct bm_policy_value),
 			   BM_MAP_POLICY},
 	[TABLES_PORTS] = {sizeof(struct bm_port_key), sizeof(struct bm_port_value), BM_MAP_PORTS},
+	[TABLES_RANGES] = {sizeof(__u32), sizeof(struct bm_port_range), BM_MAP_RANGES},
 };
 
 /* See tables.h. */

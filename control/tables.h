@@ -31,6 +31,7 @@ enum tables_kind {
 	TABLES_CIDR6,
 	TABLES_POLICY,
 	TABLES_PORTS,
+	TABLES_RANGES, /* the range pool: keys 0 .. n - 1 in order (an ARRAY map) */
 	TABLES_NR,
 };
 

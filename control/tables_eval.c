@@ -74,6 +74,7 @@ static int cmp_key(enum tables_kind kind, const void *a, const void *b, size_t k
 {
 	struct bm_policy_key pa, pb;
 	struct bm_port_key qa, qb;
+	uint32_t ia, ib;
 
 	switch (kind) {
 	case TABLES_CIDR4:
@@ -87,6 +88,10 @@ static int cmp_key(enum tables_kind kind, const void *a, const void *b, size_t k
 		memcpy(&qa, a, sizeof(qa));
 		memcpy(&qb, b, sizeof(qb));
 		return cmp_ports(&qa, &qb);
+	case TABLES_RANGES:
+		memcpy(&ia, a, sizeof(ia));
+		memcpy(&ib, b, sizeof(ib));
+		return cmp_u32_field(ia, ib);
 	default:
 		return memcmp(a, b, key_size);
 	}
@@ -179,15 +184,33 @@ static void resolve(const struct bm_tables *tb, uint8_t family, const uint8_t *a
 	hit->flags = v->flags;
 }
 
-static bool scan_ranges(const struct bm_policy_value *v, uint16_t port, struct dir_hit *h)
+/* Range i of v: inline, or in the pool (NULL outside it, as the BPF lookup). */
+static const struct bm_port_range *range_at(const struct bm_tables *tb,
+					    const struct bm_policy_value *v, uint32_t i)
+{
+	uint64_t idx = (uint64_t)v->first + i;
+
+	if (v->nr_ranges == 1)
+		return &v->range;
+	if (idx >= tb->maps[TABLES_RANGES].n)
+		return NULL;
+	return tables_value(tb, TABLES_RANGES, (size_t)idx);
+}
+
+static bool scan_ranges(const struct bm_tables *tb, const struct bm_policy_value *v,
+			uint16_t port, struct dir_hit *h)
 {
 	uint32_t i, n = v->nr_ranges < BM_POLICY_MAX_RANGES ? v->nr_ranges : BM_POLICY_MAX_RANGES;
+	const struct bm_port_range *r;
 
 	for (i = 0; i < n; i++) {
-		if (port < v->ranges[i].port_lo || port > v->ranges[i].port_hi)
+		r = range_at(tb, v, i);
+		if (!r || port < r->port_lo)
+			return false; /* sorted and disjoint: nothing further matches */
+		if (port > r->port_hi)
 			continue;
-		h->rule_id = v->ranges[i].rule_id;
-		h->is_auth = v->ranges[i].flags & BM_RANGE_F_AUTH;
+		h->rule_id = r->rule_id;
+		h->is_auth = r->flags & BM_RANGE_F_AUTH;
 		return true;
 	}
 	return false;
@@ -226,7 +249,7 @@ static void lookup_dir(const struct bm_tables *tb, uint32_t subject, uint32_t pe
 	}
 	if (!v)
 		return;
-	h->is_allowed = scan_ranges(v, port, h);
+	h->is_allowed = scan_ranges(tb, v, port, h);
 	if (h->is_allowed || !(v->flags & BM_POLICY_F_SPILL))
 		return;
 	memset(&pk, 0, sizeof(pk));

@@ -80,6 +80,7 @@ static const struct inner_spec inner_specs[TABLES_NR] = {
 	[TABLES_CIDR6] = {BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, "bm_cidr6"},
 	[TABLES_POLICY] = {BPF_MAP_TYPE_HASH, 0, "bm_policy"},
 	[TABLES_PORTS] = {BPF_MAP_TYPE_HASH, 0, "bm_ports"},
+	[TABLES_RANGES] = {BPF_MAP_TYPE_ARRAY, BPF_F_INNER_MAP, "bm_ranges"},
 };
 
 static int fill_one_by_one(int fd, const struct bm_tables *t, enum tables_kind kind)
@@ -242,8 +243,13 @@ static int install_table(struct dataplane *dp, struct dp_slots *st, const struct
 		return outer;
 	err = inner_refresh(outer, slot, in);
 	if (!err && is_refillable(in, m->n)) {
-		err = dp_inner_clear(in->fd, (__u32)m->key_size, (__u32)m->value_size,
-				     in->max_entries);
+		/*
+		 * An array cannot be emptied; its indices beyond n keep stale
+		 * ranges that no entry of this generation refers to.
+		 */
+		if (inner_specs[kind].type != BPF_MAP_TYPE_ARRAY)
+			err = dp_inner_clear(in->fd, (__u32)m->key_size, (__u32)m->value_size,
+					     in->max_entries);
 		if (!err)
 			err = fill_inner(in->fd, t, kind);
 		if (!err)

@@ -54,6 +54,7 @@ _Static_assert(sizeof(struct bm_config) == 24, "bm_config layout");
 #define BM_MAP_CIDR6 "bm_cidr6_o"
 #define BM_MAP_POLICY "bm_policy_o"
 #define BM_MAP_PORTS "bm_ports_o"
+#define BM_MAP_RANGES "bm_ranges_o"
 #define BM_MAP_AUTH "bm_auth"
 #define BM_MAP_FLOWS "bm_flows"
 #define BM_MAP_FRAGS "bm_frags"

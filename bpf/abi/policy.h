@@ -18,6 +18,11 @@
  * answer differently. An entry with BM_POLICY_F_SPILL is never stored
  * under BM_PROTO_ANY, so a spilled port's key always names the protocol.
  *
+ * An entry holds its ranges compactly: one range inline, two or more as a
+ * slice of the generation's range pool (bm_ranges, an ARRAY indexed from
+ * first): ranges first .. first + nr_ranges - 1. The compiler stores each
+ * distinct range list once; entries with the same list share its slice.
+ *
  * Inside an entry, ranges are disjoint and sorted by port_lo. "All ports" is
  * {0, 65535}; ICMP and BM_PROTO_OTHER packets carry port 0 and so match only
  * all-port ranges. When an entry has more distinct ports than fit, the single
@@ -59,12 +64,12 @@ struct bm_port_range {
 _Static_assert(sizeof(struct bm_port_range) == 12, "bm_port_range layout");
 
 struct bm_policy_value {
-	__u32 nr_ranges; /* <= BM_POLICY_MAX_RANGES */
+	__u32 nr_ranges; /* <= BM_POLICY_MAX_RANGES; 0: nothing allowed (but spilled ports) */
 	__u32 flags; /* BM_POLICY_F_* */
-	struct bm_port_range ranges[BM_POLICY_MAX_RANGES];
+	__u32 first; /* nr_ranges >= 2: the first range's index in bm_ranges; else 0 */
+	struct bm_port_range range; /* nr_ranges == 1: the range; else zero */
 };
-_Static_assert(sizeof(struct bm_policy_value) == 8 + 12 * BM_POLICY_MAX_RANGES,
-	       "bm_policy_value layout");
+_Static_assert(sizeof(struct bm_policy_value) == 24, "bm_policy_value layout");
 
 struct bm_port_key {
 	struct bm_policy_key policy;

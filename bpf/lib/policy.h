@@ -2,7 +2,8 @@
 /*
  * The decision of control/policy_eval.h, steps 2-7, on the maps of one
  * generation slot: locality, isolation, the entry lookup of abi/policy.h
- * ({peer, proto}, {peer, ANY}, {ANY, proto}, {ANY, ANY}), the sorted range scan, the spill map, and the authentication check.
+ * ({peer, proto}, {peer, ANY}, {ANY, proto}, {ANY, ANY}), the sorted range scan
+ * (inline or in the range pool), the spill map, and the authentication check.
  */
 #ifndef BM_LIB_POLICY_H
 #define BM_LIB_POLICY_H
@@ -81,37 +82,64 @@ static __always_inline struct bm_policy_value *bm_policy_entry(void *policy,
 	return bpf_map_lookup_elem(policy, k);
 }
 
+/* 1: r covers port (*m filled); -1: r and every later range lie above it; 0: neither. */
+static __always_inline int bm_range_match(const struct bm_port_range *r, __u16 port,
+					  struct bm_match *m)
+{
+	if (port < r->port_lo)
+		return -1; /* sorted by port_lo, disjoint: nothing further can match */
+	if (port > r->port_hi)
+		return 0;
+	m->rule_id = r->rule_id;
+	m->flags = r->flags;
+	return 1;
+}
+
+/* The ranges of pv: inline when one, else its slice of the range pool. */
+static __always_inline int bm_policy_scan(void *ranges, const struct bm_policy_value *pv,
+					  __u16 port, struct bm_match *m)
+{
+	struct bm_port_range *r;
+	__u32 i, n, idx, first;
+	int hit;
+
+	n = pv->nr_ranges;
+	if (n == 1)
+		return bm_range_match(&pv->range, port, m) > 0;
+	first = pv->first;
+	for (i = 0; i < BM_POLICY_MAX_RANGES; i++) {
+		if (i >= n)
+			break;
+		idx = first + i;
+		r = bpf_map_lookup_elem(ranges, &idx);
+		if (!r)
+			break; /* outside the pool: matches nothing */
+		hit = bm_range_match(r, port, m);
+		if (hit)
+			return hit > 0;
+	}
+	return 0;
+}
+
 /*
  * Does the policy of subject towards peer (bm_policy_entry()) allow
  * proto/port in direction dir? Fills *m when it does.
  */
-static __always_inline int bm_policy_allows(void *policy, void *ports, __u32 subject, __u32 peer,
-					    __u8 dir, __u8 proto, __u16 port, struct bm_match *m)
+static __always_inline int bm_policy_allows(void *policy, void *ports, void *ranges, __u32 subject,
+					    __u32 peer, __u8 dir, __u8 proto, __u16 port,
+					    struct bm_match *m)
 {
 	struct bm_policy_key k = {
 		.subject_class = subject, .peer_class = peer, .direction = dir, .proto = proto};
 	struct bm_port_key pk = {};
 	struct bm_policy_value *pv;
-	struct bm_port_range *r;
 	struct bm_port_value *sv;
-	__u32 i, n;
 
 	pv = bm_policy_entry(policy, &k);
 	if (!pv)
 		return 0;
-	n = pv->nr_ranges;
-	for (i = 0; i < BM_POLICY_MAX_RANGES; i++) {
-		if (i >= n)
-			break;
-		r = &pv->ranges[i];
-		if (port < r->port_lo)
-			break; /* sorted by port_lo, disjoint: nothing further can match */
-		if (port > r->port_hi)
-			continue;
-		m->rule_id = r->rule_id;
-		m->flags = r->flags;
+	if (bm_policy_scan(ranges, pv, port, m))
 		return 1;
-	}
 	if (!(pv->flags & BM_POLICY_F_SPILL))
 		return 0;
 	pk.policy = k;
@@ -148,7 +176,7 @@ static __always_inline __u8 bm_policy_judge(__u32 slot, const struct bm_ipcache_
 {
 	struct bm_match in = {}, eg = {};
 	int is_ingress, is_egress;
-	void *policy, *ports;
+	void *policy, *ports, *ranges;
 
 	if (!((src->flags | dst->flags) & BM_IPC_F_LOCAL))
 		return BM_REASON_ALLOW_NOT_ENDPOINT;
@@ -158,13 +186,14 @@ static __always_inline __u8 bm_policy_judge(__u32 slot, const struct bm_ipcache_
 		return BM_REASON_ALLOW_NOT_ISOLATED;
 	policy = bpf_map_lookup_elem(&bm_policy_o, &slot);
 	ports = bpf_map_lookup_elem(&bm_ports_o, &slot);
-	if (!policy || !ports)
+	ranges = bpf_map_lookup_elem(&bm_ranges_o, &slot);
+	if (!policy || !ports || !ranges)
 		return BM_REASON_DENY_INTERNAL;
 	proto = bm_policy_proto(proto);
-	if (is_ingress && !bm_policy_allows(policy, ports, dst->class_id, src->class_id,
+	if (is_ingress && !bm_policy_allows(policy, ports, ranges, dst->class_id, src->class_id,
 					    BM_DIR_INGRESS, proto, port, &in))
 		return BM_REASON_DENY_INGRESS;
-	if (is_egress && !bm_policy_allows(policy, ports, src->class_id, dst->class_id,
+	if (is_egress && !bm_policy_allows(policy, ports, ranges, src->class_id, dst->class_id,
 					   BM_DIR_EGRESS, proto, port, &eg))
 		return BM_REASON_DENY_EGRESS;
 	v->rule_id = is_ingress ? in.rule_id : eg.rule_id;

@@ -66,14 +66,21 @@ static void slot_ids(uint32_t ids[TABLES_NR][BM_GEN_SLOTS])
 					0);
 }
 
+/* Every table's entries in the live slot; the range pool is an array: room for them. */
 static void expect_counts(const struct bm_tables *t)
 {
+	long n;
 	int k;
 
-	for (k = 0; k < TABLES_NR; k++)
-		CU_ASSERT_EQUAL(pinned_inner_entries(dp_map_fd(fx.live, tables_map_name(k)),
-						     BM_GEN_SLOT(fx.generation)),
-				(long)t->maps[k].n);
+	for (k = 0; k < TABLES_NR; k++) {
+		n = pinned_inner_entries(dp_map_fd(fx.live, tables_map_name(k)),
+					 BM_GEN_SLOT(fx.generation));
+		if (k == TABLES_RANGES) {
+			CU_ASSERT_TRUE(n >= (long)t->maps[k].n && n > 0);
+		} else {
+			CU_ASSERT_EQUAL(n, (long)t->maps[k].n);
+		}
+	}
 }
 
 static void expect_extra(bool is_known)

@@ -169,15 +169,24 @@ static inline void xfx_policy(struct bm_tables *t, uint32_t subject, uint32_t pe
 	struct bm_policy_value v;
 	struct bm_port_key pk;
 	struct bm_port_value pv = {.rule_id = spill_rule};
+	struct bm_port_range pr;
 	unsigned int i;
+	uint32_t idx;
 
 	memset(&v, 0, sizeof(v));
 	v.nr_ranges = n;
+	v.first = n > 1 ? (uint32_t)t->maps[TABLES_RANGES].n : 0;
 	for (i = 0; i < n; i++) {
-		v.ranges[i].port_lo = r[i].lo;
-		v.ranges[i].port_hi = r[i].hi;
-		v.ranges[i].rule_id = r[i].rule_id;
-		v.ranges[i].flags = r[i].flags;
+		pr.port_lo = r[i].lo;
+		pr.port_hi = r[i].hi;
+		pr.rule_id = r[i].rule_id;
+		pr.flags = r[i].flags;
+		if (n == 1) {
+			v.range = pr;
+			continue;
+		}
+		idx = v.first + i;
+		xfx_add(t, TABLES_RANGES, &idx, &pr);
 	}
 	if (spill_port) {
 		v.flags = BM_POLICY_F_SPILL;

@@ -366,6 +366,7 @@ static void test_policy_compile_any_proto(void)
 	v = tables_find(&tb, TABLES_POLICY, &key);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	CU_ASSERT_EQUAL(v->nr_ranges, 3);
+	CU_ASSERT_EQUAL(tb.maps[TABLES_RANGES].n, 3);
 	key.peer_class = BM_CLASS_ANY;
 	CU_ASSERT_PTR_NOT_NULL(tables_find(&tb, TABLES_POLICY, &key));
 	key.proto = BM_PROTO_UDP;
@@ -387,6 +388,80 @@ static void test_policy_compile_any_proto(void)
 	tuple(&t, 1, "10.0.0.4", "10.0.0.3", 0);
 	CU_ASSERT_EQUAL(tables_eval(&tb, &t, NULL, &res), 0);
 	CU_ASSERT_EQUAL(res.reason, BM_REASON_DENY_INGRESS);
+	tables_release(&tb);
+	pm_model_free(m);
+}
+
+/*
+ * Two subjects of different classes with the same three-range list share one
+ * slice of the range pool; a one-range entry keeps its range inline.
+ */
+static void test_policy_compile_pool_shared(void)
+{
+	struct bm_policy_key key = {.peer_class = BM_CLASS_ANY, .direction = BM_DIR_INGRESS,
+				    .proto = BM_PROTO_TCP};
+	const struct bm_policy_value *v1, *v2, *vu;
+	const struct bm_ipcache_value *d1, *d2;
+	struct pm_model *m = pm_model_new();
+	const struct bm_port_range *r;
+	struct compile_report rep;
+	struct bm_host4_key hk = {0};
+	struct bm_tables tb;
+	struct pe_tuple t;
+	struct pm_rule *rl;
+	int pi;
+
+	tables_init(&tb);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(policy_gen_add_endpoint(m, "a", "d1", "app=db", "10.0.0.1", true, 301), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_endpoint(m, "a", "d2", "app=db,tier=b", "10.0.0.2", true,
+						302),
+			1);
+	pi = policy_gen_add_policy(m, "a", "db", "app=db", true, false, false);
+	rl = policy_gen_add_rule(m, (size_t)pi, BM_DIR_INGRESS);
+	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_TCP, "80"), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_TCP, "443"), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_TCP, "8000-8080"), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_UDP, "53"), 0);
+	/* d2 alone is egress-isolated: another class */
+	CU_ASSERT(policy_gen_add_policy(m, "a", "b", "tier=b", false, true, false) >= 0);
+	CU_ASSERT_EQUAL(policy_gen_finish(m), 0);
+	CU_ASSERT_EQUAL_FATAL(policy_compile(m, &tb, &rep), 0);
+	hk.addr = htobe32(0x0a000001);
+	d1 = tables_find(&tb, TABLES_HOST4, &hk);
+	hk.addr = htobe32(0x0a000002);
+	d2 = tables_find(&tb, TABLES_HOST4, &hk);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d2);
+	CU_ASSERT_NOT_EQUAL(d1->class_id, d2->class_id);
+	key.subject_class = d1->class_id;
+	v1 = tables_find(&tb, TABLES_POLICY, &key);
+	key.subject_class = d2->class_id;
+	v2 = tables_find(&tb, TABLES_POLICY, &key);
+	key.proto = BM_PROTO_UDP;
+	vu = tables_find(&tb, TABLES_POLICY, &key);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vu);
+	CU_ASSERT_EQUAL(v1->nr_ranges, 3);
+	CU_ASSERT_EQUAL(v2->nr_ranges, 3);
+	CU_ASSERT_EQUAL(v1->first, v2->first);
+	CU_ASSERT_EQUAL(rep.entries[TABLES_RANGES], 3);
+	CU_ASSERT_EQUAL_FATAL(tb.maps[TABLES_RANGES].n, 3);
+	r = tables_value(&tb, TABLES_RANGES, v1->first);
+	CU_ASSERT_EQUAL(r[0].port_lo, 80);
+	CU_ASSERT_EQUAL(r[1].port_lo, 443);
+	CU_ASSERT_EQUAL(r[2].port_lo, 8000);
+	CU_ASSERT_EQUAL(r[2].port_hi, 8080);
+	CU_ASSERT_EQUAL(vu->nr_ranges, 1);
+	CU_ASSERT_EQUAL(vu->range.port_lo, 53);
+	CU_ASSERT_EQUAL(vu->range.port_hi, 53);
+	tuple(&t, 6, "192.0.2.1", "10.0.0.2", 8080);
+	CU_ASSERT_TRUE(agree(0, m, &tb, &t, NULL));
+	t.dport = 8081;
+	CU_ASSERT_TRUE(agree(0, m, &tb, &t, NULL));
+	tuple(&t, 17, "192.0.2.1", "10.0.0.1", 53);
+	CU_ASSERT_TRUE(agree(0, m, &tb, &t, NULL));
 	tables_release(&tb);
 	pm_model_free(m);
 }
@@ -438,9 +513,10 @@ static void test_policy_compile_spill(void)
 	pm_model_free(m);
 }
 
-/* Ranges are disjoint and sorted, keys' padding is zero. */
+/* Ranges are disjoint and sorted, keys' padding is zero, the pool is indexed 0 .. n - 1. */
 static void test_policy_compile_entries_well_formed(void)
 {
+	const struct bm_port_range *r;
 	const struct bm_policy_value *v;
 	const struct bm_policy_key *k;
 	struct policy_gen_params p;
@@ -452,6 +528,9 @@ static void test_policy_compile_entries_well_formed(void)
 	tables_init(&tb);
 	CU_ASSERT_EQUAL_FATAL(policy_gen_model(7, &p, &m), 0);
 	CU_ASSERT_EQUAL_FATAL(policy_compile(m, &tb, NULL), 0);
+	CU_ASSERT_TRUE(tb.maps[TABLES_RANGES].n > 0);
+	for (i = 0; i < tb.maps[TABLES_RANGES].n; i++)
+		CU_ASSERT_EQUAL(*(const uint32_t *)tables_key(&tb, TABLES_RANGES, i), i);
 	for (i = 0; i < tb.maps[TABLES_POLICY].n; i++) {
 		k = tables_key(&tb, TABLES_POLICY, i);
 		v = tables_value(&tb, TABLES_POLICY, i);
@@ -459,11 +538,19 @@ static void test_policy_compile_entries_well_formed(void)
 		CU_ASSERT_TRUE(k->subject_class >= BM_CLASS_FIRST);
 		CU_ASSERT_NOT_EQUAL(k->peer_class, BM_CLASS_WORLD);
 		CU_ASSERT_TRUE(v->nr_ranges <= BM_POLICY_MAX_RANGES);
+		if (v->nr_ranges < 2) {
+			CU_ASSERT_EQUAL(v->first, 0);
+			CU_ASSERT_EQUAL(v->range.rule_id != 0, v->nr_ranges == 1);
+			continue;
+		}
+		CU_ASSERT_FATAL(v->first + v->nr_ranges <= tb.maps[TABLES_RANGES].n);
+		r = tables_value(&tb, TABLES_RANGES, v->first);
+		CU_ASSERT_EQUAL(v->range.rule_id, 0);
 		for (j = 0; j < v->nr_ranges; j++) {
-			CU_ASSERT_TRUE(v->ranges[j].port_lo <= v->ranges[j].port_hi);
-			CU_ASSERT_NOT_EQUAL(v->ranges[j].rule_id, 0);
+			CU_ASSERT_TRUE(r[j].port_lo <= r[j].port_hi);
+			CU_ASSERT_NOT_EQUAL(r[j].rule_id, 0);
 			if (j)
-				CU_ASSERT_TRUE(v->ranges[j - 1].port_hi < v->ranges[j].port_lo);
+				CU_ASSERT_TRUE(r[j - 1].port_hi < r[j].port_lo);
 		}
 	}
 	tables_release(&tb);
@@ -521,6 +608,7 @@ int bm_test_register(void)
 	static const struct bm_test_case cases[] = {
 		{"classes_shared", test_policy_compile_classes_shared},
 		{"any_proto", test_policy_compile_any_proto},
+		{"pool_shared", test_policy_compile_pool_shared},
 		{"spill", test_policy_compile_spill},
 		{"entries_well_formed", test_policy_compile_entries_well_formed},
 		{"overlap_rejected", test_policy_compile_overlap_rejected},

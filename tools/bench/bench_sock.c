@@ -114,13 +114,19 @@ static int add_pair_policy(struct bm_tables *t)
 {
 	static const uint16_t lo[4] = {22, 80, 443, 5000}, hi[4] = {22, 80, 443, 5999};
 	static const uint8_t protos[2] = {BM_PROTO_TCP, BM_PROTO_UDP};
-	struct bm_policy_value pv = {.nr_ranges = 4};
+	struct bm_policy_value pv = {.nr_ranges = 4, .first = 0};
 	struct bm_policy_key k = {0};
+	struct bm_port_range pr;
+	uint32_t idx;
 	int i, err = 0;
 
-	for (i = 0; i < 4; i++)
-		pv.ranges[i] = (struct bm_port_range){
+	/* the four entries share pool slice 0 .. 3 */
+	for (i = 0; i < 4 && !err; i++) {
+		pr = (struct bm_port_range){
 			.rule_id = 1 + (uint32_t)i, .port_lo = lo[i], .port_hi = hi[i]};
+		idx = (uint32_t)i;
+		err = tables_append(t, TABLES_RANGES, &idx, &pr);
+	}
 	for (i = 0; i < 4 && !err; i++) {
 		k.proto = protos[i / 2];
 		k.direction = i % 2 ? BM_DIR_EGRESS : BM_DIR_INGRESS;
@@ -164,7 +170,7 @@ static int build_tables(unsigned long entries, struct bm_tables *t)
 	for (i = 0; !err && i < n; i++)
 		err = add_host(t, FILLER_BASE + (uint32_t)i, 2000 + (uint32_t)i,
 			       FILLER_CLASS + (uint32_t)i);
-	pv.ranges[0] = (struct bm_port_range){.rule_id = 10, .port_lo = 80, .port_hi = 80};
+	pv.range = (struct bm_port_range){.rule_id = 10, .port_lo = 80, .port_hi = 80};
 	t->nr_classes = FILLER_CLASS + (uint32_t)n;
 	for (i = 0; !err && i + 4 < entries; i++) {
 		k.subject_class = FILLER_CLASS + (uint32_t)(i % n);

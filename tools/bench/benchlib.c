@@ -109,11 +109,20 @@ static int add_entry(struct bm_tables *t, uint32_t subject, uint32_t peer, uint8
 		.proto = BM_PROTO_UDP,
 	};
 	struct bm_policy_value v = {.nr_ranges = NR_RANGES};
+	struct bm_port_range pr;
+	uint32_t idx;
 	size_t r;
+	int err;
 
+	/* One pool slice per entry (its rule ids are its own): no sharing at all. */
+	v.first = (uint32_t)t->maps[TABLES_RANGES].n;
 	for (r = 0; r < NR_RANGES; r++) {
-		v.ranges[r] = bench_ranges[r];
-		v.ranges[r].rule_id = first_rule + (uint32_t)r;
+		pr = bench_ranges[r];
+		pr.rule_id = first_rule + (uint32_t)r;
+		idx = v.first + (uint32_t)r;
+		err = tables_append(t, TABLES_RANGES, &idx, &pr);
+		if (err)
+			return err;
 	}
 	return tables_append(t, TABLES_POLICY, &k, &v);
 }
