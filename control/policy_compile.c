@@ -403,7 +403,8 @@ static size_t pool_probe(const struct pool_index *px, const struct bm_tables *ou
 	*is_found = false;
 	for (i = h & mask; px->first[i]; i = (i + 1) & mask) {
 		if (px->len[i] == n && r &&
-		    !memcmp(tables_value(out, TABLES_RANGES, px->first[i] - 1), r, n * sizeof(*r))) {
+		    !memcmp(tables_value(out, TABLES_RANGES, px->first[i] - 1), r,
+			    n * sizeof(*r))) {
 			*is_found = true;
 			break;
 		}

@@ -197,8 +197,8 @@ static const struct bm_port_range *range_at(const struct bm_tables *tb,
 	return tables_value(tb, TABLES_RANGES, (size_t)idx);
 }
 
-static bool scan_ranges(const struct bm_tables *tb, const struct bm_policy_value *v,
-			uint16_t port, struct dir_hit *h)
+static bool scan_ranges(const struct bm_tables *tb, const struct bm_policy_value *v, uint16_t port,
+			struct dir_hit *h)
 {
 	uint32_t i, n = v->nr_ranges < BM_POLICY_MAX_RANGES ? v->nr_ranges : BM_POLICY_MAX_RANGES;
 	const struct bm_port_range *r;

@@ -398,8 +398,8 @@ static void test_policy_compile_any_proto(void)
  */
 static void test_policy_compile_pool_shared(void)
 {
-	struct bm_policy_key key = {.peer_class = BM_CLASS_ANY, .direction = BM_DIR_INGRESS,
-				    .proto = BM_PROTO_TCP};
+	struct bm_policy_key key = {
+		.peer_class = BM_CLASS_ANY, .direction = BM_DIR_INGRESS, .proto = BM_PROTO_TCP};
 	const struct bm_policy_value *v1, *v2, *vu;
 	const struct bm_ipcache_value *d1, *d2;
 	struct pm_model *m = pm_model_new();
@@ -414,9 +414,8 @@ static void test_policy_compile_pool_shared(void)
 	tables_init(&tb);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_EQUAL(policy_gen_add_endpoint(m, "a", "d1", "app=db", "10.0.0.1", true, 301), 0);
-	CU_ASSERT_EQUAL(policy_gen_add_endpoint(m, "a", "d2", "app=db,tier=b", "10.0.0.2", true,
-						302),
-			1);
+	CU_ASSERT_EQUAL(
+		policy_gen_add_endpoint(m, "a", "d2", "app=db,tier=b", "10.0.0.2", true, 302), 1);
 	pi = policy_gen_add_policy(m, "a", "db", "app=db", true, false, false);
 	rl = policy_gen_add_rule(m, (size_t)pi, BM_DIR_INGRESS);
 	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_TCP, "80"), 0);

@@ -94,9 +94,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "compile: %s\n", rep.error);
 		return 1;
 	}
-	printf("classes %u regions %u selectors %u ipblocks %u spilled %u any-proto %u warnings %u\n",
+	printf("classes %u regions %u selectors %u ipblocks %u spilled %u any-proto %u",
 	       rep.nr_classes, rep.nr_regions, rep.nr_selectors, rep.nr_ip_blocks, rep.nr_spilled,
-	       rep.nr_any_proto, rep.nr_warnings);
+	       rep.nr_any_proto);
+	printf(" warnings %u\n", rep.nr_warnings);
 	printf("entries host4 %zu host6 %zu cidr4 %zu cidr6 %zu policy %zu ports %zu ranges %zu\n",
 	       rep.entries[TABLES_HOST4], rep.entries[TABLES_HOST6], rep.entries[TABLES_CIDR4],
 	       rep.entries[TABLES_CIDR6], rep.entries[TABLES_POLICY], rep.entries[TABLES_PORTS],
