@@ -174,11 +174,15 @@ static uint64_t selector_sig(const struct pm_selector *s)
 	return sig_mix(h, s->match_labels.n << 16 | s->n_exprs);
 }
 
+/* A selector whose label_ids are set keeps its sig (0: not computed yet). */
 static bool intern_selector(struct pm_model *m, struct pm_selector *s)
 {
+	bool is_new = !s->label_ids;
+
 	if (!intern_labels(m, &s->match_labels, &s->label_ids))
 		return false;
-	s->sig = selector_sig(s);
+	if (is_new || !s->sig)
+		s->sig = selector_sig(s);
 	return true;
 }
 
