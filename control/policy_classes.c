@@ -587,6 +587,11 @@ static int intern_endpoint_ports(struct compile_ctx *c, struct interner *in, str
 	int err;
 
 	for (i = 0; i < c->m->n_endpoints; i++) {
+		/* the ports ahead, and their names a little less far: only speed depends on it */
+		if (i + 8 < c->m->n_endpoints)
+			__builtin_prefetch(c->m->endpoints[i + 8].ports);
+		if (i + 4 < c->m->n_endpoints && c->m->endpoints[i + 4].n_ports)
+			__builtin_prefetch(c->m->endpoints[i + 4].ports[0].name);
 		e = &c->m->endpoints[i];
 		for (j = 0; j < e->n_ports; j++) {
 			err = intern_name(c, &in->names, e->ports[j].name, false, &name_id);
@@ -1489,8 +1494,56 @@ static bool region_eq(const void *ctx, uint32_t id, const void *key)
 	return !cmp_regions(ctx, id, *(const size_t *)key);
 }
 
-#define REGION_LESS(ctx, a, b) (cmp_regions(ctx, *(a), *(b)) < 0)
-CC_SORT_DEFINE(sort_regions, uint32_t, REGION_LESS)
+/*
+ * A region to sort by signature: key holds its first two features (each + 1,
+ * 0 when the signature is shorter), so most comparisons need no row.
+ */
+struct region_key {
+	uint64_t key;
+	uint32_t region;
+};
+
+static inline bool region_less(const struct compile_ctx *c, const struct region_key *x,
+			       const struct region_key *y)
+{
+	if (x->key != y->key)
+		return x->key < y->key;
+	return cmp_regions(c, x->region, y->region) < 0;
+}
+
+#define REGION_LESS(ctx, a, b) region_less(ctx, a, b)
+CC_SORT_DEFINE(sort_region_keys, struct region_key, REGION_LESS)
+
+static uint64_t region_key(const struct compile_ctx *c, uint32_t j)
+{
+	const uint32_t *a, *b;
+	size_t na, nb;
+	uint64_t f[2] = {0, 0};
+	size_t i;
+
+	region_sig(c, j, &a, &na, &b, &nb);
+	for (i = 0; i < 2 && i < na + nb; i++)
+		f[i] = (uint64_t)(i < na ? a[i] : b[i - na]) + 1;
+	return f[0] << 32 | f[1];
+}
+
+/* Sort regions (distinct signatures) by signature. */
+static int sort_regions(const struct compile_ctx *c, uint32_t *regions, size_t n)
+{
+	struct region_key *k = malloc((n ? n : 1) * sizeof(*k));
+	size_t i;
+
+	if (!k)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		k[i] = (struct region_key){region_key(c, regions[i]), regions[i]};
+	if (n > 1)
+		sort_region_keys(k, n, c);
+	for (i = 0; i < n; i++)
+		regions[i] = k[i].region;
+	free(k);
+	return 0;
+}
 
 static uint64_t region_hash(const struct compile_ctx *c, size_t j)
 {
@@ -1502,33 +1555,57 @@ static uint64_t region_hash(const struct compile_ctx *c, size_t j)
 }
 
 /* Step 4: distinct non-empty signatures, sorted, become classes. */
+/* The signature rows of region j ahead: only speed depends on it. */
+#define PF_REGION 8
+
+static void prefetch_region(const struct compile_ctx *c, size_t j)
+{
+	uint32_t owner = c->pfx[j].owner;
+
+	if (owner != CC_NONE)
+		__builtin_prefetch(cc_csr_row(&c->ep_feats, owner));
+}
+
 static int assign_classes(struct compile_ctx *c)
 {
 	struct cc_hset set = {0};
 	struct cc_vec reps = {0};
-	uint32_t *rank = NULL, *rep_of, id;
+	uint32_t *rank = NULL, *rep_of = NULL, id;
+	uint64_t *hashes = NULL;
 	size_t j, na, nb;
 	const uint32_t *a, *b;
 	int err = 0;
 
 	/* rep_of[j]: the representative of j's signature, CC_NONE when empty */
 	rep_of = malloc((c->n_pfx + 1) * sizeof(*rep_of));
-	if (!rep_of)
-		return -ENOMEM;
+	hashes = malloc((c->n_pfx + 1) * sizeof(*hashes));
+	if (!rep_of || !hashes || hset_reserve(&set, c->n_pfx)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* the hashes first, so that the hash slots can be asked for ahead */
+	for (j = 0; j < c->n_pfx; j++) {
+		if (j + PF_REGION < c->n_pfx)
+			prefetch_region(c, j + PF_REGION);
+		hashes[j] = region_hash(c, j);
+	}
 	for (j = 0; j < c->n_pfx && !err; j++) {
+		if (j + PF_SLOT < c->n_pfx)
+			__builtin_prefetch(&set.slots[hashes[j + PF_SLOT] & (set.cap - 1)]);
 		rep_of[j] = CC_NONE;
 		region_sig(c, j, &a, &na, &b, &nb);
 		if (!na && !nb)
 			continue;
-		err = hset_get(&set, region_hash(c, j), region_eq, c, &j, (uint32_t)j, &id);
+		err = hset_get(&set, hashes[j], region_eq, c, &j, (uint32_t)j, &id);
 		rep_of[j] = id;
 		if (err == 1)
 			err = cc_vec_push(&reps, (uint32_t)j);
 	}
 	if (err < 0)
 		goto out;
-	if (reps.n > 1)
-		sort_regions(reps.v, reps.n, c);
+	err = sort_regions(c, reps.v, reps.n);
+	if (err)
+		goto out;
 	rank = malloc((c->n_pfx + 1) * sizeof(*rank));
 	if (!rank) {
 		err = -ENOMEM;
@@ -1543,6 +1620,7 @@ static int assign_classes(struct compile_ctx *c)
 	reps.v = NULL;
 	err = 0;
 out:
+	free(hashes);
 	free(rep_of);
 	free(rank);
 	cc_vec_free(&reps);
