@@ -196,11 +196,6 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	return hash_bytes(h, s ? s : "", s ? strlen(s) + 1 : 1);
-}
-
 static uint64_t hash_u32(uint64_t h, uint32_t x)
 {
 	return hash_bytes(h, &x, sizeof(x));
@@ -357,7 +352,6 @@ struct cc_cand {
 struct interner {
 	struct cc_hset groups;
 	struct cc_hset blocks;
-	struct cc_hset names;
 	struct cc_hset nps;
 	struct cc_cand *cands; /* room for every mention (reserve()) */
 	uint32_t n_cands;
@@ -442,23 +436,28 @@ static int intern_block(struct compile_ctx *c, struct cc_hset *set, const struct
 	return err < 0 ? err : 0;
 }
 
-static bool name_eq(const void *ctx, uint32_t id, const void *key)
+/*
+ * The name id of a named port by its interned string id (policy_model.h),
+ * numbered by first mention in the rules; is_insert false only looks. A
+ * name added after the model was interned is looked up by its string; a
+ * rule's name that no endpoint can have gets an id of its own.
+ */
+static uint32_t intern_name(struct compile_ctx *c, const char *name, uint32_t str_id,
+			    bool is_insert)
 {
-	return !strcmp(((const struct compile_ctx *)ctx)->names[id], key);
-}
-
-static int intern_name(struct compile_ctx *c, struct cc_hset *set, const char *name, bool is_insert,
-		       uint32_t *id)
-{
-	int err;
-
-	if (is_insert)
+	if (!str_id && name && c->m->strs)
+		str_id = pm_strtab_find(c->m->strs, name);
+	if ((!str_id || str_id > c->n_strs) && (!is_insert || !name))
+		return CC_NONE;
+	if (!str_id || str_id > c->n_strs) {
 		c->names[c->n_names] = name; /* room reserved by reserve() */
-	err = hset_get(set, hash_str(HASH_SEED, name), name_eq, c, name,
-		       is_insert ? c->n_names : CC_NONE, id);
-	if (err == 1)
-		c->n_names++;
-	return err < 0 ? err : 0;
+		return c->n_names++;
+	}
+	if (c->name_of_str[str_id] == CC_NONE && is_insert) {
+		c->names[c->n_names] = name;
+		c->name_of_str[str_id] = c->n_names++;
+	}
+	return c->name_of_str[str_id];
 }
 
 static int intern_peer(struct compile_ctx *c, struct interner *in, const struct pm_policy *p,
@@ -507,7 +506,7 @@ static int intern_rule(struct compile_ctx *c, struct interner *in, uint32_t pi, 
 	for (i = 0; i < r->n_ports && !err; i++) {
 		id = CC_NONE;
 		if (r->ports[i].has_port && r->ports[i].port_name)
-			err = intern_name(c, &in->names, r->ports[i].port_name, true, &id);
+			id = intern_name(c, r->ports[i].port_name, r->ports[i].port_name_id, true);
 		if (!err)
 			err = cc_vec_push(&c->port_names, id);
 	}
@@ -590,13 +589,9 @@ static int intern_endpoint_ports(struct compile_ctx *c, struct interner *in, str
 		/* the ports ahead, and their names a little less far: only speed depends on it */
 		if (i + 8 < c->m->n_endpoints)
 			__builtin_prefetch(c->m->endpoints[i + 8].ports);
-		if (i + 4 < c->m->n_endpoints && c->m->endpoints[i + 4].n_ports)
-			__builtin_prefetch(c->m->endpoints[i + 4].ports[0].name);
 		e = &c->m->endpoints[i];
 		for (j = 0; j < e->n_ports; j++) {
-			err = intern_name(c, &in->names, e->ports[j].name, false, &name_id);
-			if (err)
-				return err;
+			name_id = intern_name(c, e->ports[j].name, e->ports[j].name_id, false);
 			if (name_id == CC_NONE)
 				continue;
 			key = (struct cc_np){name_id, e->ports[j].proto, e->ports[j].port};
@@ -1742,9 +1737,13 @@ static int reserve(struct compile_ctx *c, size_t *max_groups)
 		ep_ports += c->m->endpoints[i].n_ports;
 	c->blocks = malloc(peers * sizeof(*c->blocks));
 	c->names = malloc(ports * sizeof(*c->names));
+	c->n_strs = c->m->strs ? pm_strtab_count(c->m->strs) : 0;
+	c->name_of_str = malloc((c->n_strs + 1) * sizeof(*c->name_of_str));
+	if (c->name_of_str)
+		memset(c->name_of_str, 0xff, (c->n_strs + 1) * sizeof(*c->name_of_str));
 	c->nps = malloc(ep_ports * sizeof(*c->nps));
 	*max_groups = peers + c->m->n_policies;
-	return c->blocks && c->names && c->nps ? 0 : -ENOMEM;
+	return c->blocks && c->names && c->nps && c->name_of_str ? 0 : -ENOMEM;
 }
 
 /* The rules of policy pi ahead, and their peers further ahead: only speed depends on it. */
@@ -1881,7 +1880,6 @@ int cc_classes_build(struct compile_ctx *c, struct bm_tables *out)
 	hset_free(&in.groups);
 	free(in.cands);
 	hset_free(&in.blocks);
-	hset_free(&in.names);
 	hset_free(&in.nps);
 	return err;
 }
@@ -1894,6 +1892,7 @@ void cc_classes_free(struct compile_ctx *c)
 	free(c->policy_group);
 	cc_csr_free(&c->group_policies);
 	free(c->names);
+	free(c->name_of_str);
 	free(c->nps);
 	cc_csr_free(&c->name_nps);
 	free(c->blocks);

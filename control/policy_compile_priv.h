@@ -99,6 +99,8 @@ struct compile_ctx {
 
 	const char **names; /* interned named-port names (borrowed from the model) */
 	uint32_t n_names;
+	uint32_t *name_of_str; /* model string id -> index into names, or CC_NONE */
+	uint32_t n_strs;
 	struct cc_np *nps;
 	uint32_t n_nps;
 	struct cc_csr name_nps; /* name id -> named port triples */

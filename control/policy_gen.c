@@ -34,6 +34,7 @@ struct gen {
 	uint32_t meta_key_id; /* kubernetes.io/metadata.name */
 	uint32_t team_key_id;
 	uint32_t team_ids[2]; /* "t%u" */
+	uint32_t port_name_ids[4]; /* port_names */
 };
 
 /* See policy_gen.h. */
@@ -244,6 +245,8 @@ static void gen_endpoint_ports(struct gen *g, struct pm_endpoint *e)
 		if (!chance(g, 40))
 			continue;
 		e->ports[e->n_ports].name = dup(g, port_names[k]);
+		e->ports[e->n_ports].name_id =
+			vocab_id(g, &g->port_name_ids[k], e->ports[e->n_ports].name);
 		e->ports[e->n_ports].proto = protos[below(g, 3)];
 		e->ports[e->n_ports].port = port_pool[below(g, ARRAY_LEN(port_pool))];
 		e->n_ports++;
@@ -476,13 +479,16 @@ static void gen_port(struct gen *g, struct pm_port *pt)
 {
 	static const uint8_t protos[] = {BM_PROTO_TCP, BM_PROTO_TCP, BM_PROTO_TCP,
 					 BM_PROTO_UDP, BM_PROTO_UDP, BM_PROTO_SCTP};
+	uint32_t k;
 
 	pt->proto = protos[below(g, ARRAY_LEN(protos))];
 	if (chance(g, 10))
 		return;
 	pt->has_port = true;
 	if (chance(g, g->p->pct_named_port)) {
-		pt->port_name = dup(g, port_names[below(g, ARRAY_LEN(port_names))]);
+		k = below(g, ARRAY_LEN(port_names));
+		pt->port_name = dup(g, port_names[k]);
+		pt->port_name_id = vocab_id(g, &g->port_name_ids[k], pt->port_name);
 		return;
 	}
 	pt->port = chance(g, 70) ? port_pool[below(g, ARRAY_LEN(port_pool))]

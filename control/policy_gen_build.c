@@ -135,6 +135,7 @@ int policy_gen_add_named_port(struct pm_model *m, size_t ep, const char *name, u
 
 	if (!np)
 		return -ENOMEM;
+	pm_model_changed(m);
 	e->ports = np;
 	np = &e->ports[e->n_ports++];
 	np->proto = proto;
@@ -178,6 +179,7 @@ struct pm_rule *policy_gen_add_rule(struct pm_model *m, size_t policy, uint8_t d
 
 	if (!r)
 		return NULL;
+	pm_model_changed(m);
 	*rules = r;
 	return &r[(*n)++];
 }

@@ -192,6 +192,9 @@ static bool intern_rules(struct pm_model *m, struct pm_rule *rules, size_t n)
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
+		for (j = 0; j < rules[i].n_ports; j++)
+			ok &= intern_str(m, rules[i].ports[j].port_name,
+					 &rules[i].ports[j].port_name_id);
 		for (j = 0; j < rules[i].n_peers; j++) {
 			ok &= intern_selector(m, &rules[i].peers[j].pod_selector);
 			ok &= intern_selector(m, &rules[i].peers[j].ns_selector);
@@ -205,7 +208,7 @@ int pm_model_intern(struct pm_model *m)
 {
 	struct pm_policy *p;
 	bool ok = true;
-	size_t i;
+	size_t i, j;
 
 	if (m->is_interned)
 		return 0;
@@ -221,6 +224,9 @@ int pm_model_intern(struct pm_model *m)
 	for (i = 0; i < m->n_endpoints; i++) {
 		ok &= intern_str(m, m->endpoints[i].ns, &m->endpoints[i].ns_id);
 		ok &= intern_labels(m, &m->endpoints[i].labels, &m->endpoints[i].label_ids);
+		for (j = 0; j < m->endpoints[i].n_ports; j++)
+			ok &= intern_str(m, m->endpoints[i].ports[j].name,
+					 &m->endpoints[i].ports[j].name_id);
 	}
 	for (i = 0; i < m->n_policies; i++) {
 		p = &m->policies[i];

@@ -7,16 +7,14 @@
  * model and freed by pm_model_free().
  *
  * Interned strings: the label keys and values of endpoints, namespaces and
- * matchLabels, namespace names and the namespaces of endpoints and policies
- * also have an id from the model's string table (pm_model.strs; equal
- * strings, equal ids). label_ids holds two per label, key then value, in
- * the labels' order (NULL: not interned); a name's id is 0 when not
- * interned. A selector also gets sig, a hash of its interned form.
- * pm_model_intern() fills them; the loaders (manifest.c) and the
- * generators (policy_gen*.c) call it when they are done, so the compiler
- * compares and hashes ids, never strings. Code that changes such labels or
- * names afterwards frees label_ids (NULL) or zeroes the id and calls
- * pm_model_changed().
+ * matchLabels, namespace names, the namespaces of endpoints and policies and
+ * the names of named ports (an endpoint's and a rule's) also have an id from the model's string
+ * table (pm_model.strs; equal strings, equal ids). label_ids holds two per label, key then value,
+ * in the labels' order (NULL: not interned); a name's id is 0 when not interned. A selector also
+ * gets sig, a hash of its interned form. pm_model_intern() fills them; the loaders (manifest.c) and
+ * the generators (policy_gen*.c) call it when they are done, so the compiler compares and hashes
+ * ids, never strings. Code that changes such labels or names afterwards frees label_ids (NULL) or
+ * zeroes the id and calls pm_model_changed().
  *
  * Semantics follow Kubernetes NetworkPolicy exactly (see docs/policy.md):
  *  - a selector that is absent differs from an empty one ({} selects all);
@@ -112,6 +110,7 @@ struct pm_port {
 	bool has_port; /* false: every port of proto */
 	uint16_t port; /* numeric port when port_name == NULL */
 	char *port_name; /* named port, resolved against the endpoint's ports */
+	uint32_t port_name_id; /* interned port_name */
 	uint16_t end_port; /* 0: none; else inclusive upper bound, >= port */
 };
 
@@ -147,6 +146,7 @@ struct pm_policy {
 
 struct pm_named_port {
 	char *name;
+	uint32_t name_id; /* interned name */
 	uint8_t proto;
 	uint16_t port;
 };

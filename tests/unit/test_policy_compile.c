@@ -465,6 +465,45 @@ static void test_policy_compile_pool_shared(void)
 	pm_model_free(m);
 }
 
+/*
+ * A named port added to a rule after the model was interned (no string id
+ * yet) still resolves against the endpoints' named ports.
+ */
+static void test_policy_compile_named_port_late(void)
+{
+	struct pm_model *m = pm_model_new();
+	struct pe_result res;
+	struct bm_tables tb;
+	struct pe_tuple t;
+	struct pm_rule *r;
+	int pi;
+
+	tables_init(&tb);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(policy_gen_add_endpoint(m, "a", "s", "app=s", "10.0.0.1", true, 301), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_named_port(m, 0, "web", BM_PROTO_TCP, 8080), 0);
+	pi = policy_gen_add_policy(m, "a", "s", "", true, false, false);
+	r = policy_gen_add_rule(m, (size_t)pi, BM_DIR_INGRESS);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(policy_gen_finish(m), 0);
+	r = &m->policies[0].ingress[0];
+	CU_ASSERT_EQUAL(policy_gen_add_port(r, BM_PROTO_TCP, "web"), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_port(r, BM_PROTO_TCP, "nosuch"), 0);
+	CU_ASSERT_EQUAL(r->ports[0].port_name_id, 0);
+	CU_ASSERT_EQUAL_FATAL(policy_compile(m, &tb, NULL), 0);
+	tuple(&t, BM_PROTO_TCP, "192.0.2.1", "10.0.0.1", 8080);
+	CU_ASSERT_EQUAL(tables_eval(&tb, &t, NULL, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, BM_REASON_ALLOW_POLICY);
+	t.dport = 0;
+	CU_ASSERT_EQUAL(tables_eval(&tb, &t, NULL, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, BM_REASON_DENY_INGRESS);
+	t.dport = 8081;
+	CU_ASSERT_EQUAL(tables_eval(&tb, &t, NULL, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, BM_REASON_DENY_INGRESS);
+	tables_release(&tb);
+	pm_model_free(m);
+}
+
 /* Many single ports spill to bm_ports; ranges stay inline; too many ranges fail. */
 static void test_policy_compile_spill(void)
 {
@@ -609,6 +648,7 @@ int bm_test_register(void)
 		{"any_proto", test_policy_compile_any_proto},
 		{"pool_shared", test_policy_compile_pool_shared},
 		{"spill", test_policy_compile_spill},
+		{"named_port_late", test_policy_compile_named_port_late},
 		{"entries_well_formed", test_policy_compile_entries_well_formed},
 		{"overlap_rejected", test_policy_compile_overlap_rejected},
 		{"deterministic", test_policy_compile_deterministic},

@@ -183,6 +183,8 @@ static void test_policy_model_intern(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(policy_gen_add_peer(r, NULL, "app=web"), 0);
 	CU_ASSERT_EQUAL(policy_gen_add_peer(r, "kubernetes.io/metadata.name=a", "tier=fe"), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_port(r, BM_PROTO_TCP, "web"), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_named_port(m, 0, "web", BM_PROTO_TCP, 8080), 0);
 	CU_ASSERT_FALSE(m->is_interned);
 	CU_ASSERT_EQUAL_FATAL(policy_gen_finish(m), 0);
 	CU_ASSERT_TRUE(m->is_interned);
@@ -205,6 +207,10 @@ static void test_policy_model_intern(void)
 	CU_ASSERT_EQUAL(s1->sig, s2->sig);
 	CU_ASSERT_NOT_EQUAL(s1->sig, s3->sig);
 	CU_ASSERT_NOT_EQUAL(s1->sig, m->policies[0].ingress[0].peers[0].ns_selector.sig);
+	/* named ports: the endpoint's and the rule's name, one id */
+	CU_ASSERT_EQUAL(e->ports[0].name_id, pm_strtab_find(m->strs, "web"));
+	CU_ASSERT_EQUAL(m->policies[0].ingress[0].ports[0].port_name_id, e->ports[0].name_id);
+	CU_ASSERT_NOT_EQUAL(e->ports[0].name_id, 0);
 
 	/* a replaced label is interned again after pm_model_changed() */
 	free(m->endpoints[0].labels.items[1].value);
