@@ -511,10 +511,11 @@ static int emit(struct compile_ctx *c, struct scratch *s, struct bm_tables *out,
 		r->port_hi = (uint16_t)segs->v[i].hi;
 		r->flags = segs->v[i].flags;
 	}
-	if (v.nr_ranges == 1)
-		v.range = rs[0];
-	if (v.nr_ranges > 1) {
-		err = pool_slice(s, out, rs, v.nr_ranges, &v.first);
+	for (i = 0; i < v.nr_ranges && i < BM_POLICY_INLINE_RANGES; i++)
+		v.range[i] = rs[i];
+	if (v.nr_ranges > BM_POLICY_INLINE_RANGES) {
+		err = pool_slice(s, out, rs + BM_POLICY_INLINE_RANGES,
+				 v.nr_ranges - BM_POLICY_INLINE_RANGES, &v.first);
 		if (err)
 			return err;
 	}

@@ -22,7 +22,7 @@
 #include <linux/types.h>
 
 /* Bumped whenever a size or a field order below or in a sibling header changes. */
-#define BM_ABI_VERSION 7
+#define BM_ABI_VERSION 8
 
 /* Reserved security identities; workload identities are >= BM_ID_FIRST_WORKLOAD. */
 #define BM_ID_NONE 0 /* never a real identity */

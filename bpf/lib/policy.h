@@ -95,7 +95,7 @@ static __always_inline int bm_range_match(const struct bm_port_range *r, __u16 p
 	return 1;
 }
 
-/* The ranges of pv: inline when one, else its slice of the range pool. */
+/* The ranges of pv: the inline ones, then its slice of the range pool. */
 static __always_inline int bm_policy_scan(void *ranges, const struct bm_policy_value *pv,
 					  __u16 port, struct bm_match *m)
 {
@@ -104,13 +104,18 @@ static __always_inline int bm_policy_scan(void *ranges, const struct bm_policy_v
 	int hit;
 
 	n = pv->nr_ranges;
-	if (n == 1)
-		return bm_range_match(&pv->range, port, m) > 0;
+	for (i = 0; i < BM_POLICY_INLINE_RANGES; i++) {
+		if (i >= n)
+			return 0;
+		hit = bm_range_match(&pv->range[i], port, m);
+		if (hit)
+			return hit > 0;
+	}
 	first = pv->first;
-	for (i = 0; i < BM_POLICY_MAX_RANGES; i++) {
+	for (i = BM_POLICY_INLINE_RANGES; i < BM_POLICY_MAX_RANGES; i++) {
 		if (i >= n)
 			break;
-		idx = first + i;
+		idx = first + i - BM_POLICY_INLINE_RANGES;
 		r = bpf_map_lookup_elem(ranges, &idx);
 		if (!r)
 			break; /* outside the pool: matches nothing */

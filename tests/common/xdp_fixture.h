@@ -181,17 +181,17 @@ static inline void xfx_policy(struct bm_tables *t, uint32_t subject, uint32_t pe
 
 	memset(&v, 0, sizeof(v));
 	v.nr_ranges = n;
-	v.first = n > 1 ? (uint32_t)t->maps[TABLES_RANGES].n : 0;
+	v.first = n > BM_POLICY_INLINE_RANGES ? (uint32_t)t->maps[TABLES_RANGES].n : 0;
 	for (i = 0; i < n; i++) {
 		pr.port_lo = r[i].lo;
 		pr.port_hi = r[i].hi;
 		pr.rule_id = r[i].rule_id;
 		pr.flags = r[i].flags;
-		if (n == 1) {
-			v.range = pr;
+		if (i < BM_POLICY_INLINE_RANGES) {
+			v.range[i] = pr;
 			continue;
 		}
-		idx = v.first + i;
+		idx = v.first + i - BM_POLICY_INLINE_RANGES;
 		xfx_add(t, TABLES_RANGES, &idx, &pr);
 	}
 	if (spill_port) {

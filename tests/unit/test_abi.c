@@ -13,7 +13,7 @@ static void test_abi_sizes(void)
 {
 	CU_ASSERT_EQUAL(sizeof(struct bm_ipcache_value), 16);
 	CU_ASSERT_EQUAL(sizeof(struct bm_policy_key), 12);
-	CU_ASSERT_EQUAL(sizeof(struct bm_policy_value), 24);
+	CU_ASSERT_EQUAL(sizeof(struct bm_policy_value), 36);
 	CU_ASSERT_EQUAL(sizeof(struct bm_port_range), 12);
 	CU_ASSERT_EQUAL(sizeof(struct bm_flow_key), 40);
 	CU_ASSERT_EQUAL(sizeof(struct bm_flow_event), 80);

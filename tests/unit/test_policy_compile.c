@@ -366,7 +366,7 @@ static void test_policy_compile_any_proto(void)
 	v = tables_find(&tb, TABLES_POLICY, &key);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	CU_ASSERT_EQUAL(v->nr_ranges, 3);
-	CU_ASSERT_EQUAL(tb.maps[TABLES_RANGES].n, 3);
+	CU_ASSERT_EQUAL(tb.maps[TABLES_RANGES].n, 3 - BM_POLICY_INLINE_RANGES);
 	key.peer_class = BM_CLASS_ANY;
 	CU_ASSERT_PTR_NOT_NULL(tables_find(&tb, TABLES_POLICY, &key));
 	key.proto = BM_PROTO_UDP;
@@ -421,6 +421,7 @@ static void test_policy_compile_pool_shared(void)
 	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_TCP, "80"), 0);
 	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_TCP, "443"), 0);
 	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_TCP, "8000-8080"), 0);
+	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_TCP, "9000"), 0);
 	CU_ASSERT_EQUAL(policy_gen_add_port(rl, BM_PROTO_UDP, "53"), 0);
 	/* d2 alone is egress-isolated: another class */
 	CU_ASSERT(policy_gen_add_policy(m, "a", "b", "tier=b", false, true, false) >= 0);
@@ -442,19 +443,22 @@ static void test_policy_compile_pool_shared(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(vu);
-	CU_ASSERT_EQUAL(v1->nr_ranges, 3);
-	CU_ASSERT_EQUAL(v2->nr_ranges, 3);
+	/* 80 and 443 inline; 8000-8080 and 9000 in one shared slice of the pool */
+	CU_ASSERT_EQUAL_FATAL(BM_POLICY_INLINE_RANGES, 2);
+	CU_ASSERT_EQUAL(v1->nr_ranges, 4);
+	CU_ASSERT_EQUAL(v2->nr_ranges, 4);
+	CU_ASSERT_EQUAL(v1->range[0].port_lo, 80);
+	CU_ASSERT_EQUAL(v2->range[1].port_lo, 443);
 	CU_ASSERT_EQUAL(v1->first, v2->first);
-	CU_ASSERT_EQUAL(rep.entries[TABLES_RANGES], 3);
-	CU_ASSERT_EQUAL_FATAL(tb.maps[TABLES_RANGES].n, 3);
+	CU_ASSERT_EQUAL(rep.entries[TABLES_RANGES], 2);
+	CU_ASSERT_EQUAL_FATAL(tb.maps[TABLES_RANGES].n, 2);
 	r = tables_value(&tb, TABLES_RANGES, v1->first);
-	CU_ASSERT_EQUAL(r[0].port_lo, 80);
-	CU_ASSERT_EQUAL(r[1].port_lo, 443);
-	CU_ASSERT_EQUAL(r[2].port_lo, 8000);
-	CU_ASSERT_EQUAL(r[2].port_hi, 8080);
+	CU_ASSERT_EQUAL(r[0].port_lo, 8000);
+	CU_ASSERT_EQUAL(r[0].port_hi, 8080);
+	CU_ASSERT_EQUAL(r[1].port_lo, 9000);
 	CU_ASSERT_EQUAL(vu->nr_ranges, 1);
-	CU_ASSERT_EQUAL(vu->range.port_lo, 53);
-	CU_ASSERT_EQUAL(vu->range.port_hi, 53);
+	CU_ASSERT_EQUAL(vu->range[0].port_lo, 53);
+	CU_ASSERT_EQUAL(vu->range[0].port_hi, 53);
 	tuple(&t, 6, "192.0.2.1", "10.0.0.2", 8080);
 	CU_ASSERT_TRUE(agree(0, m, &tb, &t, NULL));
 	t.dport = 8081;
@@ -554,7 +558,7 @@ static void test_policy_compile_spill(void)
 /* Ranges are disjoint and sorted, keys' padding is zero, the pool is indexed 0 .. n - 1. */
 static void test_policy_compile_entries_well_formed(void)
 {
-	const struct bm_port_range *r;
+	const struct bm_port_range *r, *cur, *prev = NULL;
 	const struct bm_policy_value *v;
 	const struct bm_policy_key *k;
 	struct policy_gen_params p;
@@ -576,19 +580,23 @@ static void test_policy_compile_entries_well_formed(void)
 		CU_ASSERT_TRUE(k->subject_class >= BM_CLASS_FIRST);
 		CU_ASSERT_NOT_EQUAL(k->peer_class, BM_CLASS_WORLD);
 		CU_ASSERT_TRUE(v->nr_ranges <= BM_POLICY_MAX_RANGES);
-		if (v->nr_ranges < 2) {
+		for (j = 0; j < BM_POLICY_INLINE_RANGES; j++)
+			CU_ASSERT_EQUAL(v->range[j].rule_id != 0, j < v->nr_ranges);
+		if (v->nr_ranges <= BM_POLICY_INLINE_RANGES) {
 			CU_ASSERT_EQUAL(v->first, 0);
-			CU_ASSERT_EQUAL(v->range.rule_id != 0, v->nr_ranges == 1);
 			continue;
 		}
-		CU_ASSERT_FATAL(v->first + v->nr_ranges <= tb.maps[TABLES_RANGES].n);
+		CU_ASSERT_FATAL(v->first + v->nr_ranges - BM_POLICY_INLINE_RANGES <=
+				tb.maps[TABLES_RANGES].n);
 		r = tables_value(&tb, TABLES_RANGES, v->first);
-		CU_ASSERT_EQUAL(v->range.rule_id, 0);
 		for (j = 0; j < v->nr_ranges; j++) {
-			CU_ASSERT_TRUE(r[j].port_lo <= r[j].port_hi);
-			CU_ASSERT_NOT_EQUAL(r[j].rule_id, 0);
+			cur = j < BM_POLICY_INLINE_RANGES ? &v->range[j]
+							  : &r[j - BM_POLICY_INLINE_RANGES];
+			CU_ASSERT_TRUE(cur->port_lo <= cur->port_hi);
+			CU_ASSERT_NOT_EQUAL(cur->rule_id, 0);
 			if (j)
-				CU_ASSERT_TRUE(r[j - 1].port_hi < r[j].port_lo);
+				CU_ASSERT_TRUE(prev->port_hi < cur->port_lo);
+			prev = cur;
 		}
 	}
 	tables_release(&tb);

@@ -42,8 +42,9 @@ struct golden {
 
 /*
  * Recorded with BM_GOLDEN_PRINT=1 from main at 45d6a40; the policy values and
- * the range pool re-recorded for the range pool (ABI 7): every other table,
- * every count and the policy keys' order were unchanged.
+ * the range pool re-recorded for the range pool (ABI 7) and again for two
+ * inline ranges (ABI 8): every other table, every count and the policy keys'
+ * order were unchanged.
  */
 static const struct golden goldens[] = {
 #include "test_policy_golden.inc"

@@ -170,7 +170,7 @@ static int build_tables(unsigned long entries, struct bm_tables *t)
 	for (i = 0; !err && i < n; i++)
 		err = add_host(t, FILLER_BASE + (uint32_t)i, 2000 + (uint32_t)i,
 			       FILLER_CLASS + (uint32_t)i);
-	pv.range = (struct bm_port_range){.rule_id = 10, .port_lo = 80, .port_hi = 80};
+	pv.range[0] = (struct bm_port_range){.rule_id = 10, .port_lo = 80, .port_hi = 80};
 	t->nr_classes = FILLER_CLASS + (uint32_t)n;
 	for (i = 0; !err && i + 4 < entries; i++) {
 		k.subject_class = FILLER_CLASS + (uint32_t)(i % n);

@@ -119,7 +119,11 @@ static int add_entry(struct bm_tables *t, uint32_t subject, uint32_t peer, uint8
 	for (r = 0; r < NR_RANGES; r++) {
 		pr = bench_ranges[r];
 		pr.rule_id = first_rule + (uint32_t)r;
-		idx = v.first + (uint32_t)r;
+		if (r < BM_POLICY_INLINE_RANGES) {
+			v.range[r] = pr;
+			continue;
+		}
+		idx = v.first + (uint32_t)r - BM_POLICY_INLINE_RANGES;
 		err = tables_append(t, TABLES_RANGES, &idx, &pr);
 		if (err)
 			return err;
