@@ -214,7 +214,7 @@ static int load_pass(struct pm_model *m, const struct input *in, size_t n, const
 		err = mf_commit(&c, m);
 	if (!err)
 		err = c.oom ? c.oom : c.n_errors ? -EINVAL : 0;
-	/* the strings are fresh in the cache: intern them now, not in the compiler */
+	/* anything of m not yet interned (mf_commit() interned what it added) */
 	if (!err)
 		err = pm_model_intern(m);
 out:

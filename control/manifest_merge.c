@@ -340,6 +340,7 @@ static void move_namespaces(struct pm_model *m, struct pm_model *st)
 {
 	struct pm_namespace *have, *ns;
 	struct pm_labels swap;
+	uint32_t *ids;
 	size_t i;
 
 	for (i = 0; i < st->n_namespaces; i++) {
@@ -353,9 +354,10 @@ static void move_namespaces(struct pm_model *m, struct pm_model *st)
 			swap = have->labels;
 			have->labels = ns->labels;
 			ns->labels = swap;
-			/* interned again by pm_model_intern() after the commit */
-			free(have->label_ids);
-			have->label_ids = NULL;
+			/* the ids go with their labels (interned into m's table) */
+			ids = have->label_ids;
+			have->label_ids = ns->label_ids;
+			ns->label_ids = ids;
 			have->is_declared = true;
 			have->pos = ns->pos;
 		}
@@ -407,9 +409,15 @@ static size_t move(void *dst, size_t n_dst, const void *src, size_t *n_src, size
 int mf_commit(struct mf_ctx *c, struct pm_model *m)
 {
 	struct pm_model *st = c->st;
+	bool is_interned;
 
 	if (add_referenced_all(c, m) || reserve_all(m, st))
 		return -ENOMEM;
+	/* interned now, into m's table: a load costs what it adds, not the model */
+	if (pm_model_intern_into(st, m))
+		return -ENOMEM;
+	/* an empty m holds only what arrives interned */
+	is_interned = m->is_interned || (!m->n_namespaces && !m->n_endpoints && !m->n_policies);
 	/* nothing below can fail */
 	move_namespaces(m, st);
 	m->n_endpoints = move(m->endpoints, m->n_endpoints, st->endpoints, &st->n_endpoints,
@@ -420,6 +428,6 @@ int mf_commit(struct mf_ctx *c, struct pm_model *m)
 	if (m->n_policies > 1)
 		qsort(m->policies, m->n_policies, sizeof(*m->policies), cmp_policy);
 	number_rules(m);
-	pm_model_changed(m);
+	m->is_interned = is_interned;
 	return 0;
 }

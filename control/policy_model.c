@@ -240,6 +240,26 @@ int pm_model_intern(struct pm_model *m)
 }
 
 /* See policy_model.h. */
+int pm_model_intern_into(struct pm_model *st, struct pm_model *m)
+{
+	int err;
+
+	if (st->strs)
+		return -EINVAL;
+	if (!m->strs) {
+		m->strs = pm_strtab_new();
+		if (!m->strs)
+			return -ENOMEM;
+	}
+	st->strs = m->strs; /* borrowed for the walk */
+	st->is_interned = false;
+	err = pm_model_intern(st);
+	st->strs = NULL;
+	st->is_interned = false;
+	return err;
+}
+
+/* See policy_model.h. */
 void pm_model_changed(struct pm_model *m)
 {
 	m->is_interned = false;

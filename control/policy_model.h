@@ -213,6 +213,14 @@ void pm_model_free(struct pm_model *m);
  */
 int pm_model_intern(struct pm_model *m);
 
+/*
+ * Intern the strings of st, a staging model whose objects will move into m,
+ * with m's string table, so that they arrive interned (m's flag is left as
+ * it is). st must not have been interned on its own. Returns 0, -EINVAL
+ * (st has a table of its own) or -ENOMEM.
+ */
+int pm_model_intern_into(struct pm_model *st, struct pm_model *m);
+
 /* m was changed: the next pm_model_intern() walks it again. Cannot fail. */
 void pm_model_changed(struct pm_model *m);
 
