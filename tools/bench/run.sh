@@ -44,7 +44,7 @@ if [ "$QUICK" = 1 ]; then
 	NFT_INET_SIZES=(10000)
 	NFT_LINEAR_SIZES=(1 1000)
 	VETH_ARGS=(--rounds 3 --time-ms 150)
-	INSTALL_ARGS=(--rounds 3 --models 100:30,10000)
+	INSTALL_ARGS=(--rounds 3 --models 100:30,10000 --cpus 2)
 else
 	XDP_SIZES=1,10000,100000,1000000
 	XDP_ARGS=(--repeat 1000000 --rounds 7 --flows 8192)
@@ -53,7 +53,8 @@ else
 	NFT_INET_SIZES=(100000)
 	NFT_LINEAR_SIZES=(1 1000 10000)
 	VETH_ARGS=(--rounds 7 --time-ms 250)
-	INSTALL_ARGS=(--rounds 5 --models 100:30,300:100,10000,100000)
+	# Both CPUs, as the agent's compile and install threads use every CPU.
+	INSTALL_ARGS=(--rounds 5 --models 100:30,300:100,10000,100000 --cpus 2)
 fi
 
 log() { printf '%s\n' "$*" >&2; }
