@@ -188,10 +188,11 @@ static void resolve(const struct bm_tables *tb, uint8_t family, const uint8_t *a
 static const struct bm_port_range *range_at(const struct bm_tables *tb,
 					    const struct bm_policy_value *v, uint32_t i)
 {
-	uint64_t idx = (uint64_t)v->first + i - BM_POLICY_INLINE_RANGES;
+	uint64_t idx;
 
 	if (i < BM_POLICY_INLINE_RANGES)
 		return &v->range[i];
+	idx = (uint64_t)v->first + i - BM_POLICY_INLINE_RANGES;
 	if (idx >= tb->maps[TABLES_RANGES].n)
 		return NULL;
 	return tables_value(tb, TABLES_RANGES, (size_t)idx);

@@ -8,10 +8,12 @@
  * ctest-labels: bpf dataplane
  */
 #include <errno.h>
+#include <stddef.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include "bm_test.h"
+#include "pinned.h"
 #include "xdp_expect.h"
 #include "xdp_fixture.h"
 
@@ -521,18 +523,12 @@ static int budget_reset(void)
 /* Deny events held back by the rate, summed over the CPUs. */
 static uint64_t budget_suppressed(void)
 {
-	int n = libbpf_num_possible_cpus(), i;
-	struct bm_event_budget *per;
-	uint64_t sum = 0;
-	uint32_t zero = 0;
+	uint64_t sum[sizeof(struct bm_event_budget) / sizeof(uint64_t)];
 
-	per = calloc((size_t)n, sizeof(*per));
-	if (per && !bpf_map_lookup_elem(dp_map_fd(fx.live, BM_MAP_EVENT_BUDGET), &zero, per)) {
-		for (i = 0; i < n; i++)
-			sum += per[i].suppressed;
-	}
-	free(per);
-	return sum;
+	if (pinned_percpu_sum(dp_map_fd(fx.live, BM_MAP_EVENT_BUDGET), 0, sum,
+			      sizeof(sum) / sizeof(sum[0])))
+		return 0;
+	return sum[offsetof(struct bm_event_budget, suppressed) / sizeof(uint64_t)];
 }
 
 /* Send b n times; returns how many were dropped. */
